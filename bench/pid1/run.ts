@@ -1,0 +1,187 @@
+// PID 1 benchmark: tend vs tini vs dumb-init, each as PID 1 of a new PID namespace (start-up also as a plain
+// process). Run as root:  npm run build && node dist/bench/pid1/run.js [--quick] [--no-tend]
+// Prints a markdown table on stdout, progress on stderr, and writes bench/results/pid1-<date>.json.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, release } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { measureEarlySignal, measureLatency, measureMemory, measureReap, measureStartup, measureTendHandlerWindow } from './measure.js';
+import { cpuBusyFraction, killAllSessions } from './procs.js';
+import { earlyTable, markdownTable, summarizeAll, type Raw } from './report.js';
+import { round, sleep, summarize } from './stats.js';
+import { NONE, buildFixture, checkPrerequisites, DUMB_INIT, supervisors, tendProblem, TINI, versionOf } from './supervisors.js';
+
+/** How many samples each metric takes. */
+interface Plan {
+  startupRuns: number;
+  startupWarmup: number;
+  memoryRuns: number;
+  latencySignals: number;
+  latencyWarmup: number;
+  reapRuns: number;
+  orphans: number;
+  earlyDelaysMs: number[];
+  earlyTrials: number;
+  earlyExtraAtZero: number;
+}
+
+const FULL: Plan = {
+  startupRuns: 30, startupWarmup: 2, memoryRuns: 7, latencySignals: 200, latencyWarmup: 10, reapRuns: 7, orphans: 1000,
+  earlyDelaysMs: Array.from({ length: 31 }, (_, i) => i * 5), earlyTrials: 6, earlyExtraAtZero: 24,
+};
+const QUICK: Plan = {
+  startupRuns: 5, startupWarmup: 1, memoryRuns: 2, latencySignals: 30, latencyWarmup: 2, reapRuns: 2, orphans: 1000,
+  earlyDelaysMs: [0, 10, 20, 30, 40, 60, 80, 100, 150], earlyTrials: 1, earlyExtraAtZero: 4,
+};
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+function log(message: string): void {
+  process.stderr.write(`pid1 bench: ${message}\n`);
+}
+
+// Runs the whole benchmark once; returns the process exit code.
+async function main(argv: readonly string[]): Promise<number> {
+  const plan = argv.includes('--quick') ? QUICK : FULL;
+  const problems = checkPrerequisites();
+  if (problems.length > 0) {
+    for (const p of problems) log(p);
+    return 2;
+  }
+  const tendBin = join(repoRoot, 'bin', 'tend');
+  const tendIssue = argv.includes('--no-tend') ? 'skipped (--no-tend)' : tendProblem(tendBin);
+  if (tendIssue !== null) log(`tend left out: ${tendIssue}`);
+  const sups = supervisors(tendIssue === null ? tendBin : null);
+  const busyBefore = argv.includes('--no-wait') ? await cpuBusyFraction(1000) : await waitForQuiet(60);
+  const fixture = buildFixture(repoRoot);
+  fixtureDir = fixture.dir;
+  const startedAt = new Date();
+  try {
+    const child = fixture.binary;
+    const t0 = Date.now();
+    log(`supervisors: ${sups.map((s) => s.name).join(', ')}; fixture ${child}`);
+    log(`1/5 start-up (${plan.startupRuns} runs each, PID 1 and plain)…`);
+    const startup = await measureStartup([...sups, NONE], child, plan.startupRuns, plan.startupWarmup);
+    log(`2/5 peak memory (${plan.memoryRuns} runs each)…`);
+    const memory = await measureMemory(sups, child, plan.memoryRuns, 300);
+    log(`3/5 signal forwarding latency (${plan.latencySignals} signals each)…`);
+    const latency = await measureLatency(sups, child, plan.latencySignals, plan.latencyWarmup, 2);
+    log(`4/5 reaping a ${plan.orphans}-orphan burst (${plan.reapRuns} runs each)…`);
+    const reap = await measureReap(sups, child, plan.reapRuns, plan.orphans);
+    log(`5/5 early SIGTERM (${plan.earlyDelaysMs.length} delays × ${plan.earlyTrials} trials, +${plan.earlyExtraAtZero} at 0 ms)…`);
+    const early = await measureEarlySignal(sups, child, plan.earlyDelaysMs, plan.earlyTrials, plan.earlyExtraAtZero);
+    const tendHandlerMs = tendIssue === null ? await measureTendHandlerWindow(tendBin, child, 7) : [];
+    const busyAfter = await cpuBusyFraction(1000);
+    const raw: Raw = { startup, memory, latency, reap, early };
+    const summaries = summarizeAll(raw);
+    const table = markdownTable(summaries);
+    const perDelay = earlyTable(summaries, plan.earlyDelaysMs);
+    const seconds = (Date.now() - t0) / 1000;
+    log(`done in ${seconds.toFixed(0)} s`);
+
+    const machine = {
+      nproc: cpus().length,
+      cpu: cpus()[0]?.model ?? 'unknown',
+      kernel: release(),
+      node: process.version,
+      tini: versionOf(TINI),
+      dumbInit: versionOf(DUMB_INIT),
+      tendCommit: gitRevision(),
+    };
+    const load = `Other load on the machine: ${(busyBefore * 100).toFixed(0)} % CPU before, ${(busyAfter * 100).toFixed(0)} % after.`;
+    process.stdout.write(`## PID 1: tend vs tini vs dumb-init\n\n${machineLine(machine)} ${load}\n\n${table}\n\n` +
+      `Early SIGTERM, per delay (only delays where some supervisor lost a signal or its child died of it):\n\n${perDelay}\n`);
+    const handler = summarize(tendHandlerMs);
+    if (tendHandlerMs.length > 0) {
+      process.stdout.write(`\ntend -v reports its signal handlers installed ${handler.median.toFixed(1)} ms (median; ` +
+        `${handler.min.toFixed(1)}–${handler.max.toFixed(1)}) after the launcher's exec, as PID 1.\n`);
+    }
+    for (const [name, e] of Object.entries(summaries.early)) {
+      process.stdout.write(`\n${name}: lost ${e.lost}/${e.trials}, killed before the child's handler ${e.killed}, errors ${e.errors}; ` +
+        `lost by PID 1 comm ${JSON.stringify(e.lostByComm)}; latest lost send ${e.latestLostSentAtMs ?? '-'} ms after spawn` +
+        `${e.errorDetails.length > 0 ? `; notes: ${e.errorDetails.join(' | ')}` : ''}\n`);
+    }
+    const path = writeResults(startedAt, {
+      date: startedAt.toISOString(), seconds, machine, cpuBusyBefore: round(busyBefore), cpuBusyAfter: round(busyAfter), plan,
+      tendIncluded: tendIssue === null, tendIssue, summaries, tendHandlerInstalledMs: { samples: tendHandlerMs, median: handler.median },
+      table, perDelay, raw: rawForJson(raw),
+    });
+    process.stdout.write(`\nresults: ${path}\n`);
+    return 0;
+  } finally {
+    cleanup();
+  }
+}
+
+let fixtureDir: string | null = null;
+
+// Kill every session still alive and remove the compiled fixture (synchronous: also runs on signals and exit).
+function cleanup(): void {
+  killAllSessions();
+  if (fixtureDir !== null) rmSync(fixtureDir, { recursive: true, force: true });
+  fixtureDir = null;
+}
+
+// Waits (up to `maxSeconds`) for other load to drop below 15 % of the CPUs; returns the last busy fraction seen.
+async function waitForQuiet(maxSeconds: number): Promise<number> {
+  const deadline = Date.now() + maxSeconds * 1000;
+  for (;;) {
+    const busy = await cpuBusyFraction(1000);
+    if (busy < 0.15) return busy;
+    if (Date.now() > deadline) {
+      log(`warning: the machine is ${(busy * 100).toFixed(0)} % busy with other work; expect noisy numbers`);
+      return busy;
+    }
+    log(`machine ${(busy * 100).toFixed(0)} % busy with other work; waiting for it to settle…`);
+    await sleep(1000);
+  }
+}
+
+function machineLine(m: { nproc: number; cpu: string; kernel: string; node: string; tini: string; dumbInit: string; tendCommit: string }): string {
+  return `Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node}; ${m.tini}, ${m.dumbInit}, tend ${m.tendCommit}.`;
+}
+
+function gitRevision(): string {
+  try {
+    const rev = execFileSync('git', ['-C', repoRoot, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['-C', repoRoot, 'status', '--porcelain'], { encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${rev}+uncommitted` : rev;
+  } catch {
+    return 'unknown';
+  }
+}
+
+// Maps → plain objects so the raw samples land in the JSON file.
+function rawForJson(raw: Raw): object {
+  const obj = (m: Map<string, unknown>): Record<string, unknown> => Object.fromEntries(m);
+  return { startup: obj(raw.startup), memory: obj(raw.memory), latency: obj(raw.latency), reap: obj(raw.reap), early: raw.early };
+}
+
+// Writes bench/results/pid1-<UTC date and time>.json (via a .tmp file, renamed); returns its path.
+function writeResults(at: Date, data: object): string {
+  const dir = join(repoRoot, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const stamp = at.toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+  const path = join(dir, `pid1-${stamp}.json`);
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(data, null, 2)}\n`);
+  renameSync(`${path}.tmp`, path);
+  return path;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    cleanup();
+    process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+  });
+}
+process.on('exit', cleanup);
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (error: unknown) => {
+    cleanup();
+    log(`failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,36 @@
+# Native layer of tend: the N-API addon (plain C) and the launcher that runs before Node.
+{
+  "target_defaults": {
+    "defines": ["_GNU_SOURCE"],
+    "cflags": ["-Wall", "-Wextra", "-Werror", "-std=gnu11"]
+  },
+  "targets": [
+    {
+      # The addon, loaded by src/os/native.ts from build/Release/tend_native.node.
+      "target_name": "tend_native",
+      "type": "loadable_module",
+      "product_extension": "node",
+      "sources": [
+        "native/addon.c",
+        "native/args.c",
+        "native/dgram.c",
+        "native/errors.c",
+        "native/fd.c",
+        "native/listen.c",
+        "native/reap.c",
+        "native/rlimit.c",
+        "native/sockaddr.c",
+        "native/spawn.c",
+        "native/subreaper.c",
+        "native/tty.c",
+        "native/users.c"
+      ]
+    },
+    {
+      # bin/tend execs this, which records the inherited rlimits and then execs Node.
+      "target_name": "tend-launcher",
+      "type": "executable",
+      "sources": ["native/launcher.c"]
+    }
+  ]
+}

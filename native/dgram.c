@@ -1,0 +1,282 @@
+/* Unix datagram sockets for sd_notify in both directions: services notify tend, tend notifies systemd. */
+#include "args.h"
+#include "errors.h"
+#include "sockaddr.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define MAX_DATAGRAM 4096 /* longer datagrams are reported as truncated */
+#define MAX_FDS 16        /* SCM_RIGHTS fds we make room for; the kernel closes any beyond that */
+#define MAX_PER_WAKEUP 64 /* datagrams handled per readable event before yielding to the loop */
+
+static int enable_passcred(int fd) {
+  int one = 1;
+  return setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+}
+
+/* dgramSocketPair() -> [tendEnd, childEnd]: a private NOTIFY_SOCKET for one service (tend's end gets SO_PASSCRED). */
+napi_value tend_dgram_socket_pair(napi_env env, napi_callback_info info) {
+  (void)info;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) != 0) return tend_throw_errno(env, errno, "socketpair");
+  if (enable_passcred(sv[0]) != 0) {
+    int err = errno;
+    close(sv[0]);
+    close(sv[1]);
+    return tend_throw_errno(env, err, "setsockopt");
+  }
+  napi_value result, a, b;
+  if (napi_create_array_with_length(env, 2, &result) != napi_ok || (a = tend_number(env, sv[0])) == NULL ||
+      (b = tend_number(env, sv[1])) == NULL || napi_set_element(env, result, 0, a) != napi_ok ||
+      napi_set_element(env, result, 1, b) != napi_ok) {
+    close(sv[0]);
+    close(sv[1]);
+    return tend_throw_napi(env);
+  }
+  return result;
+}
+
+/* dgramBind(path) -> fd: a NOTIFY_SOCKET services can find by path ('@name' = abstract). */
+napi_value tend_dgram_bind(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (tend_args(env, info, 1, argv) != 0) return NULL;
+  char *path = tend_get_string(env, argv[0]);
+  if (path == NULL) return NULL;
+  struct sockaddr_un addr;
+  socklen_t len;
+  int err = tend_unix_address(path, &addr, &len);
+  free(path);
+  if (err != 0) return tend_throw_errno(env, err, "bind");
+
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return tend_throw_errno(env, errno, "socket");
+  const char *syscall = NULL;
+  if (enable_passcred(fd) != 0) syscall = "setsockopt";
+  else if (bind(fd, (struct sockaddr *)&addr, len) != 0) syscall = "bind";
+  if (syscall != NULL) {
+    err = errno;
+    close(fd);
+    return tend_throw_errno(env, err, syscall);
+  }
+  return tend_number(env, fd);
+}
+
+/* dgramSend(path, data): one datagram to an unbound socket path, e.g. tend -> systemd's NOTIFY_SOCKET.
+ * Non-blocking: a full receive queue is reported as EAGAIN rather than stalling tend. */
+napi_value tend_dgram_send(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  void *data;
+  size_t size;
+  if (tend_args(env, info, 2, argv) != 0) return NULL;
+  if (napi_get_buffer_info(env, argv[1], &data, &size) != napi_ok) return tend_throw_type(env, "expected a Buffer");
+  char *path = tend_get_string(env, argv[0]);
+  if (path == NULL) return NULL;
+  struct sockaddr_un addr;
+  socklen_t len;
+  int err = tend_unix_address(path, &addr, &len);
+  free(path);
+  if (err != 0) return tend_throw_errno(env, err, "sendto");
+
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return tend_throw_errno(env, errno, "socket");
+  ssize_t sent = sendto(fd, data, size, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&addr, len);
+  err = errno;
+  close(fd);
+  if (sent < 0) return tend_throw_errno(env, err, "sendto");
+  return tend_undefined(env);
+}
+
+/* ---- dgramWatch ---- */
+
+struct watcher {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context context;
+  napi_async_cleanup_hook_handle cleanup; /* holds environment teardown (and addon unloading) until the handle is closed */
+  int fd;
+  bool stopped;
+  int owners; /* the uv handle and the JS close function; freed when both are gone */
+};
+
+struct sender {
+  double pid, uid, gid; /* -1 when no SCM_CREDENTIALS came with the datagram */
+  double fds;
+};
+
+static void release(struct watcher *w) {
+  if (--w->owners == 0) free(w);
+}
+
+static void on_handle_closed(uv_handle_t *handle) {
+  struct watcher *w = handle->data;
+  if (w->cleanup != NULL) napi_remove_async_cleanup_hook(w->cleanup); /* teardown may proceed now */
+  release(w);
+}
+
+/* Stops polling and drops the JS callback; the fd itself stays open (the caller owns it). */
+static void stop(struct watcher *w) {
+  if (w->stopped) return;
+  w->stopped = true;
+  uv_poll_stop(&w->poll);
+  if (w->callback != NULL) napi_delete_reference(w->env, w->callback);
+  if (w->context != NULL) napi_async_destroy(w->env, w->context);
+  uv_close((uv_handle_t *)&w->poll, on_handle_closed);
+}
+
+/* Environment teardown (e.g. a worker exits) before the handle was closed: close it now; Node waits for
+ * on_handle_closed before unloading the addon, whose code the close callback is. */
+static void on_env_teardown(napi_async_cleanup_hook_handle handle, void *arg) {
+  (void)handle; /* the same handle as w->cleanup */
+  stop(arg);    /* no-op if close() already ran; its close callback is still pending either way */
+}
+
+/* Turns an exception thrown by onMessage into an ordinary uncaught exception. */
+static void report_exception(napi_env env) {
+  bool pending = false;
+  napi_value exception;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+      napi_get_and_clear_last_exception(env, &exception) == napi_ok)
+    napi_fatal_exception(env, exception);
+}
+
+static void deliver(struct watcher *w, const char *data, size_t len, const struct sender *s, bool truncated) {
+  napi_env env = w->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value msg, buffer, callback, recv, result, flag;
+  void *copy;
+  if (napi_create_object(env, &msg) == napi_ok && napi_create_buffer_copy(env, len, data, &copy, &buffer) == napi_ok &&
+      napi_set_named_property(env, msg, "data", buffer) == napi_ok && tend_set_number(env, msg, "pid", s->pid) == 0 &&
+      tend_set_number(env, msg, "uid", s->uid) == 0 && tend_set_number(env, msg, "gid", s->gid) == 0 &&
+      tend_set_number(env, msg, "fds", s->fds) == 0 && napi_get_boolean(env, truncated, &flag) == napi_ok &&
+      napi_set_named_property(env, msg, "truncated", flag) == napi_ok &&
+      napi_get_reference_value(env, w->callback, &callback) == napi_ok && napi_get_global(env, &recv) == napi_ok)
+    napi_make_callback(env, w->context, recv, callback, 1, &msg, &result); /* recv must be an object: the global */
+  report_exception(env);
+  napi_close_handle_scope(env, scope);
+}
+
+/* Reads SCM_CREDENTIALS and closes every SCM_RIGHTS fd at once: closing is what ends sd_notify_barrier()'s wait. */
+static void read_control(struct msghdr *msg, struct sender *s) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET) continue;
+    if (c->cmsg_type == SCM_RIGHTS) {
+      size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; i++) {
+        int fd;
+        memcpy(&fd, CMSG_DATA(c) + i * sizeof fd, sizeof fd);
+        close(fd);
+      }
+      s->fds += (double)count;
+    } else if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+      struct ucred cred;
+      memcpy(&cred, CMSG_DATA(c), sizeof cred);
+      s->pid = cred.pid;
+      s->uid = cred.uid;
+      s->gid = cred.gid;
+    }
+  }
+}
+
+/* Delivers queued datagrams; returns the recvmsg errno that ended the loop (EAGAIN when drained), 0 if it stopped
+ * early (watcher closed, or MAX_PER_WAKEUP reached: the level-triggered poll calls again). */
+static int drain(struct watcher *w) {
+  for (int i = 0; i < MAX_PER_WAKEUP && !w->stopped; i++) {
+    char data[MAX_DATAGRAM + 1];
+    union {
+      struct cmsghdr align;
+      char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(MAX_FDS * sizeof(int))];
+    } control;
+    struct iovec iov = { data, sizeof data };
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+
+    ssize_t n = recvmsg(w->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+
+    struct sender s = { -1, -1, -1, 0 };
+    read_control(&msg, &s);
+    bool truncated = (msg.msg_flags & MSG_TRUNC) != 0 || n > MAX_DATAGRAM;
+    deliver(w, data, n > MAX_DATAGRAM ? MAX_DATAGRAM : (size_t)n, &s, truncated);
+  }
+  return 0;
+}
+
+static void on_readable(uv_poll_t *handle, int status, int events) {
+  (void)events;
+  struct watcher *w = handle->data;
+  int err = drain(w);
+  /* On a socket error libuv stops the poll; recvmsg above consumed the error, so resume unless the fd is unusable. */
+  if (status < 0 && !w->stopped && err != EBADF && err != ENOTSOCK) uv_poll_start(handle, UV_READABLE, on_readable);
+}
+
+/* The close() returned by dgramWatch. */
+static napi_value close_watcher(napi_env env, napi_callback_info info) {
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, NULL, NULL, NULL, &data) != napi_ok) return tend_throw_napi(env);
+  stop(data);
+  return tend_undefined(env);
+}
+
+static void on_close_function_finalized(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  release(data);
+}
+
+/* dgramWatch(fd, onMessage) -> {close}: delivers each datagram with the sender's credentials, on the event loop. */
+napi_value tend_dgram_watch(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t fd;
+  if (tend_args(env, info, 2, argv) != 0 || tend_get_i32(env, argv[0], &fd) != 0) return NULL;
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) return tend_throw_errno(env, errno, "fcntl");
+
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return tend_throw_napi(env);
+  struct watcher *w = calloc(1, sizeof *w);
+  if (w == NULL) return tend_throw_errno(env, ENOMEM, "malloc");
+  w->env = env;
+  w->fd = fd;
+  int rc = uv_poll_init(loop, &w->poll, fd);
+  if (rc != 0) {
+    free(w);
+    return tend_throw_errno(env, -rc, "uv_poll_init");
+  }
+  w->poll.data = w;
+  w->owners = 1; /* the handle; the close function becomes the second owner below */
+
+  napi_value resource, name, handle, close_fn;
+  if (napi_create_reference(env, argv[1], 1, &w->callback) != napi_ok || napi_create_object(env, &resource) != napi_ok ||
+      napi_create_string_utf8(env, "tend:dgramWatch", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, resource, name, &w->context) != napi_ok || napi_create_object(env, &handle) != napi_ok ||
+      napi_create_function(env, "close", NAPI_AUTO_LENGTH, close_watcher, w, &close_fn) != napi_ok ||
+      napi_set_named_property(env, handle, "close", close_fn) != napi_ok)
+    goto fail;
+  if (napi_add_finalizer(env, close_fn, w, on_close_function_finalized, NULL, NULL) != napi_ok) goto fail;
+  w->owners = 2;
+  if (napi_add_async_cleanup_hook(env, on_env_teardown, w, &w->cleanup) != napi_ok) goto fail;
+  rc = uv_poll_start(&w->poll, UV_READABLE, on_readable);
+  if (rc != 0) {
+    stop(w);
+    return tend_throw_errno(env, -rc, "uv_poll_start");
+  }
+  return handle;
+
+fail:
+  tend_throw_napi(env);
+  stop(w);
+  return NULL;
+}

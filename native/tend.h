@@ -1,0 +1,50 @@
+/* Shared header: pins the N-API version and declares every JS-callable function, grouped by the file that defines it. */
+#ifndef TEND_H
+#define TEND_H
+
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+/* spawn.c */
+napi_value tend_spawn(napi_env env, napi_callback_info info);
+
+/* reap.c */
+napi_value tend_reap_children(napi_env env, napi_callback_info info);
+napi_value tend_list_children(napi_env env, napi_callback_info info);
+
+/* subreaper.c */
+napi_value tend_set_child_subreaper(napi_env env, napi_callback_info info);
+napi_value tend_is_child_subreaper(napi_env env, napi_callback_info info);
+
+/* rlimit.c */
+napi_value tend_getrlimit(napi_env env, napi_callback_info info);
+napi_value tend_setrlimit(napi_env env, napi_callback_info info);
+napi_value tend_rlimit_resources(napi_env env, napi_callback_info info);
+
+/* tty.c */
+napi_value tend_tcgetpgrp(napi_env env, napi_callback_info info);
+napi_value tend_tcsetpgrp(napi_env env, napi_callback_info info);
+napi_value tend_getpgrp(napi_env env, napi_callback_info info);
+napi_value tend_ignore_signal(napi_env env, napi_callback_info info);
+
+/* users.c */
+napi_value tend_lookup_user(napi_env env, napi_callback_info info);
+napi_value tend_lookup_user_by_id(napi_env env, napi_callback_info info);
+napi_value tend_lookup_group(napi_env env, napi_callback_info info);
+napi_value tend_group_list(napi_env env, napi_callback_info info);
+
+/* dgram.c */
+napi_value tend_dgram_socket_pair(napi_env env, napi_callback_info info);
+napi_value tend_dgram_bind(napi_env env, napi_callback_info info);
+napi_value tend_dgram_send(napi_env env, napi_callback_info info);
+napi_value tend_dgram_watch(napi_env env, napi_callback_info info);
+
+/* listen.c */
+napi_value tend_listen_tcp(napi_env env, napi_callback_info info);
+napi_value tend_listen_unix(napi_env env, napi_callback_info info);
+napi_value tend_socket_port(napi_env env, napi_callback_info info);
+
+/* fd.c */
+napi_value tend_close_fd(napi_env env, napi_callback_info info);
+
+#endif

@@ -1,0 +1,437 @@
+// Typed facade over the C addon (build/Release/tend_native.node). Arguments are validated here so the C side stays
+// mechanism-only; the addon is loaded lazily on first use, so importing this module has no side effects.
+import { createRequire } from 'node:module';
+
+/** An errno failure reported by the addon, shaped like Node's own system errors (errno is the positive C value). */
+export type NativeError = Error & {
+  code: string;
+  errno: number;
+  syscall: string;
+  /** Set when the failing call was getrlimit/setrlimit: the resource name, e.g. 'nofile'. */
+  resource?: string;
+  /** Set when spawn failed in execve: the file that could not be executed. */
+  path?: string;
+};
+
+/** Tells NativeErrors (which carry code/errno/syscall) apart from programming errors and everything else. */
+export function isNativeError(e: unknown): e is NativeError {
+  if (!(e instanceof Error)) return false;
+  const fields = e as Error & Record<string, unknown>;
+  return typeof fields.code === 'string' && typeof fields.errno === 'number' && typeof fields.syscall === 'string';
+}
+
+/** One setrlimit applied in the child before exec; Infinity means RLIM_INFINITY. */
+export interface RlimitSetting {
+  resource: number;
+  soft: number;
+  hard: number;
+}
+
+/** Everything spawn applies between fork and exec; see spawn(). */
+export interface SpawnRequest {
+  /** Executable; without a '/', searched in searchPath like execvp. */
+  file: string;
+  /** Full argv including argv[0]. */
+  args: readonly string[];
+  /** 'KEY=VALUE' entries passed as-is to execve. */
+  env: readonly string[];
+  /** The PATH used to look up `file`. */
+  searchPath: string;
+  /** Directory to chdir to in the child, or null to keep tend's. */
+  cwd: string | null;
+  /** Put the child in a new process group whose id is its pid. */
+  newProcessGroup: boolean;
+  /** A terminal fd whose foreground group becomes the child's (best effort), or -1. */
+  foregroundTty: number;
+  /** Applied in order, before the identity change. */
+  rlimits: readonly RlimitSetting[];
+  /** -1 = unchanged. */
+  uid: number;
+  /** -1 = unchanged. */
+  gid: number;
+  /** Supplementary groups, or null = unchanged. */
+  groups: readonly number[] | null;
+  /** Child fd i := our fd fds[i]; -1 closes slot i. Other fds keep their own CLOEXEC flag. */
+  fds: readonly number[];
+}
+
+/** A resource limit pair; Infinity means RLIM_INFINITY. */
+export interface RlimitValue {
+  soft: number;
+  hard: number;
+}
+
+/** An exited child collected by reapChildren. */
+export interface ReapedChild {
+  pid: number;
+  /** Exit status, or null when killed by a signal. */
+  code: number | null;
+  /** Terminating signal number, or null when it exited. */
+  signal: number | null;
+}
+
+/** A passwd entry. */
+export interface UserEntry {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+  shell: string;
+}
+
+/** One datagram received by dgramWatch. */
+export interface DgramMessage {
+  /** At most 4096 bytes. */
+  data: Buffer;
+  /** Sender credentials from SCM_CREDENTIALS, -1 when absent. */
+  pid: number;
+  uid: number;
+  gid: number;
+  /** How many fds came with the datagram; they have already been closed. */
+  fds: number;
+  /** The datagram was longer than 4096 bytes. */
+  truncated: boolean;
+}
+
+/** Handle returned by dgramWatch. */
+export interface DgramWatcher {
+  /** Stops watching; idempotent. Does not close the fd (the caller owns it): close the watcher before the fd. */
+  close(): void;
+}
+
+/** The raw addon as registered by native/addon.c. */
+interface Binding {
+  spawn(req: SpawnRequest): number;
+  reapChildren(exclude: readonly number[]): ReapedChild[];
+  listChildren(): number[];
+  setChildSubreaper(on: boolean): void;
+  isChildSubreaper(): boolean;
+  getrlimit(resource: number): RlimitValue;
+  setrlimit(resource: number, soft: number, hard: number): void;
+  rlimitResources(): Record<string, number>;
+  tcgetpgrp(fd: number): number;
+  tcsetpgrp(fd: number, pgid: number): void;
+  getpgrp(): number;
+  ignoreSignal(signo: number): void;
+  lookupUser(name: string): UserEntry | null;
+  lookupUserById(uid: number): UserEntry | null;
+  lookupGroup(name: string): number | null;
+  groupList(user: string, gid: number): number[];
+  dgramSocketPair(): [number, number];
+  dgramBind(path: string): number;
+  dgramSend(path: string, data: Buffer): void;
+  dgramWatch(fd: number, onMessage: (msg: DgramMessage) => void): DgramWatcher;
+  listenTcp(host: string, port: number, backlog: number, reusePort: boolean): number;
+  listenUnix(path: string, backlog: number): number;
+  socketPort(fd: number): number;
+  closeFd(fd: number): void;
+}
+
+// Relative to dist/src/os/native.js.
+const ADDON_PATH = '../../../build/Release/tend_native.node';
+let binding: Binding | undefined;
+
+/** Loads the addon on first use, so `import` stays cheap and a missing build only fails the code that needs it. */
+function addon(): Binding {
+  if (binding === undefined) {
+    const require = createRequire(import.meta.url);
+    try {
+      binding = require(ADDON_PATH) as Binding;
+    } catch (cause) {
+      const detail = cause instanceof Error ? cause.message : String(cause);
+      throw new Error(`tend: native build missing: run npm install (${detail})`, { cause });
+    }
+  }
+  return binding;
+}
+
+// ---- argument validation (the C side trusts what it gets) ----
+
+const INT32_MAX = 0x7fffffff;
+const ID_MAX = 0xfffffffe; // (uid_t)-1 means "unchanged" to the kernel, so it is never a real id
+const NGROUPS_MAX = 65536;
+const SUN_PATH_MAX = 107; // sizeof(sun_path) - 1
+
+function fail(fn: string, what: string, expected: string): never {
+  throw new TypeError(`native.${fn}: ${what} must be ${expected}`);
+}
+
+function checkInt(fn: string, what: string, value: unknown, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    fail(fn, what, `an integer in [${min}, ${max}]`);
+  }
+}
+
+function checkBool(fn: string, what: string, value: unknown): void {
+  if (typeof value !== 'boolean') fail(fn, what, 'a boolean');
+}
+
+function checkString(fn: string, what: string, value: unknown, nonEmpty: boolean): asserts value is string {
+  if (typeof value !== 'string' || value.includes('\0') || (nonEmpty && value === '')) {
+    fail(fn, what, nonEmpty ? 'a non-empty string without NUL' : 'a string without NUL');
+  }
+}
+
+function checkArray(fn: string, what: string, value: unknown, maxLength: number): asserts value is readonly unknown[] {
+  if (!Array.isArray(value) || value.length > maxLength) fail(fn, what, `an array of at most ${maxLength} items`);
+}
+
+function checkFd(fn: string, what: string, value: unknown): void {
+  checkInt(fn, what, value, 0, INT32_MAX);
+}
+
+/** rlimit values: non-negative safe integers, or Infinity for RLIM_INFINITY. */
+function checkLimit(fn: string, what: string, value: unknown): void {
+  if (value === Infinity) return;
+  checkInt(fn, what, value, 0, Number.MAX_SAFE_INTEGER);
+}
+
+function checkUnixPath(fn: string, value: unknown): void {
+  checkString(fn, 'path', value, true);
+  if (Buffer.byteLength(value) > SUN_PATH_MAX + (value.startsWith('@') ? 1 : 0)) {
+    fail(fn, 'path', `at most ${SUN_PATH_MAX} bytes (a unix socket address)`);
+  }
+}
+
+function checkCallback(fn: string, what: string, value: unknown): void {
+  if (typeof value !== 'function') fail(fn, what, 'a function');
+}
+
+// ---- process creation ----
+
+/**
+ * fork+exec with the process group, terminal, rlimits, groups/gid/uid, cwd and fd mapping applied in the child, so
+ * every service start gets exactly its configured environment. Returns the pid once exec has succeeded; throws a
+ * NativeError (syscall = failing step, e.g. 'setrlimit' with resource, or 'execve' with path) if any step failed, in
+ * which case the child has already been reaped. Exec errors: ENOENT (also for ENOTDIR), EACCES, EPERM, ENOEXEC.
+ */
+export function spawn(req: SpawnRequest): number {
+  const fn = 'spawn';
+  checkString(fn, 'file', req.file, true);
+  checkArray(fn, 'args', req.args, INT32_MAX);
+  if (req.args.length === 0) fail(fn, 'args', 'non-empty (argv[0] included)');
+  req.args.forEach((a, i) => { checkString(fn, `args[${i}]`, a, false); });
+  checkArray(fn, 'env', req.env, INT32_MAX);
+  req.env.forEach((e, i) => { checkString(fn, `env[${i}]`, e, false); });
+  checkString(fn, 'searchPath', req.searchPath, false);
+  if (req.cwd !== null) checkString(fn, 'cwd', req.cwd, true);
+  checkBool(fn, 'newProcessGroup', req.newProcessGroup);
+  checkInt(fn, 'foregroundTty', req.foregroundTty, -1, INT32_MAX);
+  checkArray(fn, 'rlimits', req.rlimits, INT32_MAX);
+  req.rlimits.forEach((r, i) => {
+    checkInt(fn, `rlimits[${i}].resource`, r.resource, 0, INT32_MAX);
+    checkLimit(fn, `rlimits[${i}].soft`, r.soft);
+    checkLimit(fn, `rlimits[${i}].hard`, r.hard);
+  });
+  checkInt(fn, 'uid', req.uid, -1, ID_MAX);
+  checkInt(fn, 'gid', req.gid, -1, ID_MAX);
+  if (req.groups !== null) {
+    checkArray(fn, 'groups', req.groups, NGROUPS_MAX);
+    req.groups.forEach((g, i) => { checkInt(fn, `groups[${i}]`, g, 0, ID_MAX); });
+  }
+  checkArray(fn, 'fds', req.fds, NGROUPS_MAX);
+  req.fds.forEach((f, i) => { checkInt(fn, `fds[${i}]`, f, -1, INT32_MAX); });
+  return addon().spawn(req);
+}
+
+// ---- children ----
+
+/**
+ * Reaps every exited child except the excluded pids (those libuv spawned via child_process, which libuv must reap
+ * itself). Covers children of every thread, i.e. orphans reparented to tend as subreaper or PID 1.
+ */
+export function reapChildren(exclude: readonly number[]): ReapedChild[] {
+  checkArray('reapChildren', 'exclude', exclude, INT32_MAX);
+  exclude.forEach((p, i) => { checkInt('reapChildren', `exclude[${i}]`, p, 1, INT32_MAX); });
+  return addon().reapChildren(exclude);
+}
+
+/** Our current children, alive or zombie: lets tend see the orphans it inherited and check nothing is left over. */
+export function listChildren(): number[] {
+  return addon().listChildren();
+}
+
+/** PR_SET_CHILD_SUBREAPER: makes orphaned grandchildren of services reparent to tend, so it can reap them. */
+export function setChildSubreaper(on: boolean): void {
+  checkBool('setChildSubreaper', 'on', on);
+  addon().setChildSubreaper(on);
+}
+
+/** PR_GET_CHILD_SUBREAPER: reports whether tend is currently a subreaper. */
+export function isChildSubreaper(): boolean {
+  return addon().isChildSubreaper();
+}
+
+// ---- resource limits ----
+
+/** tend's own limits for a resource (Infinity = unlimited), e.g. to compute defaults for services. */
+export function getrlimit(resource: number): RlimitValue {
+  checkInt('getrlimit', 'resource', resource, 0, INT32_MAX);
+  return addon().getrlimit(resource);
+}
+
+/** Sets tend's own limits (Infinity = unlimited); errors carry `resource`. */
+export function setrlimit(resource: number, soft: number, hard: number): void {
+  checkInt('setrlimit', 'resource', resource, 0, INT32_MAX);
+  checkLimit('setrlimit', 'soft', soft);
+  checkLimit('setrlimit', 'hard', hard);
+  addon().setrlimit(resource, soft, hard);
+}
+
+let resources: Readonly<Record<string, number>> | undefined;
+
+/** Resource names without RLIMIT_ ('nofile', 'core', …) → numbers from the C headers, for parsing configs. */
+export function rlimitResources(): Record<string, number> {
+  resources ??= Object.freeze(addon().rlimitResources());
+  return { ...resources };
+}
+
+// ---- terminal and job control ----
+
+/** Foreground process group of a terminal fd, or -1 when fd is not our controlling terminal. */
+export function tcgetpgrp(fd: number): number {
+  checkFd('tcgetpgrp', 'fd', fd);
+  return addon().tcgetpgrp(fd);
+}
+
+/** Hands the terminal to a process group; works from a background tend (SIGTTOU is blocked around the call). */
+export function tcsetpgrp(fd: number, pgid: number): void {
+  checkFd('tcsetpgrp', 'fd', fd);
+  checkInt('tcsetpgrp', 'pgid', pgid, 1, INT32_MAX);
+  addon().tcsetpgrp(fd, pgid);
+}
+
+/** tend's own process group, to take the terminal back. */
+export function getpgrp(): number {
+  return addon().getpgrp();
+}
+
+/**
+ * Sets a signal to SIG_IGN, which Node cannot do (tend ignores SIGTTIN/SIGTTOU so terminal I/O never stops it).
+ * Replaces any handler: do not use it on a signal that has process.on() listeners.
+ */
+export function ignoreSignal(signo: number): void {
+  checkInt('ignoreSignal', 'signo', signo, 1, 64);
+  addon().ignoreSignal(signo);
+}
+
+// ---- users and groups ----
+
+/** getpwnam_r: resolves a service's `user:` to uid/gid/home/shell; null if there is no such user. */
+export function lookupUser(name: string): UserEntry | null {
+  checkString('lookupUser', 'name', name, true);
+  return addon().lookupUser(name);
+}
+
+/** getpwuid_r: the passwd entry of a numeric uid; null if there is none. */
+export function lookupUserById(uid: number): UserEntry | null {
+  checkInt('lookupUserById', 'uid', uid, 0, ID_MAX);
+  return addon().lookupUserById(uid);
+}
+
+/** getgrnam_r: resolves a service's `group:` to a gid; null if there is no such group. */
+export function lookupGroup(name: string): number | null {
+  checkString('lookupGroup', 'name', name, true);
+  return addon().lookupGroup(name);
+}
+
+/** getgrouplist: the supplementary groups (including gid) a service running as `user` should get. */
+export function groupList(user: string, gid: number): number[] {
+  checkString('groupList', 'user', user, true);
+  checkInt('groupList', 'gid', gid, 0, ID_MAX);
+  return addon().groupList(user, gid);
+}
+
+// ---- unix datagram sockets (sd_notify both ways) ----
+
+/** A private NOTIFY_SOCKET: [tend's end (SO_PASSCRED), the child's end]; both CLOEXEC, pass the second via fds. */
+export function dgramSocketPair(): [number, number] {
+  return addon().dgramSocketPair();
+}
+
+/** A bound, non-blocking datagram socket with SO_PASSCRED at path ('@name' = abstract); remove stale files first. */
+export function dgramBind(path: string): number {
+  checkUnixPath('dgramBind', path);
+  return addon().dgramBind(path);
+}
+
+/** Sends one datagram to a socket path ('@name' = abstract), e.g. READY=1 to systemd's NOTIFY_SOCKET. Never blocks:
+ * a full receiver queue throws EAGAIN. */
+export function dgramSend(path: string, data: Buffer): void {
+  checkUnixPath('dgramSend', path);
+  if (!(data instanceof Uint8Array)) fail('dgramSend', 'data', 'a Buffer');
+  addon().dgramSend(path, data);
+}
+
+/**
+ * Watches a datagram socket on the event loop and calls onMessage per datagram with the sender's credentials. Fds sent
+ * along are closed immediately (this is what releases sd_notify_barrier / `systemd-notify --ready`). The fd is made
+ * non-blocking and stays owned by the caller: call close() before closing the fd. An exception thrown by onMessage
+ * becomes an ordinary uncaught exception.
+ */
+export function dgramWatch(fd: number, onMessage: (msg: DgramMessage) => void): DgramWatcher {
+  checkFd('dgramWatch', 'fd', fd);
+  checkCallback('dgramWatch', 'onMessage', onMessage);
+  return addon().dgramWatch(fd, onMessage);
+}
+
+// ---- listening sockets (owned by tend, handed to services by fd) ----
+
+/** A listening TCP socket on an IP literal (CLOEXEC, SO_REUSEADDR, optional SO_REUSEPORT); EINVAL for a bad host. */
+export function listenTcp(host: string, port: number, backlog: number, reusePort: boolean): number {
+  checkString('listenTcp', 'host', host, true);
+  checkInt('listenTcp', 'port', port, 0, 65535);
+  checkInt('listenTcp', 'backlog', backlog, 0, INT32_MAX);
+  checkBool('listenTcp', 'reusePort', reusePort);
+  return addon().listenTcp(host, port, backlog, reusePort);
+}
+
+/**
+ * A listening unix stream socket at path; CLOEXEC. '@name' is the abstract name "\0name" with its exact length, as
+ * systemd and most libraries use it (Node 20's net pads abstract names to the full sun_path, so it cannot connect).
+ */
+export function listenUnix(path: string, backlog: number): number {
+  checkUnixPath('listenUnix', path);
+  checkInt('listenUnix', 'backlog', backlog, 0, INT32_MAX);
+  return addon().listenUnix(path, backlog);
+}
+
+/** The local port of a TCP socket, to learn what port 0 became. */
+export function socketPort(fd: number): number {
+  checkFd('socketPort', 'fd', fd);
+  return addon().socketPort(fd);
+}
+
+/** close(2) for the raw fds this module hands out (no Node handle owns them). */
+export function closeFd(fd: number): void {
+  checkFd('closeFd', 'fd', fd);
+  addon().closeFd(fd);
+}
+
+/** All of the above as one object, for callers that prefer `native.spawn(...)` or want to substitute a fake. */
+export const native = {
+  spawn,
+  reapChildren,
+  listChildren,
+  setChildSubreaper,
+  isChildSubreaper,
+  getrlimit,
+  setrlimit,
+  rlimitResources,
+  tcgetpgrp,
+  tcsetpgrp,
+  getpgrp,
+  ignoreSignal,
+  lookupUser,
+  lookupUserById,
+  lookupGroup,
+  groupList,
+  dgramSocketPair,
+  dgramBind,
+  dgramSend,
+  dgramWatch,
+  listenTcp,
+  listenUnix,
+  socketPort,
+  closeFd,
+} as const;

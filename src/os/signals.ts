@@ -1,0 +1,62 @@
+// The only place that calls process.on('SIG…'). Signals are captured from the first milliseconds of start-up
+// (cli/entry.ts calls captureSignals() before anything heavy loads) and buffered until the supervisor takes over.
+import type { SignalName } from '../config/signal-names.js';
+
+/**
+ * Signals tend catches and acts on or forwards. Left out, deliberately:
+ * SIGKILL/SIGSTOP (uncatchable); SIGCHLD (reaping); SIGSEGV/SIGBUS/SIGFPE/SIGILL/SIGABRT/SIGTRAP/SIGSYS
+ * (synchronous faults of tend itself, as in tini); SIGPIPE (raised by tend's own writes to a closed pipe, it would
+ * kill children that did nothing wrong); SIGTTIN/SIGTTOU (ignored so terminal I/O never stops tend).
+ */
+export const CAUGHT_SIGNALS: readonly SignalName[] = [
+  'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGTERM', 'SIGSTKFLT', 'SIGCONT',
+  'SIGTSTP', 'SIGURG', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGWINCH', 'SIGIO', 'SIGPWR',
+];
+
+/** Buffered signal intake: signals arrive in order, first into a buffer, then to the supervisor's handler. */
+export interface SignalIntake {
+  /** process.hrtime.bigint() when the handlers were installed. */
+  readonly installedAtNs: bigint;
+  /** Route buffered and future signals to `handler`, oldest first. */
+  deliverTo(handler: (signal: SignalName) => void): void;
+  /** Remove every listener (tests and clean exits). */
+  release(): void;
+}
+
+let intake: SignalIntake | null = null;
+
+// Install listeners for every caught signal right away; the earlier this runs, the smaller the window in which a
+// signal to PID 1 is lost (the kernel drops signals PID 1 has no handler for).
+export function captureSignals(): SignalIntake {
+  if (intake !== null) return intake;
+  const buffered: SignalName[] = [];
+  let handler: ((signal: SignalName) => void) | null = null;
+  const listeners = new Map<SignalName, () => void>();
+  for (const signal of CAUGHT_SIGNALS) {
+    const listener = (): void => {
+      if (handler === null) buffered.push(signal);
+      else handler(signal);
+    };
+    listeners.set(signal, listener);
+    process.on(signal, listener);
+  }
+  const installedAtNs = process.hrtime.bigint();
+  intake = {
+    installedAtNs,
+    deliverTo(next) {
+      handler = next;
+      for (const signal of buffered.splice(0)) next(signal);
+    },
+    release() {
+      for (const [signal, listener] of listeners) process.removeListener(signal, listener);
+      intake = null;
+    },
+  };
+  return intake;
+}
+
+// Call `onChild` on every SIGCHLD; returns a function that stops listening.
+export function onChildSignal(onChild: () => void): () => void {
+  process.on('SIGCHLD', onChild);
+  return () => process.removeListener('SIGCHLD', onChild);
+}

@@ -1,0 +1,75 @@
+// Start a child with everything applied between fork and exec: own process group, terminal, limits, credentials.
+// Failures come back as TendError with the documented exit code (127 not found, 126 not executable, 71 setup).
+import { TendError } from '../errors.js';
+import type { Credentials } from './users.js';
+import { isNativeError, native } from './native.js';
+import type { RlimitEntry } from './rlimits.js';
+import { LAUNCHER_ENV } from './rlimits.js';
+
+/** What to start and how. */
+export interface ProcessSpec {
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string | null;
+  readonly rlimits: readonly RlimitEntry[];
+  readonly credentials: Credentials | null;
+  /** Terminal fd to make the child's group the foreground of, or -1. */
+  readonly foregroundTty: number;
+  /** Child fd i := fds[i]; defaults to inheriting stdio. */
+  readonly fds?: readonly number[];
+}
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+// Spawn directly (no shell), argv byte-exact, in a new process group; returns the pid.
+export function spawnProcess(spec: ProcessSpec): number {
+  const [file] = spec.argv;
+  if (file === undefined) throw new TendError('TEND_ERR_USAGE', 'no command given; write: tend run [options] -- <command> [args...]');
+  const launcherOnly = new Set<string>(LAUNCHER_ENV);
+  const env: Record<string, string | undefined> = Object.fromEntries(Object.entries(spec.env).filter(([k]) => !launcherOnly.has(k)));
+  if (spec.credentials?.home != null) env['HOME'] = spec.credentials.home;
+  const envList = Object.entries(env)
+    .filter((e): e is [string, string] => e[1] !== undefined)
+    .map(([k, v]) => `${k}=${v}`);
+  try {
+    return native.spawn({
+      file,
+      args: spec.argv,
+      env: envList,
+      searchPath: env['PATH'] ?? DEFAULT_PATH,
+      cwd: spec.cwd,
+      newProcessGroup: true,
+      foregroundTty: spec.foregroundTty,
+      rlimits: spec.rlimits,
+      uid: spec.credentials?.uid ?? -1,
+      gid: spec.credentials?.gid ?? -1,
+      groups: spec.credentials?.groups ?? null,
+      fds: spec.fds ?? [0, 1, 2],
+    });
+  } catch (error) {
+    throw describeSpawnError(file, error);
+  }
+}
+
+// Turn the addon's errno report into a message that says what failed and how to fix it.
+function describeSpawnError(file: string, error: unknown): TendError {
+  if (!isNativeError(error)) return new TendError('TEND_ERR_INTERNAL', `unable to spawn ${file}: ${String(error)}`, { cause: error });
+  const cause = { cause: error };
+  switch (error.syscall) {
+    case 'execve':
+      if (error.code === 'ENOENT') {
+        return new TendError('TEND_ERR_SPAWN_NOT_FOUND', `unable to run ${JSON.stringify(file)}: command not found (searched PATH); check the name or give a path`, cause);
+      }
+      return new TendError('TEND_ERR_SPAWN_NOT_EXECUTABLE', `unable to run ${JSON.stringify(file)}: ${error.code}: not executable; check its permissions (chmod +x) and its #! line`, cause);
+    case 'setrlimit':
+      return new TendError('TEND_ERR_SPAWN_SETUP', `unable to apply --limit ${error.resource ?? ''}: ${error.code}; a hard limit can only be raised by root (CAP_SYS_RESOURCE), and nofile cannot exceed fs.nr_open`, cause);
+    case 'setgroups':
+    case 'setgid':
+    case 'setuid':
+      return new TendError('TEND_ERR_SPAWN_SETUP', `unable to switch --user (${error.syscall}): ${error.code}; changing user needs root (CAP_SETUID/CAP_SETGID)`, cause);
+    case 'chdir':
+      return new TendError('TEND_ERR_SPAWN_SETUP', `unable to enter the working directory: ${error.code}`, cause);
+    default:
+      return new TendError('TEND_ERR_SPAWN_SETUP', `unable to spawn ${JSON.stringify(file)} (${error.syscall}): ${error.code}`, cause);
+  }
+}

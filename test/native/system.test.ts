@@ -1,0 +1,310 @@
+// Contract tests for the smaller addon functions: rlimits on tend itself, users and groups, terminal job control,
+// listening sockets and the error shape.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import * as native from '../../src/os/native.js';
+import type { ReapedChild } from '../../src/os/native.js';
+
+const T = { timeout: 10_000 };
+const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+const nativeUrl = new URL('../../src/os/native.js', import.meta.url).href;
+
+let tmp = '';
+let devnull = -1;
+
+before(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tend-system-'));
+  devnull = fs.openSync('/dev/null', 'r+');
+});
+
+after(() => {
+  fs.closeSync(devnull);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function caught(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  assert.fail('expected an exception');
+}
+
+/** Our own limit as the kernel shows it in /proc/self/limits. */
+function procLimit(label: string): { soft: number; hard: number } {
+  const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith(label));
+  assert.ok(line !== undefined, label);
+  const [soft, hard] = line.slice(label.length).trim().split(/\s+/).map((v) => (v === 'unlimited' ? Infinity : Number(v)));
+  return { soft: soft!, hard: hard! };
+}
+
+describe('rlimits of tend itself', () => {
+  test('rlimitResources maps the 16 lower-case names to the header values', T, () => {
+    const r = native.rlimitResources();
+    assert.deepEqual(Object.keys(r).sort(), [
+      'as', 'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio',
+      'rttime', 'sigpending', 'stack',
+    ]);
+    assert.equal(r.nofile, 7);
+    assert.equal(r.core, 4);
+    assert.equal(r.cpu, 0);
+    assert.deepEqual(Object.values(r).sort((a, b) => a - b), Array.from({ length: 16 }, (_, i) => i));
+  });
+
+  test('getrlimit agrees with /proc/self/limits (Infinity for unlimited)', T, () => {
+    const r = native.rlimitResources();
+    assert.deepEqual(native.getrlimit(r.core!), procLimit('Max core file size'));
+    assert.deepEqual(native.getrlimit(r.nofile!), procLimit('Max open files'));
+    assert.deepEqual(native.getrlimit(r.as!), procLimit('Max address space'));
+  });
+
+  test('setrlimit/getrlimit round trip on RLIMIT_CORE', T, () => {
+    const core = native.rlimitResources().core!;
+    const original = native.getrlimit(core);
+    try {
+      const soft = original.hard === Infinity ? 12345 * 1024 : Math.min(original.hard, 12345);
+      native.setrlimit(core, soft, original.hard);
+      assert.deepEqual(native.getrlimit(core), { soft, hard: original.hard });
+      native.setrlimit(core, 0, original.hard);
+      assert.deepEqual(native.getrlimit(core), { soft: 0, hard: original.hard });
+    } finally {
+      native.setrlimit(core, original.soft, original.hard);
+    }
+    assert.deepEqual(native.getrlimit(core), original);
+  });
+
+  test('setrlimit errors carry code, errno, syscall, resource and a readable message', T, () => {
+    const e = caught(() => { native.setrlimit(native.rlimitResources().nofile!, 200, 100); });
+    assert.ok(native.isNativeError(e));
+    assert.deepEqual({ code: e.code, errno: e.errno, syscall: e.syscall, resource: e.resource }, {
+      code: 'EINVAL', errno: 22, syscall: 'setrlimit', resource: 'nofile',
+    });
+    assert.equal(e.message, 'setrlimit: EINVAL: Invalid argument');
+  });
+});
+
+describe('users and groups', () => {
+  function getent(db: string, key: string): string[] {
+    return execFileSync('getent', [db, key], { encoding: 'utf8' }).trim().split(':');
+  }
+
+  test('lookupUser / lookupUserById return the passwd entry', T, () => {
+    const [, , uid, gid, , home, shell] = getent('passwd', 'root');
+    const root = { name: 'root', uid: Number(uid), gid: Number(gid), home: home!, shell: shell! };
+    assert.deepEqual(native.lookupUser('root'), root);
+    assert.deepEqual(native.lookupUserById(0), root);
+    const nobody = getent('passwd', '65534');
+    assert.equal(native.lookupUserById(65534)?.name, nobody[0]);
+  });
+
+  test('unknown users and groups are null, not errors', T, () => {
+    assert.equal(native.lookupUser('tend-no-such-user'), null);
+    assert.equal(native.lookupUserById(3_999_999_999), null);
+    assert.equal(native.lookupGroup('tend-no-such-group'), null);
+  });
+
+  test('lookupGroup and groupList', T, () => {
+    assert.equal(native.lookupGroup('root'), 0);
+    const users = getent('group', 'users');
+    assert.equal(native.lookupGroup('users'), Number(users[2]));
+    assert.ok(native.groupList('root', 0).includes(0));
+    assert.ok(native.groupList('nobody', 12345).includes(12345), 'the given gid is always included');
+  });
+});
+
+describe('terminal', () => {
+  test('tcgetpgrp is -1 for fds that are not our terminal; bad fds still throw', T, () => {
+    assert.equal(native.tcgetpgrp(devnull), -1);
+    const e = caught(() => native.tcgetpgrp(999_999));
+    assert.ok(native.isNativeError(e) && e.code === 'EBADF' && e.syscall === 'tcgetpgrp');
+  });
+
+  test('getpgrp is our process group', T, () => {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    assert.equal(native.getpgrp(), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]));
+  });
+
+  test('on a real terminal: spawn hands it to the child group; tcsetpgrp takes it back from the background', T, async () => {
+    // python gives a node process a pty as controlling terminal; that node spawns a foreground child through the
+    // addon (tend is now in the background) and then takes the terminal back, which needs SIGTTOU blocked.
+    const script = `
+      import { spawn, tcgetpgrp, tcsetpgrp, getpgrp, reapChildren } from ${JSON.stringify(nativeUrl)};
+      const before = tcgetpgrp(0);
+      const pid = spawn({ file: '/bin/sleep', args: ['sleep', '1000'], env: [], searchPath: '', cwd: null,
+        newProcessGroup: true, foregroundTty: 0, rlimits: [], uid: -1, gid: -1, groups: null, fds: [0, 1, 2] });
+      const during = tcgetpgrp(0);
+      tcsetpgrp(0, getpgrp());
+      const after = tcgetpgrp(0);
+      const keepAlive = setInterval(() => {}, 1 << 30);
+      process.on('SIGCHLD', () => {
+        if (!reapChildren([]).some((c) => c.pid === pid)) return;
+        clearInterval(keepAlive);
+        console.log(JSON.stringify({ me: getpgrp(), pid, before, during, after }));
+      });
+      process.kill(pid, 'SIGKILL');
+    `;
+    const ptyRunner = [
+      'import os, pty, sys',
+      'pid, fd = pty.fork()',
+      'if pid == 0: os.execv(sys.argv[1], sys.argv[1:])',
+      "out = b''",
+      'while True:',
+      '    try: chunk = os.read(fd, 4096)',
+      '    except OSError: break',
+      '    if not chunk: break',
+      '    out += chunk',
+      '_, status = os.waitpid(pid, 0)',
+      'sys.stdout.write(out.decode())',
+      'sys.exit(os.waitstatus_to_exitcode(status))',
+    ].join('\n');
+    const outPath = path.join(tmp, 'pty-out');
+    const out = fs.openSync(outPath, 'w');
+    let runner: number;
+    try {
+      runner = native.spawn({
+        file: PYTHON, args: ['python3', '-c', ptyRunner, process.execPath, '--input-type=module', '-e', script],
+        env: [`PATH=${process.env.PATH ?? ''}`], searchPath: process.env.PATH ?? '', cwd: null, newProcessGroup: false,
+        foregroundTty: -1, rlimits: [], uid: -1, gid: -1, groups: null, fds: [devnull, out, 2],
+      });
+    } finally {
+      fs.closeSync(out);
+    }
+    const exit = await waitExit(runner);
+    const output = fs.readFileSync(outPath, 'utf8');
+    assert.equal(exit.code, 0, output);
+    const line = output.split(/\r?\n/).find((l) => l.startsWith('{'));
+    assert.ok(line !== undefined, output);
+    const r = JSON.parse(line) as { me: number; pid: number; before: number; during: number; after: number };
+    assert.equal(r.before, r.me, 'the node process starts in the foreground');
+    assert.equal(r.during, r.pid, 'the child group got the terminal');
+    assert.equal(r.after, r.me, 'tcsetpgrp took it back from the background');
+  });
+});
+
+/** Waits for one native child (this file starts no other children concurrently). */
+async function waitExit(pid: number): Promise<ReapedChild> {
+  const keepAlive = setInterval(() => undefined, 1 << 30); // signal listeners do not keep the loop alive
+  try {
+    return await new Promise<ReapedChild>((resolve) => {
+      const check = (): void => {
+        const exit = native.reapChildren([]).find((c) => c.pid === pid);
+        if (exit === undefined) return;
+        process.off('SIGCHLD', check);
+        resolve(exit);
+      };
+      process.on('SIGCHLD', check);
+      check();
+    });
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+describe('listening sockets', () => {
+  function connect(options: net.NetConnectOpts): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(options, () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.on('error', reject);
+    });
+  }
+
+  test('listenTcp on 127.0.0.1 port 0: socketPort tells the port and connections queue up', T, async () => {
+    const fd = native.listenTcp('127.0.0.1', 0, 16, false);
+    try {
+      const port = native.socketPort(fd);
+      assert.ok(port > 0 && port < 65536);
+      await connect({ host: '127.0.0.1', port });
+    } finally {
+      native.closeFd(fd);
+    }
+  });
+
+  test('listenTcp on ::1 when IPv6 is available', T, async (t) => {
+    let fd: number;
+    try {
+      fd = native.listenTcp('::1', 0, 16, false);
+    } catch (e) {
+      if (native.isNativeError(e) && (e.code === 'EADDRNOTAVAIL' || e.code === 'EAFNOSUPPORT')) {
+        t.skip('no IPv6 loopback');
+        return;
+      }
+      throw e;
+    }
+    try {
+      await connect({ host: '::1', port: native.socketPort(fd) });
+    } finally {
+      native.closeFd(fd);
+    }
+  });
+
+  test('SO_REUSEPORT lets two sockets share a port; without it the second bind is EADDRINUSE', T, () => {
+    const a = native.listenTcp('127.0.0.1', 0, 16, true);
+    const port = native.socketPort(a);
+    const b = native.listenTcp('127.0.0.1', port, 16, true);
+    try {
+      assert.equal(native.socketPort(b), port);
+      const e = caught(() => native.listenTcp('127.0.0.1', port, 16, false));
+      assert.ok(native.isNativeError(e) && e.code === 'EADDRINUSE' && e.syscall === 'bind');
+    } finally {
+      native.closeFd(a);
+      native.closeFd(b);
+    }
+  });
+
+  test('listenTcp rejects a host that is not an IP literal with EINVAL', T, () => {
+    const e = caught(() => native.listenTcp('localhost', 0, 16, false));
+    assert.ok(native.isNativeError(e) && e.code === 'EINVAL' && e.syscall === 'inet_pton');
+  });
+
+  test('listenUnix on a path and in the abstract namespace', T, async () => {
+    const file = path.join(tmp, 'stream.sock');
+    const abstract = `tend-test-stream-${process.pid}`;
+    const a = native.listenUnix(file, 16);
+    const b = native.listenUnix(`@${abstract}`, 16);
+    try {
+      await connect({ path: file });
+      // Node 20's net pads abstract names to the full sun_path, so connect the standard way (exact length) with python.
+      const script = 'import socket, sys\ns = socket.socket(socket.AF_UNIX)\ns.connect("\\0" + sys.argv[1])\nprint("connected")';
+      const out = path.join(tmp, 'abstract-out');
+      const fd = fs.openSync(out, 'w');
+      let pid: number;
+      try {
+        pid = native.spawn({
+          file: PYTHON, args: ['python3', '-c', script, abstract], env: [], searchPath: process.env.PATH ?? '', cwd: null,
+          newProcessGroup: false, foregroundTty: -1, rlimits: [], uid: -1, gid: -1, groups: null, fds: [devnull, fd, 2],
+        });
+      } finally {
+        fs.closeSync(fd);
+      }
+      assert.equal((await waitExit(pid)).code, 0);
+      assert.equal(fs.readFileSync(out, 'utf8'), 'connected\n');
+    } finally {
+      native.closeFd(a);
+      native.closeFd(b);
+    }
+  });
+
+  test('closeFd closes; a second close is EBADF', T, () => {
+    const fd = native.listenUnix(`@tend-test-close-${process.pid}`, 1);
+    native.closeFd(fd);
+    const e = caught(() => { native.closeFd(fd); });
+    assert.ok(native.isNativeError(e) && e.code === 'EBADF' && e.syscall === 'close');
+  });
+
+  test('isNativeError only accepts errno errors', T, () => {
+    assert.equal(native.isNativeError(new Error('x')), false);
+    assert.equal(native.isNativeError(new TypeError('x')), false);
+    assert.equal(native.isNativeError(null), false);
+    assert.equal(native.isNativeError({ code: 'EPERM', errno: 1, syscall: 'x' }), false);
+    assert.equal(native.isNativeError(caught(() => native.socketPort(devnull))), true);
+  });
+});
