@@ -28,6 +28,7 @@ static const napi_property_descriptor functions[] = {
   FN("listenUnix", tend_listen_unix),
   FN("socketPort", tend_socket_port),
   FN("closeFd", tend_close_fd),
+  FN("pipe", tend_pipe),
 };
 
 /* Called by Node when the addon is loaded (also from worker threads). */

@@ -3,6 +3,7 @@
 #include "errors.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 /* closeFd(fd): tend owns raw fds that no Node handle wraps, so it needs a plain close(2). */
@@ -13,4 +14,20 @@ napi_value tend_close_fd(napi_env env, napi_callback_info info) {
   /* EINTR: Linux has already released the fd, so retrying could close someone else's. */
   if (close(fd) != 0 && errno != EINTR) return tend_throw_errno(env, errno, "close");
   return tend_undefined(env);
+}
+
+/* pipe() -> [readEnd, writeEnd]: worker output is captured through pipes tend reads (Node has no pipe(2)). */
+napi_value tend_pipe(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return tend_throw_errno(env, errno, "pipe2");
+  napi_value result, r, w;
+  if (napi_create_array_with_length(env, 2, &result) != napi_ok || (r = tend_number(env, fds[0])) == NULL ||
+      (w = tend_number(env, fds[1])) == NULL || napi_set_element(env, result, 0, r) != napi_ok ||
+      napi_set_element(env, result, 1, w) != napi_ok) {
+    close(fds[0]);
+    close(fds[1]);
+    return tend_throw_napi(env);
+  }
+  return result;
 }

@@ -115,8 +115,26 @@ __attribute__((noreturn)) static void exec_candidates(const struct request *req,
   fail(errfd, STEP_EXECVE, 0, saw_eacces ? EACCES : err);
 }
 
+/* Fills a "LISTEN_PID=" placeholder in envp with our own pid: socket activation needs the child's pid, which only
+ * exists after fork (systemd does the same). Async-signal-safe: formats into a static buffer. */
+static void fill_listen_pid(char **envp) {
+  static char buf[32] = "LISTEN_PID=";
+  for (char **e = envp; *e != NULL; e++) {
+    if (strcmp(*e, "LISTEN_PID=") != 0) continue;
+    char digits[16];
+    int n = 0;
+    for (pid_t pid = getpid(); pid > 0 && n < (int)sizeof digits; pid /= 10) digits[n++] = (char)('0' + pid % 10);
+    int at = (int)strlen("LISTEN_PID=");
+    while (n > 0) buf[at++] = digits[--n];
+    buf[at] = '\0';
+    *e = buf;
+    return;
+  }
+}
+
 /* Runs in the forked child with every signal blocked (the parent blocked them before fork). */
 __attribute__((noreturn)) static void child(struct request *req, int errfd) {
+  fill_listen_pid(req->envp);
   struct sigaction dfl;
   memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;

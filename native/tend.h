@@ -46,5 +46,6 @@ napi_value tend_socket_port(napi_env env, napi_callback_info info);
 
 /* fd.c */
 napi_value tend_close_fd(napi_env env, napi_callback_info info);
+napi_value tend_pipe(napi_env env, napi_callback_info info);
 
 #endif

@@ -9,6 +9,16 @@ export const ExitCode = {
   internal: 70,
   /** The child could not be set up: a limit, user, group or directory could not be applied (sysexits EX_OSERR). */
   setupFailed: 71,
+  /** The config file is unreadable or invalid (sysexits EX_CONFIG). */
+  config: 78,
+  /** A listening socket could not be opened (sysexits EX_UNAVAILABLE). */
+  listenFailed: 69,
+  /** A rolling reload failed and was rolled back, as reported to whoever asked for it. */
+  reloadFailed: 65,
+  /** The control socket could not be reached (sysexits EX_NOHOST). */
+  controlUnreachable: 68,
+  /** Workers kept crashing and tend gave up (sysexits EX_TEMPFAIL). */
+  gaveUp: 75,
   /** The command was found but could not be executed. */
   notExecutable: 126,
   /** The command was not found. */
@@ -20,6 +30,11 @@ export type TendErrorCode =
   | 'TEND_ERR_SPAWN_NOT_FOUND'
   | 'TEND_ERR_SPAWN_NOT_EXECUTABLE'
   | 'TEND_ERR_SPAWN_SETUP'
+  | 'TEND_ERR_CONFIG'
+  | 'TEND_ERR_LISTEN'
+  | 'TEND_ERR_GAVE_UP'
+  | 'TEND_ERR_RELOAD_FAILED'
+  | 'TEND_ERR_CONTROL'
   | 'TEND_ERR_NATIVE_MISSING'
   | 'TEND_ERR_INTERNAL';
 
@@ -29,6 +44,11 @@ export const exitCodeOf: Readonly<Record<TendErrorCode, number>> = {
   TEND_ERR_SPAWN_NOT_FOUND: ExitCode.notFound,
   TEND_ERR_SPAWN_NOT_EXECUTABLE: ExitCode.notExecutable,
   TEND_ERR_SPAWN_SETUP: ExitCode.setupFailed,
+  TEND_ERR_CONFIG: ExitCode.config,
+  TEND_ERR_LISTEN: ExitCode.listenFailed,
+  TEND_ERR_GAVE_UP: ExitCode.gaveUp,
+  TEND_ERR_RELOAD_FAILED: ExitCode.reloadFailed,
+  TEND_ERR_CONTROL: ExitCode.controlUnreachable,
   TEND_ERR_NATIVE_MISSING: ExitCode.internal,
   TEND_ERR_INTERNAL: ExitCode.internal,
 };

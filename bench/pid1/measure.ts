@@ -32,12 +32,20 @@ export interface ReapSamples {
   reparentMs: number[];
 }
 
+/** When an early SIGTERM is sent: `ms` after spawning unshare, or after PID 1 was seen to exec the supervisor. */
+export interface Delay {
+  from: 'spawn' | 'exec';
+  ms: number;
+}
+
 /** One early-SIGTERM trial. */
 export interface EarlyTrial {
   supervisor: string;
-  delayMs: number;
-  // when the signal actually left, ms after spawning (≥ delayMs; for 0 it is when PID 1 first existed)
+  delay: Delay;
+  // when the signal actually left, ms after spawning (for spawn + 0 it is when PID 1 first existed)
   sentAtMs: number;
+  // for exec-relative delays: ms after the harness saw PID 1's comm change from `unshare` (polled every ~20 µs)
+  sentAfterExecMs: number | null;
   // /proc/PID/comm of PID 1 right after the kill: `unshare` = still before the supervisor's exec
   comm: string;
   phase: 'pre-exec' | 'post-exec' | 'ambiguous';
@@ -205,16 +213,23 @@ function reapResult(session: Session, polls: readonly { beforeNs: bigint; afterN
 
 // One early-SIGTERM trial. `released` resolves once the trial no longer needs the CPU (outcome known, or the
 // child has been ready for 100 ms and only the 2 s loss timeout is left), so the next trial can start meanwhile.
-function earlyTrial(sup: Supervisor, child: string, delayMs: number): { released: Promise<void>; result: Promise<EarlyTrial> } {
+function earlyTrial(sup: Supervisor, child: string, delay: Delay): { released: Promise<void>; result: Promise<EarlyTrial> } {
   let release = (): void => undefined;
   const released = new Promise<void>((resolve) => { release = resolve; });
   const result = (async (): Promise<EarlyTrial> => {
-    const trial: EarlyTrial = { supervisor: sup.name, delayMs, sentAtMs: Number.NaN, comm: '', phase: 'ambiguous', outcome: 'error' };
+    const trial: EarlyTrial = { supervisor: sup.name, delay, sentAtMs: Number.NaN, sentAfterExecMs: null, comm: '', phase: 'ambiguous', outcome: 'error' };
     const session = new Session(inNamespace(sup.argv([child, 'term'], false)), true);
     try {
       const pid1 = await session.findPid1(5000, true);
       if (pid1 === null) throw new Error(`no PID 1 appeared: ${session.stderr}`);
-      const targetNs = session.spawnedAtNs + BigInt(delayMs * 1_000_000);
+      let execSeenNs: bigint | null = null;
+      if (delay.from === 'exec') {
+        // comm changes at exec's point of no return, before the dynamic loader runs
+        const deadline = nowNs() + 5_000_000_000n;
+        while (commOf(pid1) === 'unshare' && nowNs() < deadline) await yieldNow();
+        execSeenNs = nowNs();
+      }
+      const targetNs = (execSeenNs ?? session.spawnedAtNs) + BigInt(Math.round(delay.ms * 1_000_000));
       const left = msBetween(nowNs(), targetNs);
       if (left > 2) await sleep(left - 1.5);
       while (nowNs() < targetNs) await yieldNow();
@@ -223,6 +238,7 @@ function earlyTrial(sup: Supervisor, child: string, delayMs: number): { released
       signalQuietly(pid1, 'SIGTERM');
       trial.comm = commOf(pid1);
       trial.sentAtMs = msBetween(session.spawnedAtNs, sentNs);
+      if (execSeenNs !== null) trial.sentAfterExecMs = msBetween(execSeenNs, sentNs);
       trial.phase = trial.comm === 'unshare' ? 'pre-exec' : before !== 'unshare' ? 'post-exec' : 'ambiguous';
       void session.waitFor((t) => t.startsWith('ready '), LOST_AFTER_MS).then(() => sleep(100)).then(release);
       const term = await session.waitFor((t) => t === 'TERM', LOST_AFTER_MS - msBetween(sentNs, nowNs()));
@@ -249,24 +265,25 @@ function earlyTrial(sup: Supervisor, child: string, delayMs: number): { released
   return { released, result };
 }
 
-// Metric 5: SIGTERM to PID 1 at each delay after spawning it, `trials` times per delay and supervisor, plus
-// `extraAtZero` more at delay 0 (as soon as PID 1 exists: where the C inits fork their child).
-export async function measureEarlySignal(sups: readonly Supervisor[], child: string, delaysMs: readonly number[], trials: number, extraAtZero: number): Promise<EarlyTrial[]> {
+// Metric 5: SIGTERM to PID 1 at each delay, `trials` times per delay and supervisor, in interleaved rounds.
+export async function measureEarlySignal(sups: readonly Supervisor[], child: string, delays: readonly Delay[], trials: number): Promise<EarlyTrial[]> {
   const results: Promise<EarlyTrial>[] = [];
-  const schedule: number[][] = [];
-  for (let t = 0; t < trials; t++) schedule.push([...delaysMs]);
-  for (let t = 0; t < extraAtZero; t++) schedule.push([0]);
   let round = 0;
-  for (const delays of schedule) {
-    for (const delayMs of delays) {
+  for (let t = 0; t < trials; t++) {
+    for (const delay of delays) {
       for (const sup of rotate(sups, round++)) {
-        const trial = earlyTrial(sup, child, delayMs);
+        const trial = earlyTrial(sup, child, delay);
         results.push(trial.result);
         await trial.released;
       }
     }
   }
   return Promise.all(results);
+}
+
+// A delay's label: "25" (ms after spawn) or "exec+0.5" (ms after PID 1 exec'd the supervisor).
+export function delayKey(delay: Delay): string {
+  return delay.from === 'spawn' ? String(delay.ms) : `exec+${delay.ms}`;
 }
 
 // tend's own report of when its signal handlers were installed (`tend run -v`: "… installed X ms after exec",

@@ -1,5 +1,5 @@
 // Turns raw samples into the summary (for the JSON file) and the markdown tables (stdout, docs/benchmarks.md).
-import type { EarlyTrial, LatencySamples, MemorySamples, ReapSamples, StartupSamples } from './measure.js';
+import { delayKey, type Delay, type EarlyTrial, type LatencySamples, type MemorySamples, type ReapSamples, type StartupSamples } from './measure.js';
 import { round, summarize, type Summary } from './stats.js';
 
 /** Early-SIGTERM summary of one supervisor. */
@@ -9,12 +9,12 @@ export interface EarlySummary {
   killed: number;
   lost: number;
   errors: number;
-  // nominal delay (ms) → trials lost at that delay; only delays with a loss
+  // delay key ("25" ms after spawn, "exec+0.5" ms after exec) → trials lost at that delay; only delays with a loss
   lostByDelayMs: Record<string, number>;
-  // the largest nominal delay with any loss, and with a loss surely after PID 1 had exec'd the supervisor (null: none)
+  // the largest spawn-relative delay with any loss, and with a loss surely after PID 1 had exec'd the supervisor (null: none)
   largestLostDelayMs: number | null;
   largestLostDelayAfterExecMs: number | null;
-  // the latest actual send time (ms after spawn) of a lost signal
+  // the latest actual send time (ms after spawn) of a lost signal, over all delays
   latestLostSentAtMs: number | null;
   // PID 1's command name when a signal was lost → count (`unshare` = the supervisor had not been exec'd yet)
   lostByComm: Record<string, number>;
@@ -50,7 +50,8 @@ function count<T>(items: readonly T[], key: (item: T) => string): Record<string,
 // Summarizes the early-SIGTERM trials of one supervisor.
 export function summarizeEarly(trials: readonly EarlyTrial[]): EarlySummary {
   const lost = trials.filter((t) => t.outcome === 'lost');
-  const lostAfterExec = lost.filter((t) => t.phase === 'post-exec');
+  const lostTimed = lost.filter((t) => t.delay.from === 'spawn');
+  const lostAfterExec = lostTimed.filter((t) => t.phase === 'post-exec');
   const maxOf = (xs: number[]): number | null => (xs.length > 0 ? Math.max(...xs) : null);
   const latest = maxOf(lost.map((t) => t.sentAtMs));
   return {
@@ -59,14 +60,14 @@ export function summarizeEarly(trials: readonly EarlyTrial[]): EarlySummary {
     killed: trials.filter((t) => t.outcome === 'killed').length,
     lost: lost.length,
     errors: trials.filter((t) => t.outcome === 'error').length,
-    lostByDelayMs: count(lost, (t) => String(t.delayMs)),
-    largestLostDelayMs: maxOf(lost.map((t) => t.delayMs)),
-    largestLostDelayAfterExecMs: maxOf(lostAfterExec.map((t) => t.delayMs)),
+    lostByDelayMs: count(lost, (t) => delayKey(t.delay)),
+    largestLostDelayMs: maxOf(lostTimed.map((t) => t.delay.ms)),
+    largestLostDelayAfterExecMs: maxOf(lostAfterExec.map((t) => t.delay.ms)),
     latestLostSentAtMs: latest === null ? null : round(latest, 2),
     lostByComm: count(lost, (t) => `${t.comm || '(gone)'}${t.phase === 'ambiguous' ? ' (exec raced the kill)' : ''}`),
-    killedByDelayMs: count(trials.filter((t) => t.outcome === 'killed'), (t) => String(t.delayMs)),
-    trialsByDelayMs: count(trials, (t) => String(t.delayMs)),
-    errorDetails: trials.filter((t) => t.outcome === 'error' || t.detail !== undefined).map((t) => `${t.delayMs} ms: ${t.detail ?? ''}`).slice(0, 10),
+    killedByDelayMs: count(trials.filter((t) => t.outcome === 'killed'), (t) => delayKey(t.delay)),
+    trialsByDelayMs: count(trials, (t) => delayKey(t.delay)),
+    errorDetails: trials.filter((t) => t.outcome === 'error' || t.detail !== undefined).map((t) => `${delayKey(t.delay)} ms: ${t.detail ?? ''}`).slice(0, 10),
   };
 }
 
@@ -150,16 +151,17 @@ export function markdownTable(s: Summaries): string {
 }
 
 // Per-delay early-SIGTERM table: lost / killed-before-handler / trials at every delay where any was lost or killed.
-export function earlyTable(s: Summaries, delays: readonly number[]): string {
+export function earlyTable(s: Summaries, delays: readonly Delay[]): string {
   const names = PEERS.filter((n) => s.early[n] !== undefined);
-  const interesting = delays.filter((d) => names.some((n) => (s.early[n]!.lostByDelayMs[d] ?? 0) + (s.early[n]!.killedByDelayMs[d] ?? 0) > 0));
+  const interesting = delays.filter((d) => names.some((n) => (s.early[n]!.lostByDelayMs[delayKey(d)] ?? 0) + (s.early[n]!.killedByDelayMs[delayKey(d)] ?? 0) > 0));
   const lines = [
-    `| delay after spawn (ms) | ${names.map((n) => `${n}: lost / killed / trials`).join(' | ')} |`,
+    `| SIGTERM sent at (ms) | ${names.map((n) => `${n}: lost / killed / trials`).join(' | ')} |`,
     `|---:|${names.map(() => '---:').join('|')}|`,
   ];
   for (const d of interesting) {
-    const cell = (e: EarlySummary): string => `${e.lostByDelayMs[d] ?? 0} / ${e.killedByDelayMs[d] ?? 0} / ${e.trialsByDelayMs[d] ?? 0}`;
-    lines.push(`| ${d} | ${names.map((n) => cell(s.early[n]!)).join(' | ')} |`);
+    const k = delayKey(d);
+    const cell = (e: EarlySummary): string => `${e.lostByDelayMs[k] ?? 0} / ${e.killedByDelayMs[k] ?? 0} / ${e.trialsByDelayMs[k] ?? 0}`;
+    lines.push(`| ${d.from === 'spawn' ? `spawn + ${d.ms}` : `exec + ${d.ms}`} | ${names.map((n) => cell(s.early[n]!)).join(' | ')} |`);
   }
   if (interesting.length === 0) lines.push(`| (no delay lost a signal) | ${names.map(() => '').join(' | ')} |`);
   return lines.join('\n');

@@ -6,7 +6,7 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { measureEarlySignal, measureLatency, measureMemory, measureReap, measureStartup, measureTendHandlerWindow } from './measure.js';
+import { type Delay, measureEarlySignal, measureLatency, measureMemory, measureReap, measureStartup, measureTendHandlerWindow } from './measure.js';
 import { cpuBusyFraction, killAllSessions } from './procs.js';
 import { earlyTable, markdownTable, summarizeAll, type Raw } from './report.js';
 import { round, sleep, summarize } from './stats.js';
@@ -21,18 +21,21 @@ interface Plan {
   latencyWarmup: number;
   reapRuns: number;
   orphans: number;
-  earlyDelaysMs: number[];
+  // spawn-relative delays (the grid the early-signal window is read from) and exec-relative ones (the C inits' window)
+  earlyDelays: Delay[];
   earlyTrials: number;
-  earlyExtraAtZero: number;
 }
+
+const fromSpawn = (ms: number[]): Delay[] => ms.map((m) => ({ from: 'spawn', ms: m }));
+const fromExec = (ms: number[]): Delay[] => ms.map((m) => ({ from: 'exec', ms: m }));
 
 const FULL: Plan = {
   startupRuns: 30, startupWarmup: 2, memoryRuns: 7, latencySignals: 200, latencyWarmup: 10, reapRuns: 7, orphans: 1000,
-  earlyDelaysMs: Array.from({ length: 31 }, (_, i) => i * 5), earlyTrials: 6, earlyExtraAtZero: 24,
+  earlyDelays: [...fromExec([0, 0.25, 0.5, 1, 2, 4]), ...fromSpawn(Array.from({ length: 31 }, (_, i) => i * 5))], earlyTrials: 6,
 };
 const QUICK: Plan = {
   startupRuns: 5, startupWarmup: 1, memoryRuns: 2, latencySignals: 30, latencyWarmup: 2, reapRuns: 2, orphans: 1000,
-  earlyDelaysMs: [0, 10, 20, 30, 40, 60, 80, 100, 150], earlyTrials: 1, earlyExtraAtZero: 4,
+  earlyDelays: [...fromExec([0, 1]), ...fromSpawn([0, 10, 20, 30, 40, 60, 80, 100, 150])], earlyTrials: 1,
 };
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -61,22 +64,32 @@ async function main(argv: readonly string[]): Promise<number> {
     const child = fixture.binary;
     const t0 = Date.now();
     log(`supervisors: ${sups.map((s) => s.name).join(', ')}; fixture ${child}`);
-    log(`1/5 start-up (${plan.startupRuns} runs each, PID 1 and plain)…`);
-    const startup = await measureStartup([...sups, NONE], child, plan.startupRuns, plan.startupWarmup);
-    log(`2/5 peak memory (${plan.memoryRuns} runs each)…`);
-    const memory = await measureMemory(sups, child, plan.memoryRuns, 300);
-    log(`3/5 signal forwarding latency (${plan.latencySignals} signals each)…`);
-    const latency = await measureLatency(sups, child, plan.latencySignals, plan.latencyWarmup, 2);
-    log(`4/5 reaping a ${plan.orphans}-orphan burst (${plan.reapRuns} runs each)…`);
-    const reap = await measureReap(sups, child, plan.reapRuns, plan.orphans);
-    log(`5/5 early SIGTERM (${plan.earlyDelaysMs.length} delays × ${plan.earlyTrials} trials, +${plan.earlyExtraAtZero} at 0 ms)…`);
-    const early = await measureEarlySignal(sups, child, plan.earlyDelaysMs, plan.earlyTrials, plan.earlyExtraAtZero);
-    const tendHandlerMs = tendIssue === null ? await measureTendHandlerWindow(tendBin, child, 7) : [];
-    const busyAfter = await cpuBusyFraction(1000);
+    // Other load, sampled while no session runs: before every phase and at the end.
+    const otherLoad: number[] = [busyBefore];
+    let first = true;
+    const phase = async <T>(title: string, run: () => Promise<T>): Promise<T> => {
+      if (!first) otherLoad.push(await cpuBusyFraction(300));
+      first = false;
+      log(title);
+      return run();
+    };
+    const startup = await phase(`1/5 start-up (${plan.startupRuns} runs each, PID 1 and plain)…`,
+      () => measureStartup([...sups, NONE], child, plan.startupRuns, plan.startupWarmup));
+    const memory = await phase(`2/5 peak memory (${plan.memoryRuns} runs each)…`, () => measureMemory(sups, child, plan.memoryRuns, 300));
+    const latency = await phase(`3/5 signal forwarding latency (${plan.latencySignals} signals each)…`,
+      () => measureLatency(sups, child, plan.latencySignals, plan.latencyWarmup, 2));
+    const reap = await phase(`4/5 reaping a ${plan.orphans}-orphan burst (${plan.reapRuns} runs each)…`,
+      () => measureReap(sups, child, plan.reapRuns, plan.orphans));
+    const early = await phase(`5/5 early SIGTERM (${plan.earlyDelays.length} delays × ${plan.earlyTrials} trials each)…`,
+      () => measureEarlySignal(sups, child, plan.earlyDelays, plan.earlyTrials));
+    const tendHandlerMs = await phase('tend -v: handler install time…', () => tendIssue === null ? measureTendHandlerWindow(tendBin, child, 7) : Promise.resolve([]));
+    otherLoad.push(await cpuBusyFraction(1000));
+    const maxOtherLoad = Math.max(...otherLoad);
+    if (maxOtherLoad > 0.15) log(`warning: other work used up to ${(maxOtherLoad * 100).toFixed(0)} % CPU during the run; numbers are noisy`);
     const raw: Raw = { startup, memory, latency, reap, early };
     const summaries = summarizeAll(raw);
     const table = markdownTable(summaries);
-    const perDelay = earlyTable(summaries, plan.earlyDelaysMs);
+    const perDelay = earlyTable(summaries, plan.earlyDelays);
     const seconds = (Date.now() - t0) / 1000;
     log(`done in ${seconds.toFixed(0)} s`);
 
@@ -89,7 +102,7 @@ async function main(argv: readonly string[]): Promise<number> {
       dumbInit: versionOf(DUMB_INIT),
       tendCommit: gitRevision(),
     };
-    const load = `Other load on the machine: ${(busyBefore * 100).toFixed(0)} % CPU before, ${(busyAfter * 100).toFixed(0)} % after.`;
+    const load = `Other load on the machine (sampled between phases): ${otherLoad.map((b) => (b * 100).toFixed(0)).join(', ')} % CPU.`;
     process.stdout.write(`## PID 1: tend vs tini vs dumb-init\n\n${machineLine(machine)} ${load}\n\n${table}\n\n` +
       `Early SIGTERM, per delay (only delays where some supervisor lost a signal or its child died of it):\n\n${perDelay}\n`);
     const handler = summarize(tendHandlerMs);
@@ -103,7 +116,7 @@ async function main(argv: readonly string[]): Promise<number> {
         `${e.errorDetails.length > 0 ? `; notes: ${e.errorDetails.join(' | ')}` : ''}\n`);
     }
     const path = writeResults(startedAt, {
-      date: startedAt.toISOString(), seconds, machine, cpuBusyBefore: round(busyBefore), cpuBusyAfter: round(busyAfter), plan,
+      date: startedAt.toISOString(), seconds, machine, otherCpuLoadBetweenPhases: otherLoad.map((b) => round(b)), plan,
       tendIncluded: tendIssue === null, tendIssue, summaries, tendHandlerInstalledMs: { samples: tendHandlerMs, median: handler.median },
       table, perDelay, raw: rawForJson(raw),
     });

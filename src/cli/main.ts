@@ -3,7 +3,10 @@ import { readFileSync } from 'node:fs';
 import { TendError, ExitCode } from '../errors.js';
 import { createLogger } from '../log.js';
 import type { SignalIntake } from '../os/signals.js';
+import { serveControl } from '../supervisor/control.js';
+import { startPool } from '../supervisor/pool.js';
 import { runCommand } from '../supervisor/run.js';
+import { requestControl } from './control-client.js';
 import { parseCli } from './parse-args.js';
 
 // Run the tend CLI and exit the process with the documented exit code.
@@ -27,9 +30,19 @@ export async function main(argv: readonly string[], signals: SignalIntake): Prom
       case 'run': {
         const log = createLogger({ verbose: command.config.verbose, debug });
         logStartupWindow(signals, (m) => { log.info(m); });
-        code = await runCommand(command.config, { log, signals, env: process.env });
+        if (command.pool === null) {
+          code = await runCommand(command.config, { log, signals, env: process.env });
+        } else {
+          const pool = startPool(command.config, command.pool, { log, signals, env: process.env });
+          const control = command.pool.control === null ? null : serveControl(command.pool.control, pool, log);
+          code = await pool.done;
+          control?.close();
+        }
         break;
       }
+      case 'control':
+        code = await requestControl(command.socket, command.request);
+        break;
     }
   } catch (error) {
     if (error instanceof TendError) {

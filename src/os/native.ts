@@ -33,7 +33,7 @@ export interface SpawnRequest {
   file: string;
   /** Full argv including argv[0]. */
   args: readonly string[];
-  /** 'KEY=VALUE' entries passed as-is to execve. */
+  /** 'KEY=VALUE' entries passed as-is to execve; an entry exactly 'LISTEN_PID=' is filled with the child's pid. */
   env: readonly string[];
   /** The PATH used to look up `file`. */
   searchPath: string;
@@ -125,6 +125,7 @@ interface Binding {
   listenUnix(path: string, backlog: number): number;
   socketPort(fd: number): number;
   closeFd(fd: number): void;
+  pipe(): [number, number];
 }
 
 // Relative to dist/src/os/native.js.
@@ -408,6 +409,11 @@ export function closeFd(fd: number): void {
   addon().closeFd(fd);
 }
 
+/** pipe2(O_CLOEXEC) → [readEnd, writeEnd]: tend captures worker output through pipes it reads. */
+export function pipe(): [number, number] {
+  return addon().pipe();
+}
+
 /** All of the above as one object, for callers that prefer `native.spawn(...)` or want to substitute a fake. */
 export const native = {
   spawn,
@@ -434,4 +440,5 @@ export const native = {
   listenUnix,
   socketPort,
   closeFd,
+  pipe,
 } as const;

@@ -1,0 +1,35 @@
+// `tend reload` and `tend status`: one request over a pool's control socket, answered with an exit code.
+import { connect } from 'node:net';
+import { ExitCode, TendError } from '../errors.js';
+
+// Send `request` and resolve with tend's exit code, printing the answer.
+export function requestControl(socketPath: string, request: 'reload' | 'status'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(socketPath);
+    let buffered = '';
+    socket.setEncoding('utf8');
+    socket.on('connect', () => { socket.write(`${JSON.stringify({ request })}\n`); });
+    socket.on('data', (chunk: string) => {
+      buffered += chunk;
+      const nl = buffered.indexOf('\n');
+      if (nl < 0) return;
+      socket.end();
+      const reply = JSON.parse(buffered.slice(0, nl)) as { ok: boolean; detail?: string; error?: string; status?: unknown };
+      if (request === 'status') {
+        process.stdout.write(`${JSON.stringify(reply.status, null, 2)}\n`);
+        resolve(reply.ok ? 0 : ExitCode.internal);
+        return;
+      }
+      if (reply.ok) {
+        process.stdout.write(`tend: reload done: ${reply.detail ?? ''}\n`);
+        resolve(0);
+      } else {
+        process.stderr.write(`tend: reload failed and was rolled back: ${reply.detail ?? reply.error ?? ''}\n`);
+        resolve(ExitCode.reloadFailed);
+      }
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      reject(new TendError('TEND_ERR_CONTROL', `unable to reach the control socket ${JSON.stringify(socketPath)}: ${error.code ?? error.message}; is tend running with --control ${socketPath}?`));
+    });
+  });
+}

@@ -1,0 +1,172 @@
+// The typed configuration of a worker pool (`tend run --workers N`), and the pure parsers for its flag values.
+import { availableParallelism } from 'node:os';
+import { usageError } from '../errors.js';
+import { parseDuration } from './duration.js';
+
+/** A listening socket tend owns and hands to every worker (systemd socket-activation convention). */
+export type ListenSpec =
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number; readonly name: string }
+  | {
+      readonly kind: 'unix';
+      readonly path: string;
+      readonly mode: number | null;
+      readonly owner: string | null;
+      readonly group: string | null;
+      readonly name: string;
+    };
+
+/** How tend decides that a worker is ready to take work. */
+export type ReadyMode =
+  | { readonly kind: 'auto' }
+  | { readonly kind: 'notify' }
+  | { readonly kind: 'listen' }
+  | { readonly kind: 'delay'; readonly ms: number }
+  | { readonly kind: 'http'; readonly url: string }
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number };
+
+/** Crash restarts: exponential backoff with jitter and a cap, reset after a stable run; crash-loop give-up. */
+export interface RestartPolicy {
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly stableAfterMs: number;
+  /** Consecutive failed starts (each shorter than stableAfterMs) before the pool counts as crash-looping. */
+  readonly maxRestarts: number;
+  /** Give up (stop everything, exit 75) or keep trying at the cap. */
+  readonly onCrashLoop: 'exit' | 'retry';
+}
+
+/** Per-worker resource guards, judged over a window of samples. */
+export interface GuardPolicy {
+  readonly maxRssBytes: number | null;
+  readonly maxCpuPercent: number | null;
+  readonly windowMs: number;
+  readonly sampleMs: number;
+  /** Warn when a worker uses this fraction of its open-files limit. */
+  readonly fdWarnRatio: number;
+}
+
+/** Everything specific to pools; `tend run` without --workers has none of it. */
+export interface PoolConfig {
+  readonly workers: number;
+  readonly listen: readonly ListenSpec[];
+  readonly socketStrategy: 'shared' | 'reuseport';
+  readonly ready: ReadyMode;
+  readonly readyTimeoutMs: number;
+  readonly restart: RestartPolicy;
+  readonly reloadSurge: number;
+  readonly guards: GuardPolicy;
+  readonly preload: boolean;
+  readonly control: string | null;
+  /** Per-worker watchdog: WATCHDOG_USEC for children; a worker whose pings stop is replaced. */
+  readonly watchdogMs: number | null;
+}
+
+export const DEFAULT_RESTART: RestartPolicy = {
+  initialDelayMs: 100,
+  maxDelayMs: 30_000,
+  stableAfterMs: 10_000,
+  maxRestarts: 10,
+  onCrashLoop: 'exit',
+};
+
+export const DEFAULT_GUARDS: GuardPolicy = { maxRssBytes: null, maxCpuPercent: null, windowMs: 30_000, sampleMs: 1_000, fdWarnRatio: 0.8 };
+
+export const DEFAULT_READY_TIMEOUT_MS = 60_000;
+
+// --workers N|max|auto: max = the number of cores, auto = cores - 1 (at least 1).
+export function parseWorkers(text: string, cores = availableParallelism()): number {
+  if (text === 'max') return cores;
+  if (text === 'auto') return Math.max(1, cores - 1);
+  if (/^\d+$/.test(text) && Number(text) >= 1 && Number(text) <= 1024) return Number(text);
+  throw usageError('--workers', text, 'expected a count from 1 to 1024, "max" (one per core) or "auto" (cores - 1)', 'write e.g. --workers 4');
+}
+
+// --listen tcp://HOST:PORT or unix:/path?mode=0660&owner=app&group=www (name=NAME sets LISTEN_FDNAMES).
+export function parseListen(text: string): ListenSpec {
+  const fix = 'write tcp://0.0.0.0:3000, tcp://[::]:3000 or unix:/run/app.sock?mode=0660&owner=app&group=www';
+  const [base = '', query = ''] = text.split('?', 2);
+  const params = new URLSearchParams(query);
+  for (const key of params.keys()) {
+    if (!['mode', 'owner', 'group', 'name'].includes(key)) throw usageError('--listen', text, `unknown option "${key}"`, 'use mode, owner, group or name');
+  }
+  if (base.startsWith('tcp://')) {
+    const match = /^tcp:\/\/(\[[0-9a-fA-F:.]+\]|[^:/[\]]+):(\d{1,5})$/.exec(base);
+    const port = Number(match?.[2]);
+    if (match === null || port > 65535) throw usageError('--listen', text, 'not a TCP address', fix);
+    if (params.has('mode') || params.has('owner') || params.has('group')) {
+      throw usageError('--listen', text, 'mode, owner and group apply to unix sockets only', 'remove them from the tcp address');
+    }
+    const host = (match[1] ?? '').replace(/^\[|\]$/g, '');
+    return { kind: 'tcp', host, port, name: params.get('name') ?? 'tcp' };
+  }
+  if (base.startsWith('unix:')) {
+    const path = base.slice('unix:'.length);
+    if (!path.startsWith('/') && !path.startsWith('@')) throw usageError('--listen', text, 'the unix socket path must be absolute (or @abstract)', fix);
+    const modeText = params.get('mode');
+    if (modeText !== null && !/^0?[0-7]{3}$/.test(modeText)) throw usageError('--listen', text, `mode "${modeText}" is not octal`, 'write e.g. mode=0660');
+    return {
+      kind: 'unix',
+      path,
+      mode: modeText === null ? null : parseInt(modeText, 8),
+      owner: params.get('owner'),
+      group: params.get('group'),
+      name: params.get('name') ?? 'unix',
+    };
+  }
+  throw usageError('--listen', text, 'unknown socket type', fix);
+}
+
+// --ready auto|notify|listen|delay:DURATION|http://HOST:PORT/PATH|tcp://HOST:PORT
+export function parseReady(text: string): ReadyMode {
+  const fix = 'use auto, notify, listen, delay:2s, http://127.0.0.1:3000/health or tcp://127.0.0.1:3000';
+  if (text === 'auto' || text === 'notify' || text === 'listen') return { kind: text };
+  if (text.startsWith('delay:')) {
+    const ms = parseDuration(text.slice('delay:'.length));
+    if (typeof ms !== 'number') throw usageError('--ready', text, ms.problem, ms.fix);
+    return { kind: 'delay', ms };
+  }
+  if (text.startsWith('http://')) {
+    try {
+      new URL(text);
+    } catch {
+      throw usageError('--ready', text, 'not a valid URL', fix);
+    }
+    return { kind: 'http', url: text };
+  }
+  if (text.startsWith('tcp://')) {
+    const match = /^tcp:\/\/(\[[0-9a-fA-F:.]+\]|[^:/[\]]+):(\d{1,5})$/.exec(text);
+    if (match === null || Number(match[2]) > 65535) throw usageError('--ready', text, 'not a TCP address', fix);
+    return { kind: 'tcp', host: (match[1] ?? '').replace(/^\[|\]$/g, ''), port: Number(match[2]) };
+  }
+  throw usageError('--ready', text, 'unknown readiness mode', fix);
+}
+
+// A duration flag value, with the flag named in the error.
+export function parseDurationFlag(flag: string, text: string): number {
+  const ms = parseDuration(text);
+  if (typeof ms !== 'number') throw usageError(flag, text, ms.problem, ms.fix);
+  return ms;
+}
+
+// A byte size such as 512M or 2G (1024-based).
+export function parseSize(flag: string, text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
+  const scale: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+  if (match === null) throw usageError(flag, text, 'not a size', 'write e.g. 512M or 2G');
+  return Math.round(Number(match[1]) * (scale[(match[2] ?? '').toLowerCase()] ?? 1));
+}
+
+// A percentage such as 90 or 150% (CPU can exceed 100% on several cores).
+export function parsePercent(flag: string, text: string): number {
+  const match = /^(\d+(?:\.\d+)?)%?$/.exec(text.trim());
+  if (match === null || Number(match[1]) <= 0) throw usageError(flag, text, 'not a positive percentage', 'write e.g. 90 or 150%');
+  return Number(match[1]);
+}
+
+// A positive whole number with a range.
+export function parseCount(flag: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < min || Number(text) > max) {
+    throw usageError(flag, text, `expected a whole number from ${min} to ${max}`, `write e.g. ${flag} ${min}`);
+  }
+  return Number(text);
+}

@@ -1,0 +1,247 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- a .cts file under verbatimModuleSyntax imports with require */
+// Listen redirect: net.Server.prototype.listen (which every http, https and net server uses) is wrapped so that a
+// listen on a port or path that tend already listens on becomes listen({ fd }) on the inherited socket. Everything
+// else reaches Node's listen untouched. Also reports every server that starts listening to tend.
+import fs = require('node:fs');
+import net = require('node:net');
+import nodePath = require('node:path');
+import env = require('./env.cjs');
+import log = require('./log.cjs');
+import type { ListenEntry, ListenTarget, PreloadConfig } from './types.cjs';
+
+/** What a listen() call asked for, as Node's own normalizeArgs reads it. */
+interface ParsedListen {
+  /** Null when the call names no port/path an inherited socket could replace (listen(), listen(0), a handle…). */
+  readonly target: ListenTarget | null;
+  /** listen({ fd }) by the app itself. */
+  readonly fd: number | null;
+  readonly signal: unknown;
+  readonly callback: ((...args: unknown[]) => unknown) | null;
+}
+
+/** Node's rule (net.js toNumber/isPipeName): a string that reads as a number >= 0 is a port, otherwise a path. */
+function portOf(value: unknown): number | null {
+  if (typeof value !== 'number' && typeof value !== 'string') return null;
+  if (typeof value === 'string' && value.trim() === '') return null;
+  const n = Number(value);
+  return Number.isInteger(n) && n >= 1 && n <= 65535 ? n : null;
+}
+
+function isPipeName(value: unknown): value is string {
+  return typeof value === 'string' && !(Number(value) >= 0);
+}
+
+/**
+ * Reads every calling convention: listen(port[, host][, backlog][, cb]), listen(path[, backlog][, cb]),
+ * listen(options[, cb]) with port/host, path or fd, and listen(handle). Mirrors Node's normalizeArgs.
+ */
+function parseListenArgs(args: readonly unknown[]): ParsedListen {
+  const last = args.at(-1);
+  const callback = typeof last === 'function' ? (last as (...a: unknown[]) => unknown) : null;
+  const none: ParsedListen = { target: null, fd: null, signal: undefined, callback };
+  if (args.length === 0) return none;
+  const first = args[0];
+  if (typeof first === 'object' && first !== null) {
+    const o = first as Record<string, unknown>;
+    if (o._handle !== undefined || o.handle !== undefined) return none;
+    const signal = o.signal;
+    if (typeof o.fd === 'number') return { ...none, fd: o.fd, signal };
+    if (o.port !== undefined && o.port !== null) {
+      const port = portOf(o.port);
+      const host = typeof o.host === 'string' && o.host !== '' ? o.host : undefined;
+      return { ...none, signal, target: port === null ? null : { kind: 'tcp', port, host } };
+    }
+    if ('port' in o) return none; // { port: undefined | null } means an ephemeral port
+    if (isPipeName(o.path) && o.path !== '') return { ...none, signal, target: { kind: 'unix', path: o.path } };
+    return none;
+  }
+  if (isPipeName(first)) return { ...none, target: { kind: 'unix', path: first } };
+  const port = portOf(first);
+  if (port === null) return none;
+  const host = typeof args[1] === 'string' && args[1] !== '' ? args[1] : undefined;
+  return { ...none, target: { kind: 'tcp', port, host } };
+}
+
+/** "\0name" (Node's spelling of an abstract socket) and "@name" (tend's) are the same socket. */
+function unixKey(path: string): string {
+  if (path.startsWith('\0')) return `@${path.slice(1)}`;
+  if (path.startsWith('@')) return path;
+  return nodePath.resolve(path);
+}
+
+function bareHost(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+/**
+ * The inherited socket for a target: TCP by port whatever the host (an exact host match wins when several entries
+ * share the port), unix by path. Entries in `used` are skipped. Null when no entry matches; 'in-use' when every
+ * matching entry is taken.
+ */
+function pickEntry(entries: readonly ListenEntry[], target: ListenTarget, used: ReadonlySet<number>): ListenEntry | 'in-use' | null {
+  const matching = entries.filter((e) => {
+    if (target.kind === 'tcp') return e.address.kind === 'tcp' && e.address.port === target.port;
+    return e.address.kind === 'unix' && unixKey(e.address.path) === unixKey(target.path);
+  });
+  if (matching.length === 0) return null;
+  const free = matching.filter((e) => !used.has(e.fd));
+  if (free.length === 0) return 'in-use';
+  if (target.kind === 'tcp' && target.host !== undefined) {
+    const host = bareHost(target.host);
+    const exact = free.find((e) => e.address.kind === 'tcp' && bareHost(e.address.host) === host);
+    if (exact !== undefined) return exact;
+  }
+  return free[0] ?? null;
+}
+
+function describeTarget(t: ListenTarget): string {
+  if (t.kind === 'unix') return JSON.stringify(t.path);
+  return t.host === undefined ? `port ${t.port}` : `${t.host}:${t.port}`;
+}
+
+/** Sends one datagram to tend; never throws. A dead socket disables further sends. */
+function makeNotifier(fd: number | null): (text: string) => void {
+  let broken = fd === null;
+  return (text) => {
+    if (broken || fd === null) {
+      log.debug(`(no notify socket) ${text.trim()}`);
+      return;
+    }
+    try {
+      fs.writeSync(fd, Buffer.from(text));
+      log.debug(`notified ${text.trim()}`);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code === 'EBADF' || code === 'ENOTSOCK' || code === 'EINVAL' || code === 'EISDIR') {
+        broken = true;
+        log.warnOnce('notify-broken', `TEND_NOTIFY_FD=${fd} is not usable (${log.describe(e)}); listening reports disabled`);
+      } else {
+        // EAGAIN (tend is not reading), EPIPE/ECONNREFUSED (tend went away): tend must not take the app down.
+        log.debug(`notify failed: ${log.describe(e)}`);
+      }
+    }
+  };
+}
+
+/** Hooks the drain wants on every server. */
+interface ListenHooks {
+  /** Called once per server, at its first listen() call. */
+  observe(server: net.Server): void;
+}
+
+let isMain: boolean | undefined;
+/** Inherited fds are process-wide but this module's bookkeeping is per thread: only the main thread uses them. */
+function isMainThread(): boolean {
+  isMain ??= (require('node:worker_threads') as typeof import('node:worker_threads')).isMainThread;
+  return isMain;
+}
+
+/** Wraps net.Server.prototype.listen. Returns false (and changes nothing) when it cannot. */
+function install(config: PreloadConfig, hooks: ListenHooks): boolean {
+  const proto = net.Server.prototype as unknown as { listen: (...args: unknown[]) => unknown };
+  const original = proto.listen;
+  if (typeof original !== 'function') {
+    log.warnOnce('no-listen', 'net.Server.prototype.listen is not a function; listen redirect disabled');
+    return false;
+  }
+  const notify = makeNotifier(config.notifyFd);
+  /** Inherited fds already handed to a server: a server's close() closes its fd, so each is used once. */
+  const used = new Set<number>();
+  const socketChecked = new Map<number, boolean>();
+  /** The map entry a server listens on, for its listening report. */
+  const redirected = new WeakMap<net.Server, ListenEntry>();
+  const observed = new WeakSet<net.Server>();
+
+  const isSocket = (fd: number): boolean => {
+    let ok = socketChecked.get(fd);
+    if (ok === undefined) {
+      try {
+        ok = fs.fstatSync(fd).isSocket();
+      } catch {
+        ok = false;
+      }
+      socketChecked.set(fd, ok);
+    }
+    return ok;
+  };
+
+  const report = (server: net.Server): void => {
+    try {
+      const entry = redirected.get(server);
+      const text = entry !== undefined ? entry.address.text : env.formatAddress(server.address());
+      if (text === null || /[\n\0]/.test(text)) return;
+      notify(`TEND_LISTENING=${text}\n`);
+    } catch (e) {
+      log.warnOnce('report', `could not report a listening server: ${log.describe(e)}`);
+    }
+  };
+
+  const observe = (server: net.Server): void => {
+    if (observed.has(server)) return;
+    observed.add(server);
+    server.on('listening', () => { report(server); });
+    hooks.observe(server);
+  };
+
+  /** The arguments to call Node's listen with instead, or null to pass the app's through. */
+  const redirect = (server: net.Server, args: readonly unknown[]): unknown[] | null => {
+    redirected.delete(server);
+    // Already listening: let Node throw ERR_SERVER_ALREADY_LISTEN without spending an fd.
+    if ((server as unknown as { _handle?: unknown })._handle) return null;
+    const call = parseListenArgs(args);
+    if (call.fd !== null) {
+      // The app does socket activation itself: fine, but that fd is now taken.
+      const entry = config.entries.find((e) => e.fd === call.fd);
+      if (entry !== undefined) {
+        used.add(entry.fd);
+        redirected.set(server, entry);
+      }
+      return null;
+    }
+    if (call.target === null) return null;
+    const entry = pickEntry(config.entries, call.target, used);
+    if (entry === null) return null;
+    const what = describeTarget(call.target);
+    if (entry === 'in-use') {
+      log.warnOnce(`in-use:${what}`, `listen on ${what}: the inherited socket for it is already used by another ` +
+        'server of this process (or was closed); listening normally instead');
+      return null;
+    }
+    if (!isMainThread()) {
+      log.warnOnce('worker-thread', `listen on ${what} in a worker thread: inherited sockets are only used by the ` +
+        'main thread; listening normally instead');
+      return null;
+    }
+    if (!isSocket(entry.fd)) {
+      log.warnOnce(`not-socket:${entry.fd}`, `fd ${entry.fd} (${entry.address.text}) is not an open socket; ` +
+        `listen on ${what} proceeds normally`);
+      return null;
+    }
+    used.add(entry.fd);
+    redirected.set(server, entry);
+    if (entry.address.kind === 'unix') {
+      // What Node itself sets for listen(path); server.address() of an fd-opened pipe would otherwise be null.
+      (server as unknown as { _pipeName?: string })._pipeName = entry.address.path;
+    }
+    log.debug(`listen on ${what} -> inherited fd ${entry.fd} (${entry.address.text})`);
+    const options: { fd: number; signal?: unknown } = { fd: entry.fd };
+    if (call.signal !== undefined) options.signal = call.signal;
+    return call.callback === null ? [options] : [options, call.callback];
+  };
+
+  function listen(this: net.Server, ...args: unknown[]): unknown {
+    let callArgs: unknown[] = args;
+    try {
+      observe(this);
+      callArgs = redirect(this, args) ?? args;
+    } catch (e) {
+      log.warnOnce('listen', `listen redirect failed, listening normally: ${log.describe(e)}`);
+      callArgs = args;
+    }
+    return Reflect.apply(original, this, callArgs);
+  }
+  proto.listen = listen;
+  return true;
+}
+
+export = { install, parseListenArgs, pickEntry };

@@ -1,0 +1,38 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- a .cts file under verbatimModuleSyntax imports with require */
+// tend's worker preload, injected as NODE_OPTIONS="--require …/dist/src/preload/preload.cjs" so that ordinary apps
+// need no code changes:
+//   - listen(3000) / listen('/run/app.sock') use the socket tend already listens on (inherited fd, systemd style);
+//   - every server that starts listening is reported to tend (TEND_LISTENING=… on TEND_NOTIFY_FD);
+//   - SIGTERM/SIGINT drain http/https servers gracefully, then exit 0 unless the app handles the signal itself.
+// See docs/drain.md. Loading must be cheap and must never throw: on any surprise the preload logs one
+// "tend-preload:" line and stays out of the way.
+import env = require('./env.cjs');
+import log = require('./log.cjs');
+
+const LOADED = Symbol.for('tend.preload.loaded');
+
+function main(): void {
+  const marks = process as unknown as Record<symbol, unknown>;
+  if (marks[LOADED] === true) return; // required twice (NODE_OPTIONS and the app): patch once
+  marks[LOADED] = true;
+
+  const result = env.readConfig(process.env, process.pid);
+  if (!result.active) {
+    log.debug(`inactive: ${result.reason}`);
+    return;
+  }
+  for (const problem of result.problems) log.warnOnce(problem, problem);
+  const { config } = result;
+  log.debug(`active: ${config.entries.map((e) => `${e.fd}=${e.address.text}`).join(',') || 'no inherited sockets'}` +
+    `, notify fd ${config.notifyFd ?? 'none'}, drain idle ${config.drainIdleMs} ms`);
+
+  // Loaded only when active, so a process that inherited NODE_OPTIONS but not the environment pays nothing more.
+  const drain = (require('./drain.cjs') as typeof import('./drain.cjs')).install(config.drainIdleMs);
+  (require('./listen.cjs') as typeof import('./listen.cjs')).install(config, drain);
+}
+
+try {
+  main();
+} catch (e) {
+  log.warnOnce('load', `disabled after an unexpected error at load: ${log.describe(e)}`);
+}

@@ -1,0 +1,54 @@
+// HTTP helpers for pool tests: one request, and a bounded keep-alive load that counts every failure.
+import { Agent, request } from 'node:http';
+
+/** A JSON answer from test/fixtures/http-app.js. */
+export interface AppAnswer { pid: number; build: string; generation: string | null; slot: string | null; count: string | null }
+
+// GET / on 127.0.0.1:port (or a unix socket path) and parse the fixture's JSON answer.
+export function get(target: number | string, agent: Agent | false = false): Promise<AppAnswer> {
+  return new Promise((resolve, reject) => {
+    const where = typeof target === 'number' ? { host: '127.0.0.1', port: target } : { socketPath: target };
+    const req = request({ ...where, path: '/', agent, timeout: 5_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { body += c; });
+      res.on('end', () => {
+        if (res.statusCode !== 200) { reject(new Error(`status ${res.statusCode}`)); return; }
+        try { resolve(JSON.parse(body) as AppAnswer); } catch (e) { reject(e as Error); }
+      });
+    });
+    req.on('timeout', () => { req.destroy(new Error('timeout')); });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Totals of a load run. */
+export interface LoadResult { ok: number; errors: number; errorKinds: Record<string, number>; latenciesMs: number[]; pids: Set<number>; generations: Set<string> }
+
+// `connections` keep-alive clients send requests back to back until `stop()` resolves or `maxRequests` is reached.
+export function loadUntil(port: number, connections: number, stop: Promise<unknown>, maxRequests = 200_000): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const result: LoadResult = { ok: 0, errors: 0, errorKinds: {}, latenciesMs: [], pids: new Set(), generations: new Set() };
+  let stopped = false;
+  void stop.then(() => { stopped = true; });
+  let sent = 0;
+  const client = async (): Promise<void> => {
+    while (!stopped && sent < maxRequests) {
+      sent++;
+      const t0 = performance.now();
+      try {
+        const answer = await get(port, agent);
+        result.ok++;
+        result.pids.add(answer.pid);
+        if (answer.generation !== null) result.generations.add(answer.generation);
+        result.latenciesMs.push(performance.now() - t0);
+      } catch (error) {
+        result.errors++;
+        const kind = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+        result.errorKinds[kind] = (result.errorKinds[kind] ?? 0) + 1;
+      }
+    }
+  };
+  return Promise.all(Array.from({ length: connections }, client)).then(() => { agent.destroy(); return result; });
+}
