@@ -1,0 +1,46 @@
+// Backoff, jitter, cap, reset after a stable run, and the crash-loop verdict.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { RestartPolicy } from '../../../src/config/pool-config.js';
+import { FRESH_HISTORY, nextRestart, type SlotHistory } from '../../../src/supervisor/restart-policy.js';
+import { rollOut } from '../../../src/supervisor/rollout.js';
+
+const policy: RestartPolicy = { initialDelayMs: 100, maxDelayMs: 1000, stableAfterMs: 10_000, maxRestarts: 5, onCrashLoop: 'exit' };
+
+describe('restart policy', () => {
+  it('doubles the delay per quick failure, within [d/2, d], up to the cap', () => {
+    let h: SlotHistory = FRESH_HISTORY;
+    const bounds: [number, number][] = [];
+    for (let i = 0; i < 5; i++) {
+      const lo = nextRestart(policy, h, 50, 0);
+      const hi = nextRestart(policy, h, 50, 0.999999);
+      assert.equal(lo.kind, 'restart');
+      if (lo.kind !== 'restart' || hi.kind !== 'restart') return;
+      bounds.push([lo.delayMs, hi.delayMs]);
+      h = lo.history;
+    }
+    assert.deepEqual(bounds, [[50, 100], [100, 200], [200, 400], [400, 800], [500, 1000]]);
+  });
+  it('resets after a stable run', () => {
+    const d = nextRestart(policy, { consecutiveFailures: 4 }, 10_000, 0);
+    assert.deepEqual(d, { kind: 'restart', delayMs: 50, history: { consecutiveFailures: 1 }, crashLooping: false });
+  });
+  it('gives up after maxRestarts quick failures, or keeps trying at the cap with retry', () => {
+    assert.equal(nextRestart(policy, { consecutiveFailures: 5 }, 10, 0.5).kind, 'give-up');
+    const retry = nextRestart({ ...policy, onCrashLoop: 'retry' }, { consecutiveFailures: 5 }, 10, 0.999999);
+    assert.ok(retry.kind === 'restart' && retry.crashLooping && retry.delayMs === 1000);
+  });
+});
+
+describe('rollOut', () => {
+  it('replaces slots in batches and stops at the first failed batch', async () => {
+    const order: number[] = [];
+    const result = await rollOut([0, 1, 2, 3, 4], 2, (slot) => {
+      order.push(slot);
+      return Promise.resolve(slot === 3 ? { ok: false, detail: 'slot 3 crashed' } : { ok: true, detail: '' });
+    });
+    assert.deepEqual(order, [0, 1, 2, 3]);
+    assert.deepEqual(result, { ok: false, detail: 'slot 3 crashed (3 of 5 replaced, 2 old worker(s) kept)' });
+    assert.deepEqual(await rollOut([0, 1], 1, () => Promise.resolve({ ok: true, detail: '' })), { ok: true, detail: '2 of 2 replaced' });
+  });
+});
