@@ -14,6 +14,8 @@ import type { SignalIntake } from '../os/signals.js';
 import { spawnProcess } from '../os/spawn.js';
 import { reclaimTerminal, terminalToHandOver } from '../os/terminal.js';
 import { resolveCredentials } from '../os/users.js';
+import { openNotifyChannel, type NotifyChannel } from '../os/notify-channel.js';
+import { relayToSystemd } from '../systemd/relay.js';
 import { initialTransition, transition, type RunEffect, type RunEvent, type RunPolicy, type RunState, type Target } from './run-machine.js';
 
 /** How often tend re-checks for lingering processes it gets no SIGCHLD for (group members that are not its children). */
@@ -61,6 +63,7 @@ export function runCommand(config: RunConfig, deps: RunDeps): Promise<number> {
     const tty = terminalToHandOver();
     let state: RunState = { kind: 'exited', code: 0 };
     let watching = false;
+    let channel: NotifyChannel | null = null;
     let poll: NodeJS.Timeout | null = null;
     const queue: RunEvent[] = [];
     let draining = false;
@@ -141,7 +144,19 @@ export function runCommand(config: RunConfig, deps: RunDeps): Promise<number> {
       const argv = effect.phase.kind === 'main' ? config.command : config.before[effect.phase.index];
       if (argv === undefined) throw new TendError('TEND_ERR_INTERNAL', `no --before step ${effect.phase.kind === 'step' ? effect.phase.index : ''}`);
       try {
-        const pid = spawnProcess({ argv, env: deps.env, cwd: null, rlimits, credentials, foregroundTty: tty });
+        // Under a Type=notify unit the child gets a NOTIFY_SOCKET of tend's own, relayed up to systemd's.
+        const upstream = deps.env['NOTIFY_SOCKET'];
+        channel?.close();
+        channel = upstream === undefined || upstream === '' ? null : openNotifyChannel(
+          `run-${effect.phase.kind === 'main' ? 'main' : `step${effect.phase.index}`}`,
+          credentials === null ? null : { uid: credentials.uid, gid: credentials.gid },
+          (message) => { relayToSystemd(upstream, message, log); },
+          (why) => { log.debug(`ignored notification: ${why}`); },
+        );
+        const env = channel === null ? deps.env : withoutKeys({ ...deps.env, NOTIFY_SOCKET: channel.path, TEND_NOTIFY_FD: '3' }, ['WATCHDOG_PID']);
+        const fds = channel === null ? [0, 1, 2] : [0, 1, 2, channel.childFd];
+        const pid = spawnProcess({ argv, env, cwd: null, rlimits, credentials, foregroundTty: tty, fds });
+        channel?.bind(pid);
         log.info(`started ${effect.phase.kind === 'main' ? 'command' : `step ${effect.phase.index + 1}/${config.before.length}`} ${JSON.stringify(argv.join(' '))} as pid ${pid}`);
         dispatch({ type: 'spawned', pid });
       } catch (error) {
@@ -182,6 +197,7 @@ export function runCommand(config: RunConfig, deps: RunDeps): Promise<number> {
             break;
           case 'exit':
             log.info(`exiting with code ${effect.code}`);
+            channel?.close();
             lifetime.abort();
             stopChildListener();
             reclaimTerminal(tty);
@@ -200,4 +216,8 @@ export function runCommand(config: RunConfig, deps: RunDeps): Promise<number> {
     });
     run(first.effects);
   });
+}
+
+function withoutKeys(env: Record<string, string | undefined>, keys: readonly string[]): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !keys.includes(k)));
 }
