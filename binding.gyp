@@ -20,6 +20,7 @@
         "native/reap.c",
         "native/rlimit.c",
         "native/sockaddr.c",
+        "native/sockname.c",
         "native/spawn.c",
         "native/subreaper.c",
         "native/tty.c",

@@ -29,6 +29,8 @@ static const napi_property_descriptor functions[] = {
   FN("socketPort", tend_socket_port),
   FN("closeFd", tend_close_fd),
   FN("pipe", tend_pipe),
+  FN("socketAddress", tend_socket_address),
+  FN("setCloexec", tend_set_cloexec),
 };
 
 /* Called by Node when the addon is loaded (also from worker threads). */

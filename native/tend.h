@@ -48,4 +48,8 @@ napi_value tend_socket_port(napi_env env, napi_callback_info info);
 napi_value tend_close_fd(napi_env env, napi_callback_info info);
 napi_value tend_pipe(napi_env env, napi_callback_info info);
 
+/* sockname.c */
+napi_value tend_socket_address(napi_env env, napi_callback_info info);
+napi_value tend_set_cloexec(napi_env env, napi_callback_info info);
+
 #endif

@@ -113,7 +113,7 @@ function parseRun(args: readonly string[], readFile?: (path: string) => string):
   const split = splitAtCommand(args);
   let cli: RawOptions;
   try {
-    cli = parseArgs({ args: split.options, options: RUN_OPTIONS, strict: true, allowPositionals: false }).values as RawOptions;
+    cli = parseArgs({ args: split.options, options: RUN_OPTIONS, strict: true, allowPositionals: false }).values;
   } catch (error) {
     throw rewordParseError('tend run', error);
   }

@@ -93,6 +93,11 @@ export interface DgramMessage {
   truncated: boolean;
 }
 
+/** The local address of a listening stream socket, from socketAddress(); host is as inet_ntop prints it ('::'). */
+export type SocketAddress =
+  | { family: 'tcp'; host: string; port: number }
+  | { family: 'unix'; path: string };
+
 /** Handle returned by dgramWatch. */
 export interface DgramWatcher {
   /** Stops watching; idempotent. Does not close the fd (the caller owns it): close the watcher before the fd. */
@@ -126,6 +131,8 @@ interface Binding {
   socketPort(fd: number): number;
   closeFd(fd: number): void;
   pipe(): [number, number];
+  socketAddress(fd: number): SocketAddress;
+  setCloexec(fd: number): void;
 }
 
 // Relative to dist/src/os/native.js.
@@ -414,6 +421,21 @@ export function pipe(): [number, number] {
   return addon().pipe();
 }
 
+/**
+ * getsockname of a listening stream socket tend did not open (systemd socket activation): tcp (AF_INET/AF_INET6) or
+ * unix ('@name' = abstract). Throws ENOTSOCK/EBADF, EPROTOTYPE (not SOCK_STREAM), EINVAL (not listening) or EAFNOSUPPORT.
+ */
+export function socketAddress(fd: number): SocketAddress {
+  checkFd('socketAddress', 'fd', fd);
+  return addon().socketAddress(fd);
+}
+
+/** Sets FD_CLOEXEC on an inherited fd (systemd passes sockets without it), so only explicit fd maps hand it on. */
+export function setCloexec(fd: number): void {
+  checkFd('setCloexec', 'fd', fd);
+  addon().setCloexec(fd);
+}
+
 /** All of the above as one object, for callers that prefer `native.spawn(...)` or want to substitute a fake. */
 export const native = {
   spawn,
@@ -441,4 +463,6 @@ export const native = {
   socketPort,
   closeFd,
   pipe,
+  socketAddress,
+  setCloexec,
 } as const;

@@ -496,7 +496,7 @@ export function startPool(config: RunConfig, pool: PoolConfig, deps: PoolDeps): 
         if (slot === undefined) return Promise.resolve({ ok: false, detail: `no slot ${index}` });
         return replaceSlot(slot, gen, 'reload');
       });
-      if (phase === 'reloading') phase = previous === 'booting' && readyCount() < pool.workers ? 'booting' : 'running';
+      if (!isStopping()) phase = previous === 'booting' && readyCount() < pool.workers ? 'booting' : 'running';
       lastReload = { ok: result.ok, at: new Date().toISOString(), detail: result.detail };
       if (result.ok) log.info(`reload: generation ${gen} is serving (${summary()})`);
       else log.error(`reload failed and was rolled back: ${result.detail}; the remaining old workers keep serving`);
