@@ -14,7 +14,7 @@ export function get(target: number | string, agent: Agent | false = false): Prom
       res.on('data', (c: string) => { body += c; });
       res.on('end', () => {
         if (res.statusCode !== 200) { reject(new Error(`status ${res.statusCode}`)); return; }
-        try { resolve(JSON.parse(body) as AppAnswer); } catch (e) { reject(e); }
+        try { resolve(JSON.parse(body) as AppAnswer); } catch (e) { reject(e instanceof Error ? e : new Error(String(e))); }
       });
     });
     req.on('timeout', () => { req.destroy(new Error('timeout')); });

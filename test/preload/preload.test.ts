@@ -317,7 +317,7 @@ interface LoadResult {
  */
 async function loadScenario(withPreload: boolean): Promise<LoadResult> {
   const sock = listenTcp();
-  const env = withPreload ? tcpEnv({ APP_LISTEN: 'port', TEND_DRAIN_IDLE_MS: process.env.XIDLE ?? '250' }) : { APP_LISTEN: 'fd3' };
+  const env = withPreload ? tcpEnv({ APP_LISTEN: 'port' }) : { APP_LISTEN: 'fd3' };
   const a = startWorker({ listenFds: [sock.fd], env, preload: withPreload });
   const b = startWorker({ listenFds: [sock.fd], env, preload: withPreload });
   await Promise.all([a.listening(), b.listening()]);

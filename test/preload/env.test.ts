@@ -1,0 +1,135 @@
+// The preload's pure parts: the environment contract with tend, listen() argument reading and entry matching.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import env from '../../src/preload/env.cjs';
+import listen from '../../src/preload/listen.cjs';
+import type { ListenEntry } from '../../src/preload/types.cjs';
+
+const PID = 4242;
+
+describe('readConfig', () => {
+  test('the full contract', () => {
+    const r = env.readConfig({
+      LISTEN_FDS: '2', LISTEN_PID: String(PID), LISTEN_FDNAMES: 'web:sock',
+      TEND_LISTEN_MAP: '3=tcp:0.0.0.0:3000,4=unix:/run/app.sock', TEND_NOTIFY_FD: '5', TEND_DRAIN_IDLE_MS: '400',
+    }, PID);
+    assert.deepEqual(r, {
+      active: true,
+      problems: [],
+      config: {
+        entries: [
+          { fd: 3, address: { kind: 'tcp', host: '0.0.0.0', port: 3000, text: 'tcp:0.0.0.0:3000' } },
+          { fd: 4, address: { kind: 'unix', path: '/run/app.sock', text: 'unix:/run/app.sock' } },
+        ],
+        notifyFd: 5,
+        drainIdleMs: 400,
+      },
+    });
+  });
+
+  test('defaults: no LISTEN_PID is accepted, idle 250 ms', () => {
+    const r = env.readConfig({ LISTEN_FDS: '1', TEND_LISTEN_MAP: '3=tcp:[::]:8080', TEND_NOTIFY_FD: '4' }, PID);
+    assert.ok(r.active);
+    assert.deepEqual(r.config.entries, [{ fd: 3, address: { kind: 'tcp', host: '::', port: 8080, text: 'tcp:[::]:8080' } }]);
+    assert.equal(r.config.drainIdleMs, 250);
+  });
+
+  test('inactive without tend variables, for another LISTEN_PID, and in cluster workers', () => {
+    assert.equal(env.readConfig({}, PID).active, false);
+    assert.equal(env.readConfig({ LISTEN_FDS: '1', LISTEN_PID: String(PID) }, PID).active, false);
+    assert.equal(env.readConfig({ TEND_NOTIFY_FD: '4', LISTEN_PID: '1' }, PID).active, false);
+    assert.equal(env.readConfig({ TEND_NOTIFY_FD: '4', NODE_UNIQUE_ID: '1' }, PID).active, false);
+    assert.equal(env.readConfig({ TEND_NOTIFY_FD: '4' }, PID).active, true);
+  });
+
+  test('bad entries are dropped one by one, with a problem each', () => {
+    const r = env.readConfig({
+      LISTEN_FDS: '2',
+      TEND_LISTEN_MAP: '3=tcp:0.0.0.0:3000,x=tcp:a:1,5=tcp:0.0.0.0:81,3=unix:/x,4=tcp:::80,4=tcp:h:0,4=udp:h:1,4=tcp:h:70000',
+      TEND_NOTIFY_FD: 'four',
+      TEND_DRAIN_IDLE_MS: '-1',
+    }, PID);
+    assert.ok(r.active);
+    assert.deepEqual(r.config.entries.map((e) => e.fd), [3]);
+    assert.equal(r.config.notifyFd, null);
+    assert.equal(r.config.drainIdleMs, 250);
+    assert.equal(r.problems.length, 9);
+    assert.match(r.problems.join('\n'), /fd 5 is not among the 2 inherited fd\(s\)/);
+    assert.match(r.problems.join('\n'), /names fd 3 twice/);
+  });
+
+  test('a map without LISTEN_FDS uses no fd', () => {
+    const r = env.readConfig({ TEND_LISTEN_MAP: '3=tcp:0.0.0.0:3000' }, PID);
+    assert.ok(r.active);
+    assert.deepEqual(r.config.entries, []);
+    assert.equal(r.problems.length, 1);
+  });
+});
+
+describe('addresses', () => {
+  test('parseAddress', () => {
+    assert.deepEqual(env.parseAddress('tcp:127.0.0.1:1'), { kind: 'tcp', host: '127.0.0.1', port: 1, text: 'tcp:127.0.0.1:1' });
+    assert.deepEqual(env.parseAddress('tcp:[::1]:65535'), { kind: 'tcp', host: '::1', port: 65535, text: 'tcp:[::1]:65535' });
+    assert.deepEqual(env.parseAddress('unix:@abstract'), { kind: 'unix', path: '@abstract', text: 'unix:@abstract' });
+    for (const bad of ['tcp:1.2.3.4', 'tcp:::1:80', 'tcp:[::1]80', 'tcp:h:0', 'tcp:h:x', 'unix:', 'udp:h:1', '']) {
+      assert.equal(env.parseAddress(bad), null, bad);
+    }
+  });
+
+  test('formatAddress writes server.address() in the map format', () => {
+    assert.equal(env.formatAddress({ address: '0.0.0.0', family: 'IPv4', port: 3000 }), 'tcp:0.0.0.0:3000');
+    assert.equal(env.formatAddress({ address: '::', family: 'IPv6', port: 3000 }), 'tcp:[::]:3000');
+    assert.equal(env.formatAddress('/run/app.sock'), 'unix:/run/app.sock');
+    assert.equal(env.formatAddress('\0abstract'), 'unix:@abstract');
+    assert.equal(env.formatAddress(null), null);
+  });
+});
+
+describe('listen() arguments', () => {
+  const cb = (): void => undefined;
+  const signal = new AbortController().signal;
+
+  test('every calling convention', () => {
+    const t = (...args: unknown[]): unknown => listen.parseListenArgs(args).target;
+    assert.deepEqual(t(3000), { kind: 'tcp', port: 3000, host: undefined });
+    assert.deepEqual(t('3000'), { kind: 'tcp', port: 3000, host: undefined });
+    assert.deepEqual(t(3000, cb), { kind: 'tcp', port: 3000, host: undefined });
+    assert.deepEqual(t(3000, '127.0.0.1', 511, cb), { kind: 'tcp', port: 3000, host: '127.0.0.1' });
+    assert.deepEqual(t(3000, 511, cb), { kind: 'tcp', port: 3000, host: undefined });
+    assert.deepEqual(t({ port: 3000, host: '::' }, cb), { kind: 'tcp', port: 3000, host: '::' });
+    assert.deepEqual(t({ port: '3000' }), { kind: 'tcp', port: 3000, host: undefined });
+    assert.deepEqual(t('/run/app.sock', cb), { kind: 'unix', path: '/run/app.sock' });
+    assert.deepEqual(t({ path: '/run/app.sock', readableAll: true }), { kind: 'unix', path: '/run/app.sock' });
+    for (const unmatched of [[], [cb], [0], [null], [{}], [{ port: undefined }], [{ port: 0 }], [{ port: null, host: 'h' }]]) {
+      assert.equal(t(...unmatched), null, JSON.stringify(unmatched));
+    }
+  });
+
+  test('callback, signal and explicit fds are kept apart', () => {
+    assert.deepEqual(listen.parseListenArgs([{ port: 80, signal }, cb]), { target: { kind: 'tcp', port: 80, host: undefined }, fd: null, signal, callback: cb });
+    assert.deepEqual(listen.parseListenArgs([{ fd: 3 }]), { target: null, fd: 3, signal: undefined, callback: null });
+    assert.deepEqual(listen.parseListenArgs([{ handle: {} }, cb]), { target: null, fd: null, signal: undefined, callback: cb });
+  });
+
+  test('pickEntry: TCP by port whatever the host, exact host first; unix by path; used fds skipped', () => {
+    const entries: ListenEntry[] = [
+      { fd: 3, address: { kind: 'tcp', host: '0.0.0.0', port: 3000, text: 'tcp:0.0.0.0:3000' } },
+      { fd: 4, address: { kind: 'tcp', host: '::1', port: 3000, text: 'tcp:[::1]:3000' } },
+      { fd: 5, address: { kind: 'unix', path: '/run/app.sock', text: 'unix:/run/app.sock' } },
+      { fd: 6, address: { kind: 'unix', path: '@abstract', text: 'unix:@abstract' } },
+    ];
+    const fdOf = (r: ListenEntry | 'in-use' | null): number | string | null => (typeof r === 'object' && r !== null ? r.fd : r);
+    const none = new Set<number>();
+    assert.equal(fdOf(listen.pickEntry(entries, { kind: 'tcp', port: 3000, host: undefined }, none)), 3);
+    assert.equal(fdOf(listen.pickEntry(entries, { kind: 'tcp', port: 3000, host: '127.0.0.1' }, none)), 3);
+    assert.equal(fdOf(listen.pickEntry(entries, { kind: 'tcp', port: 3000, host: '[::1]' }, none)), 4);
+    assert.equal(fdOf(listen.pickEntry(entries, { kind: 'tcp', port: 3000, host: undefined }, new Set([3]))), 4);
+    assert.equal(fdOf(listen.pickEntry(entries, { kind: 'tcp', port: 3000, host: undefined }, new Set([3, 4]))), 'in-use');
+    assert.equal(fdOf(listen.pickEntry(entries, { kind: 'tcp', port: 3001, host: undefined }, none)), null);
+    assert.equal(fdOf(listen.pickEntry(entries, { kind: 'unix', path: '/run/app.sock' }, none)), 5);
+    assert.equal(fdOf(listen.pickEntry(entries, { kind: 'unix', path: path.relative(process.cwd(), '/run/app.sock') }, none)), 5);
+    assert.equal(fdOf(listen.pickEntry(entries, { kind: 'unix', path: '\0abstract' }, none)), 6);
+    assert.equal(fdOf(listen.pickEntry(entries, { kind: 'unix', path: '/run/other.sock' }, none)), null);
+  });
+});
