@@ -35,9 +35,14 @@ const MAX_STATUS_CHARS = 1_000;
 /** Errors that mean "systemd is not listening right now", not a misconfiguration. */
 const QUIET_ERRORS = new Set(['EAGAIN', 'EWOULDBLOCK', 'ECONNREFUSED', 'ENOENT']);
 
+// One datagram to a NOTIFY_SOCKET path ('@name' = abstract) through tend's addon, which is loaded on first use.
+export function sendDatagram(path: string, data: Buffer): void {
+  native.dgramSend(path, data);
+}
+
 const realDeps: NotifierDeps = {
   pid: process.pid,
-  send: (path, data) => { native.dgramSend(path, data); },
+  send: sendDatagram,
   monotonicUsec: () => process.hrtime.bigint() / 1000n,
   nowMs: () => performance.now(),
 };
@@ -52,7 +57,7 @@ export function createSystemdObserver(
   const deps: NotifierDeps = { ...realDeps, ...overrides };
   const socket = env['NOTIFY_SOCKET'];
   if (socket === undefined || socket === '') return null;
-  const unusable = checkSocketPath(socket);
+  const unusable = notifySocketProblem(socket);
   if (unusable !== null) {
     log.warn(`NOTIFY_SOCKET=${JSON.stringify(socket.slice(0, 120))} ${unusable}; tend will not report readiness to its service manager`);
     return null;
@@ -188,7 +193,8 @@ function startWatchdog(
   };
 }
 
-function checkSocketPath(path: string): string | null {
+// Why a NOTIFY_SOCKET value cannot be used by tend's addon, or null when it can.
+export function notifySocketProblem(path: string): string | null {
   if (path.includes('\0')) return 'contains a NUL byte';
   if (!path.startsWith('/') && !path.startsWith('@')) return 'is not an absolute path or @abstract name (vsock: is not supported)';
   if (Buffer.byteLength(path) > 107 + (path.startsWith('@') ? 1 : 0)) return 'is longer than a unix socket address allows';

@@ -1,0 +1,111 @@
+// tend's in-app library: `import { ready } from 'tend'`. It tells the supervisor (tend, or systemd directly) what the
+// app is doing, over the sd_notify protocol (docs/protocol.md). Under tend it writes to the connected datagram fd in
+// TEND_NOTIFY_FD (plain fs.writeSync, no native code); directly under systemd it sends to NOTIFY_SOCKET through tend's
+// addon, loaded on first use. Unsupervised, every call is a silent no-op that returns false. Importing it does
+// nothing but load this file and two small modules: no supervisor, no config parsing, no native code.
+import { fstatSync, writeSync } from 'node:fs';
+import { formatNotify, NOTIFY_MAX_BYTES } from '../protocol/sd-notify.js';
+import { notifySocketProblem, sendDatagram, watchdogUsecFor } from '../systemd/notifier.js';
+
+/** Values of one notification: KEY=VALUE assignments (numbers and bigints are written in decimal). */
+export type NotifyFields = Readonly<Record<string, string | number | bigint>>;
+
+const MAX_STATUS_CHARS = 1_000;
+const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Tells the supervisor the app is ready to serve (READY=1), optionally with a status line. */
+export function ready(statusText?: string): boolean {
+  return notify(withStatus({ READY: 1 }, statusText));
+}
+
+/** Sets the one-line status shown by `tend status` and `systemctl status` (STATUS=). */
+export function status(text: string): boolean {
+  return notify({ STATUS: statusLine(text) });
+}
+
+/** Says the app has begun shutting down (STOPPING=1). */
+export function stopping(statusText?: string): boolean {
+  return notify(withStatus({ STOPPING: 1 }, statusText));
+}
+
+/** Says the app is reloading its configuration (RELOADING=1 + MONOTONIC_USEC=); call ready() when done. */
+export function reloading(statusText?: string): boolean {
+  return notify(withStatus({ RELOADING: 1, MONOTONIC_USEC: process.hrtime.bigint() / 1000n }, statusText));
+}
+
+/** Pings the supervisor's watchdog (WATCHDOG=1); do it at least every watchdogIntervalMs() / 2. */
+export function watchdog(): boolean {
+  return notify({ WATCHDOG: 1 });
+}
+
+/** The watchdog interval asked for this process (WATCHDOG_USEC, honouring WATCHDOG_PID) in ms, or null if none. */
+export function watchdogIntervalMs(): number | null {
+  const usec = watchdogUsecFor(process.env, process.pid);
+  return usec === null ? null : usec / 1000;
+}
+
+/**
+ * Sends any sd_notify assignments in one datagram (e.g. { EXTEND_TIMEOUT_USEC: 5_000_000 }); true when sent, false when
+ * unsupervised or the supervisor is unreachable. Throws TypeError/RangeError only for a malformed message.
+ */
+export function notify(fields: NotifyFields): boolean {
+  const data = encode(fields);
+  const env = process.env;
+  const fd = notifyFd(env['TEND_NOTIFY_FD']);
+  if (fd !== null) {
+    try {
+      writeSync(fd, data);
+      return true;
+    } catch {
+      return false; // tend is gone (ECONNREFUSED) or not reading (EAGAIN): nothing to do about it here
+    }
+  }
+  const socket = env['NOTIFY_SOCKET'];
+  if (socket === undefined || socket === '' || notifySocketProblem(socket) !== null) return false;
+  try {
+    sendDatagram(socket, data);
+    return true;
+  } catch (error) {
+    if (error instanceof Error && /native build missing/.test(error.message)) warnOnce(error.message);
+    return false;
+  }
+}
+
+function encode(fields: NotifyFields): Buffer {
+  const plain: Record<string, string> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (!KEY.test(key)) throw new TypeError(`tend.notify: ${JSON.stringify(key)} is not a valid sd_notify key`);
+    plain[key] = String(value);
+  }
+  if (Object.keys(plain).length === 0) throw new TypeError('tend.notify: no assignments');
+  const data = formatNotify(plain); // throws TypeError for a value with a newline
+  if (data.length > NOTIFY_MAX_BYTES) throw new RangeError(`tend.notify: message is ${data.length} bytes, more than ${NOTIFY_MAX_BYTES}`);
+  return data;
+}
+
+function withStatus(fields: Record<string, string | number | bigint>, statusText: string | undefined): NotifyFields {
+  return statusText === undefined ? fields : { ...fields, STATUS: statusLine(statusText) };
+}
+
+function statusLine(text: string): string {
+  const line = text.replace(/[\r\n]+/g, ' ');
+  return line.length > MAX_STATUS_CHARS ? `${line.slice(0, MAX_STATUS_CHARS - 1)}…` : line;
+}
+
+// The fd from TEND_NOTIFY_FD if it really is a socket (an inherited variable may name an fd that is now a file).
+function notifyFd(text: string | undefined): number | null {
+  if (text === undefined || !/^\d{1,9}$/.test(text)) return null;
+  const fd = Number(text);
+  try {
+    return fstatSync(fd).isSocket() ? fd : null;
+  } catch {
+    return null;
+  }
+}
+
+let warned = false;
+function warnOnce(message: string): void {
+  if (warned) return;
+  warned = true;
+  process.emitWarning(message, { code: 'TEND_NOTIFY' });
+}
