@@ -179,6 +179,8 @@ export function startPool(config: RunConfig, pool: PoolConfig, deps: PoolDeps): 
       delete env['LISTEN_PID'];
       delete env['LISTEN_FDNAMES'];
     }
+    // systemd's watchdog settings are tend's own; a worker gets tend's (WATCHDOG_PID would name tend, not it).
+    delete env['WATCHDOG_PID'];
     if (pool.watchdogMs !== null) env['WATCHDOG_USEC'] = String(pool.watchdogMs * 1000);
     else delete env['WATCHDOG_USEC'];
     if (preload) env['NODE_OPTIONS'] = `${env['NODE_OPTIONS'] ?? ''} --require ${PRELOAD_PATH}`.trim();
@@ -536,13 +538,24 @@ export function startPool(config: RunConfig, pool: PoolConfig, deps: PoolDeps): 
     maybeFinish();
   };
 
+  const signalledOrphans = new Set<number>();
+  let orphanDeadline: NodeJS.Timeout | null = null;
   const maybeFinish = (): void => {
     if (phase !== 'stopping' || workersByPid.size > 0) return;
     const orphans = reaper.adoptedChildren();
     if (orphans.length > 0) {
-      for (const pid of orphans) sendSignal(pid, 'SIGTERM');
+      // Processes the workers left behind get TERM once, and KILL when the stop sequence's time is up.
+      for (const pid of orphans.filter((p) => !signalledOrphans.has(p))) {
+        signalledOrphans.add(pid);
+        sendSignal(pid, 'SIGTERM');
+        log.info(`stop: sent SIGTERM to adopted orphan ${pid}`);
+      }
+      orphanDeadline ??= setTimeout(() => {
+        for (const pid of reaper.adoptedChildren()) sendSignal(pid, 'SIGKILL');
+      }, Math.max(0, config.stop.reduce((sum, st) => sum + st.timeoutMs, 0) - (Date.now() - stopStartedAt)));
       return; // their exit brings us back here
     }
+    if (orphanDeadline !== null) clearTimeout(orphanDeadline);
     if (stopProgress !== null) clearInterval(stopProgress);
     reaper.stop();
     closeListenSockets(sockets);
