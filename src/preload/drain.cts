@@ -64,17 +64,39 @@ function bytesRead(socket: net.Socket): number {
   }
 }
 
+/** Responses the drain turned from keep-alive to close, so a pipelined follower can take the mark over. */
+const marked = new WeakSet<Response>();
+
 /** Makes a response that has not started yet the last one on its connection. */
 function markClose(res: Response): void {
   try {
     if (res.headersSent) return;
-    res.shouldKeepAlive = false;
+    if (res.shouldKeepAlive) {
+      res.shouldKeepAlive = false;
+      marked.add(res);
+    }
     const explicit = res.getHeader('connection');
     const text = Array.isArray(explicit) ? explicit.join(',') : String(explicit);
     if (explicit !== undefined && !/\bclose\b/i.test(text)) res.setHeader('Connection', 'close');
   } catch (e) {
     log.warnOnce('mark-close', `could not add Connection: close to a response: ${log.describe(e)}`);
   }
+}
+
+/**
+ * Only the last response queued on a connection closes it: with pipelined requests, closing after an earlier one
+ * would leave the later ones unanswered.
+ */
+function markLast(pending: ReadonlySet<Response>): void {
+  let last: Response | undefined;
+  for (const res of pending) {
+    if (last !== undefined && marked.has(last) && !last.headersSent) {
+      last.shouldKeepAlive = true;
+      marked.delete(last);
+    }
+    last = res;
+  }
+  if (last !== undefined) markClose(last);
 }
 
 function install(drainIdleMs: number): { observe(server: net.Server): void } {
@@ -214,7 +236,7 @@ function install(drainIdleMs: number): { observe(server: net.Server): void } {
   const enterDrain = (state: ServerState): void => {
     drainSet.add(state);
     overrideClose(state);
-    for (const conn of state.conns) for (const res of conn.pending) markClose(res);
+    for (const conn of state.conns) markLast(conn.pending);
   };
 
   const startDrain = (sig: NodeJS.Signals, exit: boolean): void => {
@@ -288,7 +310,7 @@ function install(drainIdleMs: number): { observe(server: net.Server): void } {
       const conn = connOf(state, socket);
       conn.pending.add(response);
       touch(conn);
-      if (draining) markClose(response);
+      if (draining) markLast(conn.pending);
     } catch (e) {
       log.warnOnce('request-start', `request tracking failed: ${log.describe(e)}`);
     }

@@ -185,9 +185,9 @@ function install(config: PreloadConfig, hooks: ListenHooks): boolean {
 
   /** The arguments to call Node's listen with instead, or null to pass the app's through. */
   const redirect = (server: net.Server, args: readonly unknown[]): unknown[] | null => {
-    redirected.delete(server);
     // Already listening: let Node throw ERR_SERVER_ALREADY_LISTEN without spending an fd.
     if ((server as unknown as { _handle?: unknown })._handle) return null;
+    redirected.delete(server);
     const call = parseListenArgs(args);
     if (call.fd !== null) {
       // The app does socket activation itself: fine, but that fd is now taken.

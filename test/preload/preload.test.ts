@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -428,6 +428,31 @@ describe('drain on SIGTERM', () => {
     assert.equal(slowReply.status, 200);
     assert.equal(slowReply.headers.connection, 'close');
     assert.equal(slowReply.body, `${w.pid}\n`);
+    assert.deepEqual(await w.waitExit(), { code: 0, signal: null });
+  });
+
+  test('pipelined requests in flight: all are answered, only the last one closes the connection', T, async () => {
+    const sock = listenTcp();
+    const w = startWorker({ listenFds: [sock.fd], env: tcpEnv({ APP_LISTEN: 'port', TEND_PRELOAD_DEBUG: '1' }) });
+    await w.waitDatagram(/^TEND_LISTENING=/);
+    const client = net.connect(sock.port, '127.0.0.1');
+    cleanups.push(() => { client.destroy(); });
+    let received = '';
+    const ended = new Promise<string>((resolve, reject) => {
+      client.setEncoding('utf8');
+      client.on('data', (s: string) => { received += s; });
+      client.on('error', reject);
+      client.on('close', () => { resolve(received); });
+    });
+    client.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+    await w.waitStdout(/^request \/slow\nrequest \/slow$/m);
+    w.kill('SIGTERM');
+    await w.waitStderr(/SIGTERM: draining/);
+    w.send('release');
+    const text = await ended;
+    const connections = [...text.matchAll(/^Connection: (.*)\r$/gim)].map((m) => m[1]);
+    assert.deepEqual(connections, ['keep-alive', 'close'], text);
+    assert.equal([...text.matchAll(/^HTTP\/1\.1 200 OK\r$/gm)].length, 2);
     assert.deepEqual(await w.waitExit(), { code: 0, signal: null });
   });
 
