@@ -3,7 +3,6 @@
 // shell: each worker's lifecycle is the pure worker-machine.ts, restart timing is restart-policy.ts, and the
 // reload order is rollout.ts; here those decisions meet processes, sockets and timers.
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { PoolConfig } from '../config/pool-config.js';
 import type { RunConfig } from '../config/run-config.js';
 import type { SignalName } from '../config/signal-names.js';
@@ -23,6 +22,7 @@ import { limitsForChild, parseInheritedLimits } from '../os/rlimits.js';
 import type { SignalIntake } from '../os/signals.js';
 import { spawnProcess } from '../os/spawn.js';
 import { resolveCredentials, type Credentials } from '../os/users.js';
+import { preloadPath } from '../preload/path.js';
 import type { NotifyMessage } from '../protocol/sd-notify.js';
 import { FRESH_HISTORY, markStable, nextRestart, type SlotHistory } from './restart-policy.js';
 import { rollOut, type ReplaceResult } from './rollout.js';
@@ -95,7 +95,6 @@ interface Slot {
   replacing: boolean;
 }
 
-const PRELOAD_PATH = fileURLToPath(new URL('../preload/preload.cjs', import.meta.url));
 const OUTPUT_TAIL_LINES = 10;
 const PROBE_INTERVAL_MS = 100;
 
@@ -108,8 +107,8 @@ export function startPool(config: RunConfig, pool: PoolConfig, deps: PoolDeps): 
   native.ignoreSignal(21 /* SIGTTIN */);
   native.ignoreSignal(22 /* SIGTTOU */);
 
-  const preload = pool.preload && existsSync(PRELOAD_PATH);
-  if (pool.preload && !preload) log.warn(`the Node preload is missing (${PRELOAD_PATH}): run npm run build; workers run without the listen redirect and graceful drain`);
+  const preload = pool.preload && existsSync(preloadPath);
+  if (pool.preload && !preload) log.warn(`the Node preload is missing (${preloadPath}): run npm run build; workers run without the listen redirect and graceful drain`);
 
   const sockets: OpenSocket[][] = openListenSockets(
     pool.listen,
@@ -183,7 +182,7 @@ export function startPool(config: RunConfig, pool: PoolConfig, deps: PoolDeps): 
     delete env['WATCHDOG_PID'];
     if (pool.watchdogMs !== null) env['WATCHDOG_USEC'] = String(pool.watchdogMs * 1000);
     else delete env['WATCHDOG_USEC'];
-    if (preload) env['NODE_OPTIONS'] = `${env['NODE_OPTIONS'] ?? ''} --require ${PRELOAD_PATH}`.trim();
+    if (preload) env['NODE_OPTIONS'] = `${env['NODE_OPTIONS'] ?? ''} --require ${preloadPath}`.trim();
     let pid: number;
     try {
       pid = spawnProcess({
