@@ -408,13 +408,20 @@ class Box implements SystemdBox {
     }
   }
 
-  /** Runs argv inside the box's namespaces. setpriv --pdeathsig: it dies with nsenter if we kill or lose it. */
+  /**
+   * Runs argv inside the box's namespaces. Not with a plain `nsenter --pid`: that forks and waits
+   * with WUNTRACED, and when its child is stopped (systemd-shutdown does kill(-1, SIGSTOP)) it
+   * SIGSTOPs itself, waiting for a SIGCONT that never comes, and the box's PID namespace cannot
+   * finish dying until that child is reaped. So nsenter execs (--no-fork) a host-PID-namespace sh
+   * that forks the command into the box and just waits for it. setpriv --pdeathsig: the command
+   * dies with that sh if we kill it (timeout) or die ourselves.
+   */
   private run(argv: string[], timeoutMs = COMMAND_TIMEOUT_MS): Promise<ExecResult> {
     const gone = this.gone();
     if (gone !== null) return Promise.reject(new Error(gone));
     if (this.pid <= 0) return Promise.reject(new Error('the systemd box has not started yet'));
-    const nsArgs = ['--target', String(this.pid), '--mount', '--pid', '--net', '--uts', '--ipc', '--'];
-    const cmd = [tool('setpriv'), '--pdeathsig', 'KILL', '--', ...argv];
+    const nsArgs = ['--target', String(this.pid), '--mount', '--pid', '--net', '--uts', '--ipc', '--no-fork', '--'];
+    const cmd = ['/bin/sh', '-c', '"$@"; exit $?', 'sh', tool('setpriv'), '--pdeathsig', 'KILL', '--', ...argv];
     return new Promise((resolve, reject) => {
       const p = spawn(tool('nsenter'), [...nsArgs, ...cmd], {
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -84,7 +84,6 @@ if [ -f "$R/etc/machine-id" ]; then
 fi
 # No generators: they would turn the host's fstab, gettys, SysV scripts...
 # into units. Only our units and what they explicitly pull in exist.
-same_file() { [ "$(stat -Lc %d:%i "$1" 2>/dev/null)" = "$(stat -Lc %d:%i "$2" 2>/dev/null)" ]; }
 hidden=""
 for d in /lib/systemd/system-generators /usr/lib/systemd/system-generators \
          /usr/local/lib/systemd/system-generators /etc/systemd/system-generators; do
@@ -95,6 +94,7 @@ for d in /lib/systemd/system-generators /usr/lib/systemd/system-generators \
     fi
 done
 
+same_file() { [ "$(stat -Lc %d:%i "$1" 2>/dev/null)" = "$(stat -Lc %d:%i "$2" 2>/dev/null)" ]; }
 # expose ro|rw PATH: make host directory PATH visible at PATH inside the box.
 expose() {
     local mode=$1 p=$2 m

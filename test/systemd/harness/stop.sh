@@ -3,10 +3,14 @@
 #
 #   stop.sh STATE
 #
-# 1. ask systemd to exit ("systemctl exit": stops all units, then PID 1 exits,
-#    which ends the PID namespace);
-# 2. if that takes too long, SIGKILL the namespace's PID 1 (the kernel then
-#    kills everything in the namespace), then unshare itself;
+# 1. ask systemd to exit ("systemctl exit"). The manager stops what exit.target
+#    conflicts with, then execs systemd-shutdown as PID 1, which SIGTERMs every
+#    process left (units with DefaultDependencies=no are among them) and waits;
+# 2. SIGKILL the namespace's PID 1 (the kernel then kills everything in the
+#    namespace) 0.5 s after systemd-shutdown started, or 5 s after step 1.
+#    systemd-shutdown's wait is cut short on purpose: for a process it did not
+#    fork (e.g. one we nsenter'd, still exiting when it looked) it gets no
+#    SIGCHLD and sleeps ~10 s before checking again;
 # 3. wait for the box's cgroup to empty and remove it, deepest first.
 # Signals only the PIDs recorded in STATE after checking they are still ours.
 # Exits 0 when nothing is left, 1 otherwise. Safe to run twice.
@@ -24,26 +28,31 @@ running() {
 }
 # Is $upid still the unshare of this STATE (and not a recycled PID)?
 ours() { running "$upid" && tr '\0' ' ' < "/proc/$upid/cmdline" | grep -qF -- " $STATE "; }
-# wait_gone SECONDS: until unshare has exited
+# wait_gone TICKS (of 50 ms): until unshare has exited
 wait_gone() {
-    local n=$(( $1 * 20 ))
+    local n=$1
     while [ "$n" -gt 0 ] && running "$upid"; do sleep 0.05; n=$((n - 1)); done
     ! running "$upid"
 }
 
 if [ -n "$upid" ] && ours; then
     nspid=$(awk '{print $1}' "/proc/$upid/task/$upid/children" 2>/dev/null || true)
-    exit_out="(not asked)"
     if [ -n "$nspid" ] && running "$nspid"; then
-        exit_out=$(timeout 5 nsenter --target "$nspid" --mount --pid -- \
-            /usr/bin/env SYSTEMD_IGNORE_CHROOT=1 systemctl --no-block exit 2>&1; echo "rc=$?")
+        # --no-fork + sh: see run() in test/helpers/systemd.ts for why not plain nsenter --pid.
+        timeout -k 1 5 nsenter --target "$nspid" --mount --pid --no-fork -- /bin/sh -c '"$@"; exit $?' sh \
+            /usr/bin/env SYSTEMD_IGNORE_CHROOT=1 systemctl --no-block exit >/dev/null 2>&1
+        # Up to 5 s for the manager; once systemd-shutdown runs, 0.5 s more.
+        budget=100 grace=10
+        while [ "$budget" -gt 0 ] && [ "$grace" -gt 0 ] && running "$upid"; do
+            if [ "$(cat "/proc/$nspid/comm" 2>/dev/null)" = systemd-shutdow ]; then grace=$((grace - 1)); fi
+            sleep 0.05
+            budget=$((budget - 1))
+        done
+        # (nspid is still unshare's child as long as unshare runs)
+        running "$upid" && kill -KILL "$nspid" 2>/dev/null
     fi
-    if ! wait_gone 10; then
-        echo "stop.sh: systemd did not exit in 10 s (systemctl exit: ${exit_out//$'\n'/ }), killing the namespace" >&2
-        [ -n "$nspid" ] && kill -KILL "$nspid" 2>/dev/null
-        wait_gone 5 || kill -KILL "$upid" 2>/dev/null
-        wait_gone 5
-    fi
+    wait_gone 100 || kill -KILL "$upid" 2>/dev/null
+    wait_gone 100
 fi
 
 rc=0
