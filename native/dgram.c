@@ -20,11 +20,12 @@ static int enable_passcred(int fd) {
   return setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
 }
 
-/* dgramSocketPair() -> [tendEnd, childEnd]: a private NOTIFY_SOCKET for one service (tend's end gets SO_PASSCRED). */
+/* dgramSocketPair() -> [tendEnd, childEnd]: a private NOTIFY_SOCKET for one service (tend's end gets SO_PASSCRED).
+ * Both ends are non-blocking: a child whose datagrams tend has not read yet gets EAGAIN instead of a frozen loop. */
 napi_value tend_dgram_socket_pair(napi_env env, napi_callback_info info) {
   (void)info;
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) != 0) return tend_throw_errno(env, errno, "socketpair");
+  if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) != 0) return tend_throw_errno(env, errno, "socketpair");
   if (enable_passcred(sv[0]) != 0) {
     int err = errno;
     close(sv[0]);

@@ -3,7 +3,7 @@
 // TEND_NOTIFY_FD (plain fs.writeSync, no native code); directly under systemd it sends to NOTIFY_SOCKET through tend's
 // addon, loaded on first use. Unsupervised, every call is a silent no-op that returns false. Importing it does
 // nothing but load this file and two small modules: no supervisor, no config parsing, no native code.
-import { fstatSync, writeSync } from 'node:fs';
+import { fstatSync, readFileSync, writeSync } from 'node:fs';
 import { formatNotify, NOTIFY_MAX_BYTES } from '../protocol/sd-notify.js';
 import { notifySocketProblem, sendDatagram, watchdogUsecFor } from '../systemd/notifier.js';
 
@@ -92,15 +92,44 @@ function statusLine(text: string): string {
   return line.length > MAX_STATUS_CHARS ? `${line.slice(0, MAX_STATUS_CHARS - 1)}…` : line;
 }
 
-// The fd from TEND_NOTIFY_FD if it really is a socket (an inherited variable may name an fd that is now a file).
+// The fd from TEND_NOTIFY_FD if it really is a unix datagram socket. The variable is inherited by the app's own
+// children, which do not inherit the fd (Node opens everything close-on-exec): there the number may name a file, a
+// pipe or a TCP connection, and writing "READY=1" into those would corrupt them.
+const datagramInodes = new Map<number, boolean>();
 function notifyFd(text: string | undefined): number | null {
   if (text === undefined || !/^\d{1,9}$/.test(text)) return null;
   const fd = Number(text);
+  let ino: number;
   try {
-    return fstatSync(fd).isSocket() ? fd : null;
+    const st = fstatSync(fd);
+    if (!st.isSocket()) return null;
+    ino = st.ino;
   } catch {
     return null;
   }
+  let ok = datagramInodes.get(ino);
+  if (ok === undefined) {
+    ok = isUnixDatagram(ino);
+    datagramInodes.set(ino, ok);
+  }
+  return ok ? fd : null;
+}
+
+// /proc/net/unix lists this network namespace's unix sockets: "Num RefCount Protocol Flags Type St Inode [Path]",
+// Type 0002 = SOCK_DGRAM. Read once per socket inode.
+function isUnixDatagram(ino: number): boolean {
+  let table: string;
+  try {
+    table = readFileSync('/proc/net/unix', 'latin1');
+  } catch {
+    return false;
+  }
+  const inode = String(ino);
+  for (const line of table.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f[6] === inode) return f[4] === '0002';
+  }
+  return false;
 }
 
 let warned = false;

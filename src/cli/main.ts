@@ -5,6 +5,7 @@ import { createLogger } from '../log.js';
 import type { SignalIntake } from '../os/signals.js';
 import { serveControl } from '../supervisor/control.js';
 import { startPool } from '../supervisor/pool.js';
+import { createSystemdObserver } from '../systemd/notifier.js';
 import { runCommand } from '../supervisor/run.js';
 import { requestControl } from './control-client.js';
 import { parseCli } from './parse-args.js';
@@ -33,9 +34,11 @@ export async function main(argv: readonly string[], signals: SignalIntake): Prom
         if (command.pool === null) {
           code = await runCommand(command.config, { log, signals, env: process.env });
         } else {
-          const pool = startPool(command.config, command.pool, { log, signals, env: process.env });
+          const sd = createSystemdObserver(process.env, log);
+          const pool = startPool(command.config, command.pool, { log, signals, env: process.env, ...(sd === null ? {} : { observer: sd.observer }) });
           const control = command.pool.control === null ? null : serveControl(command.pool.control, pool, log);
           code = await pool.done;
+          sd?.stop();
           control?.close();
         }
         break;

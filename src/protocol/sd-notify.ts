@@ -57,7 +57,7 @@ export function parseNotify(data: Uint8Array, truncated = false): NotifyMessage 
   const last = (key: string): string | undefined => fields.findLast(([k]) => k === key)?.[1];
   const uint = (key: string): number | null => {
     const value = last(key);
-    return value !== undefined && UNSIGNED.test(value) ? Number(value) : null;
+    return value !== undefined && UNSIGNED.test(value) && Number.isSafeInteger(Number(value)) ? Number(value) : null;
   };
   const watchdog = last('WATCHDOG');
   return {

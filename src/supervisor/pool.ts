@@ -26,6 +26,7 @@ import { preloadPath } from '../preload/path.js';
 import type { NotifyMessage } from '../protocol/sd-notify.js';
 import { FRESH_HISTORY, markStable, nextRestart, type SlotHistory } from './restart-policy.js';
 import { rollOut, type ReplaceResult } from './rollout.js';
+import { inheritedSockets } from '../systemd/socket-activation.js';
 import { workerTransition, type StopReason, type WorkerEffect, type WorkerEvent, type WorkerState } from './worker-machine.js';
 
 /** What the pool tells the outside world (systemd, the control socket) about itself. */
@@ -110,12 +111,14 @@ export function startPool(config: RunConfig, pool: PoolConfig, deps: PoolDeps): 
   const preload = pool.preload && existsSync(preloadPath);
   if (pool.preload && !preload) log.warn(`the Node preload is missing (${preloadPath}): run npm run build; workers run without the listen redirect and graceful drain`);
 
-  const sockets: OpenSocket[][] = openListenSockets(
+  const fromSystemd = inheritedSockets(deps.env);
+  if (fromSystemd !== null && pool.listen.length > 0) log.warn(`--listen is ignored: systemd passed ${fromSystemd.length} socket(s) to tend (socket activation)`);
+  const sockets: OpenSocket[][] = fromSystemd !== null ? [fromSystemd] : openListenSockets(
     pool.listen,
     pool.socketStrategy === 'reuseport' ? pool.workers : 1,
     (owner, group) => resolveOwner(owner, group),
   );
-  for (const s of sockets[0] ?? []) log.info(`listening on ${s.address} (fd ${s.fd}, owned by tend)`);
+  for (const s of sockets[0] ?? []) log.info(`listening on ${s.address} (fd ${s.fd}, ${fromSystemd === null ? 'owned by tend' : `passed by systemd as ${s.spec.name}`})`);
 
   const slots: Slot[] = Array.from({ length: pool.workers }, (_, index) => ({
     index, current: null, replacement: null, history: FRESH_HISTORY, restartTimer: null, replacing: false,
@@ -146,7 +149,7 @@ export function startPool(config: RunConfig, pool: PoolConfig, deps: PoolDeps): 
 
   const spawnWorker = (slot: Slot, gen: number): Worker => {
     const id = nextWorkerId++;
-    const slotSockets = sockets[pool.socketStrategy === 'reuseport' ? slot.index : 0] ?? [];
+    const slotSockets = sockets[pool.socketStrategy === 'reuseport' && fromSystemd === null ? slot.index : 0] ?? [];
     const [outRead, outWrite] = native.pipe();
     const [errRead, errWrite] = native.pipe();
     let worker: Worker | null = null;
@@ -245,7 +248,7 @@ export function startPool(config: RunConfig, pool: PoolConfig, deps: PoolDeps): 
         return;
       case 'auto':
         // A worker that does not listen on tend's sockets (a queue worker) is ready once it has stayed up for 1 s.
-        if (pool.listen.length === 0) setTimeout(() => { dispatch(w, { type: 'ready', at: Date.now() }); }, 1_000).unref();
+        if ((sockets[0] ?? []).length === 0) setTimeout(() => { dispatch(w, { type: 'ready', at: Date.now() }); }, 1_000).unref();
         return;
       case 'http':
       case 'tcp': {
@@ -498,6 +501,8 @@ export function startPool(config: RunConfig, pool: PoolConfig, deps: PoolDeps): 
         return replaceSlot(slot, gen, 'reload');
       });
       if (!isStopping()) phase = previous === 'booting' && readyCount() < pool.workers ? 'booting' : 'running';
+      // A reload that ran while the pool was still booting ends the boot too: systemd must still hear READY=1.
+      if (previous === 'booting' && phase === 'running') deps.observer?.onReady(summary());
       lastReload = { ok: result.ok, at: new Date().toISOString(), detail: result.detail };
       if (result.ok) log.info(`reload: generation ${gen} is serving (${summary()})`);
       else log.error(`reload failed and was rolled back: ${result.detail}; the remaining old workers keep serving`);
@@ -557,7 +562,8 @@ export function startPool(config: RunConfig, pool: PoolConfig, deps: PoolDeps): 
     if (orphanDeadline !== null) clearTimeout(orphanDeadline);
     if (stopProgress !== null) clearInterval(stopProgress);
     reaper.stop();
-    closeListenSockets(sockets);
+    if (fromSystemd === null) closeListenSockets(sockets);
+    else for (const s of fromSystemd) { try { native.closeFd(s.fd); } catch { /* closed */ } }
     poolLifetime.abort();
     log.info(`pool stopped in ${formatDuration(Date.now() - stopStartedAt)}; exiting with code ${exitCode}`);
     resolveDone(exitCode);

@@ -22,7 +22,9 @@ const realDeps = (): SocketActivationDeps => ({ pid: process.pid, socketAddress:
 
 // The sockets systemd passed to this process, or null when there are none for us (no LISTEN_FDS, or LISTEN_PID names
 // another process, e.g. the variables leaked from a parent). Each fd is made close-on-exec so it reaches a worker only
-// through the pool's explicit fd map. Throws TendError(TEND_ERR_LISTEN) for an fd that is not a listening stream socket.
+// through the pool's explicit fd map (systemd passes them inheritable; Node marks inherited fds close-on-exec at
+// start-up, but only up to the first gap after fd 15, so this does not rely on it). Throws TendError(TEND_ERR_LISTEN)
+// for an fd that is not a listening stream socket.
 export function inheritedSockets(env: Readonly<Record<string, string | undefined>>, deps: SocketActivationDeps = realDeps()): OpenSocket[] | null {
   const pidText = env['LISTEN_PID'];
   const fdsText = env['LISTEN_FDS'];
