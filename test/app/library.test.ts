@@ -14,38 +14,13 @@ import * as lib from '../../src/app/index.js';
 import * as native from '../../src/os/native.js';
 import type { DgramMessage } from '../../src/os/native.js';
 import { isRejection, parseNotify, type NotifyMessage } from '../../src/protocol/sd-notify.js';
+import { inbox } from '../helpers/inbox.js';
 
 const T = { timeout: 15_000 };
 const distRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const libPath = path.join(distRoot, 'src', 'app', 'index.js');
 const ENV_KEYS = ['NOTIFY_SOCKET', 'TEND_NOTIFY_FD', 'WATCHDOG_USEC', 'WATCHDOG_PID'] as const;
 
-/** Datagrams arriving on fd, each awaited with a time bound. */
-function inbox(fd: number): { next(timeoutMs?: number): Promise<DgramMessage>; pending(): number; close(): void } {
-  const queue: DgramMessage[] = [];
-  const waiting: ((m: DgramMessage) => void)[] = [];
-  const watcher = native.dgramWatch(fd, (m) => {
-    const w = waiting.shift();
-    if (w) w(m);
-    else queue.push(m);
-  });
-  return {
-    next(timeoutMs = 5_000) {
-      const m = queue.shift();
-      if (m) return Promise.resolve(m);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiting.splice(waiting.indexOf(done), 1);
-          reject(new Error(`no datagram within ${timeoutMs} ms`));
-        }, timeoutMs);
-        const done = (msg: DgramMessage): void => { clearTimeout(timer); resolve(msg); };
-        waiting.push(done);
-      });
-    },
-    pending: () => queue.length,
-    close() { watcher.close(); },
-  };
-}
 
 function parsed(m: DgramMessage): NotifyMessage {
   const out = parseNotify(m.data, m.truncated);

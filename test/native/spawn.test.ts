@@ -8,40 +8,15 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import * as native from '../../src/os/native.js';
 import type { ReapedChild, SpawnRequest } from '../../src/os/native.js';
+import { ChildReaper } from './child-reaper.js';
 
 const T = { timeout: 10_000 };
 const PATH = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
 const nativeUrl = new URL('../../src/os/native.js', import.meta.url).href;
 const isRoot = process.getuid?.() === 0;
 
-/** Reaps our native children on SIGCHLD and lets tests await a pid's exit. */
-class Reaper {
-  readonly reaped: ReapedChild[] = [];
-  #waiters: { check: () => boolean; resolve: () => void }[] = [];
-  readonly #onSigchld = (): void => { this.poll(); };
-  start(): void { process.on('SIGCHLD', this.#onSigchld); }
-  stop(): void { process.off('SIGCHLD', this.#onSigchld); }
-  poll(): void {
-    const got = native.reapChildren([]);
-    if (got.length === 0) return;
-    this.reaped.push(...got);
-    this.#waiters = this.#waiters.filter((w) => (w.check() ? (w.resolve(), false) : true));
-  }
-  async exit(pid: number): Promise<ReapedChild> {
-    const find = (): ReapedChild | undefined => this.reaped.find((c) => c.pid === pid);
-    if (find() === undefined) {
-      // Signal listeners do not keep the event loop alive; this timer does, until the exit arrives.
-      const keepAlive = setInterval(() => undefined, 1 << 30);
-      await new Promise<void>((resolve) => {
-        this.#waiters.push({ check: () => find() !== undefined, resolve });
-        this.poll();
-      }).finally(() => { clearInterval(keepAlive); });
-    }
-    return find()!;
-  }
-}
 
-const reaper = new Reaper();
+const reaper = new ChildReaper();
 let tmp = '';
 let devnull = -1;
 let seq = 0;

@@ -9,6 +9,7 @@ import * as native from '../../src/os/native.js';
 import type { DgramMessage } from '../../src/os/native.js';
 import { isRejection, parseNotify } from '../../src/protocol/sd-notify.js';
 import { createSystemdObserver, STOP_EXTEND_MARGIN_MS, watchdogUsecFor, type SystemdNotifier } from '../../src/systemd/notifier.js';
+import { inbox } from '../helpers/inbox.js';
 
 const T = { timeout: 15_000 };
 
@@ -23,32 +24,6 @@ function captureLog(): Logger & { lines: string[] } {
   };
 }
 
-/** Datagrams arriving on fd, each awaited with a time bound. */
-function inbox(fd: number): { next(timeoutMs?: number): Promise<DgramMessage>; pending(): number; close(): void } {
-  const queue: DgramMessage[] = [];
-  const waiting: ((m: DgramMessage) => void)[] = [];
-  const watcher = native.dgramWatch(fd, (m) => {
-    const w = waiting.shift();
-    if (w) w(m);
-    else queue.push(m);
-  });
-  return {
-    next(timeoutMs = 5_000) {
-      const m = queue.shift();
-      if (m) return Promise.resolve(m);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiting.splice(waiting.indexOf(done), 1);
-          reject(new Error(`no datagram within ${timeoutMs} ms`));
-        }, timeoutMs);
-        const done = (msg: DgramMessage): void => { clearTimeout(timer); resolve(msg); };
-        waiting.push(done);
-      });
-    },
-    pending: () => queue.length,
-    close() { watcher.close(); },
-  };
-}
 
 const fieldsOf = (m: DgramMessage): Record<string, string> => {
   const out = parseNotify(m.data, m.truncated);
