@@ -505,7 +505,9 @@ export function startPool(config: RunConfig, pool: PoolConfig, deps: PoolDeps): 
       if (previous === 'booting' && phase === 'running') deps.observer?.onReady(summary());
       lastReload = { ok: result.ok, at: new Date().toISOString(), detail: result.detail };
       if (result.ok) log.info(`reload: generation ${gen} is serving (${summary()})`);
-      else log.error(`reload failed and was rolled back: ${result.detail}; the remaining old workers keep serving`);
+      // A rolled-back reload leaves the pool on the generation that is serving; restarts keep using it.
+      else if (generation === gen) generation = gen - 1;
+      if (!result.ok) log.error(`reload failed and was rolled back: ${result.detail}; the remaining old workers keep serving`);
       deps.observer?.onReloaded(result.ok, summary());
       return result;
     };

@@ -150,8 +150,10 @@ describe('pool: rolling reload', () => {
     }
     const status = start([tendBin, 'status', '--control', control]);
     assert.equal(shellCode(await status.exited()), 0);
-    const parsed = JSON.parse(status.stdout()) as { lastReload: { ok: boolean }; ready: number };
+    const parsed = JSON.parse(status.stdout()) as { lastReload: { ok: boolean }; ready: number; generation: number; workers: { generation: number }[] };
     assert.equal(parsed.lastReload.ok, false);
+    assert.equal(parsed.generation, 0, 'the pool is still on the generation that serves');
+    assert.deepEqual(parsed.workers.map((w) => w.generation), [0, 0]);
     assert.equal(parsed.ready, 2);
     process.kill(t.pid, 'SIGTERM');
     assert.equal(shellCode(await t.exited()), 0);
