@@ -207,7 +207,7 @@ describe('tend under a real systemd', () => {
     assert.equal(after['ActiveState'], 'active');
     assert.equal(after['SubState'], 'running');
     assert.equal(after['ReloadResult'], 'exit-code');
-    assert.equal(after['StatusText'], '2/2 workers ready, generation 1 (last reload failed, rolled back)');
+    assert.equal(after['StatusText'], '2/2 workers ready, generation 0 (last reload failed, rolled back)');
     for (let i = 0; i < 4; i++) {
       const answer = await request(box, 8092);
       assert.equal(answer.build, 'good');
