@@ -236,6 +236,26 @@ describe('pool: stop and guards', () => {
   });
 });
 
+describe('pool: per-worker watchdog', () => {
+  for (const trigger of [false, true]) {
+    it(trigger ? 'WATCHDOG=trigger replaces the worker at once' : 'a worker whose WATCHDOG=1 pings stop is replaced, the replacement ready first', T, async () => {
+      const t = startTend(['run', '-v', '--workers', '1', '--ready', 'notify', '--watchdog', '400ms', '--', 'node', fixture('watchdog-worker.js')],
+        { env: { ...process.env, PINGS: trigger ? '1' : '4', TRIGGER: trigger ? '1' : '0' } });
+      await t.waitFor(/pool ready/);
+      const first = await t.waitFor(/worker (\d+) stopped pinging/);
+      const old = first[1] ?? '';
+      const why = trigger ? 'it sent WATCHDOG=trigger' : 'no WATCHDOG=1 for';
+      const unhealthy = await t.waitFor(new RegExp(`worker 0 \\(pid ${old}\\) is unhealthy: ${why}`), 10_000);
+      await t.waitFor(new RegExp(`sent SIGTERM to process group ${old}`), 10_000);
+      const later = t.stderr().slice(t.stderr().indexOf(unhealthy[0]));
+      const readyAt = [...later.matchAll(/worker 0 \(pid (\d+)\) is ready/g)].find((r) => r[1] !== old)?.index ?? -1;
+      const stopAt = later.indexOf(`sent SIGTERM to process group ${old}`);
+      assert.ok(readyAt > 0 && readyAt < stopAt, 'replacement ready before the old worker was stopped');
+      process.kill(t.pid, 'SIGKILL');
+    });
+  }
+});
+
 describe('pool: configuration', () => {
   it('reads a YAML config file; flags win; errors name the file and key', T, async () => {
     const file = scratch('tend.yaml');
