@@ -100,17 +100,14 @@ export function runCommand(config: RunConfig, deps: RunDeps): Promise<number> {
         dispatch({ type: 'exited', pid: reaped.pid, status: reaped.status, lingering: isLingering(reaped.pid) });
       } else {
         log.info(`reaped pid ${reaped.pid} (${describeStatus(reaped.status)})`);
+        // The last lingering process may just have gone.
+        checkDescendants();
       }
     };
-    const reaper = startReaper((reaped) => {
-      onReaped(reaped);
-    });
+    const reaper = startReaper(onReaped);
     const reapAndCheck = (): void => {
       reaper.reapNow();
       checkDescendants();
-    };
-    const stopChildListener = (): void => {
-      reaper.stop();
     };
 
     const send = (signal: SignalName, target: Target, reason: 'forward' | 'stop'): void => {
@@ -199,7 +196,7 @@ export function runCommand(config: RunConfig, deps: RunDeps): Promise<number> {
             log.info(`exiting with code ${effect.code}`);
             channel?.close();
             lifetime.abort();
-            stopChildListener();
+            reaper.stop();
             reclaimTerminal(tty);
             resolve(effect.code);
             break;
