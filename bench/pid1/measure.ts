@@ -52,6 +52,8 @@ export interface EarlyTrial {
   // handled: child printed TERM; killed: child died of it before its handler existed; lost: nothing within 2 s
   outcome: 'handled' | 'killed' | 'lost' | 'error';
   detail?: string;
+  // what the supervisor wrote on stderr when the signal did not reach the child's handler (e.g. tini's warning)
+  stderr?: string;
 }
 
 const LOST_AFTER_MS = 2000;
@@ -260,17 +262,19 @@ function earlyTrial(sup: Supervisor, child: string, delay: Delay): { released: P
       release();
       await session.close();
     }
+    if (trial.outcome !== 'handled' && session.stderr.trim() !== '') trial.stderr = session.stderr.trim().slice(0, 200);
     return trial;
   })();
   return { released, result };
 }
 
-// Metric 5: SIGTERM to PID 1 at each delay, `trials` times per delay and supervisor, in interleaved rounds.
-export async function measureEarlySignal(sups: readonly Supervisor[], child: string, delays: readonly Delay[], trials: number): Promise<EarlyTrial[]> {
+// Metric 5: SIGTERM to PID 1 at each delay, in interleaved rounds: `trials` times per spawn-relative delay and
+// supervisor, `execTrials` times per exec-relative one.
+export async function measureEarlySignal(sups: readonly Supervisor[], child: string, delays: readonly Delay[], trials: number, execTrials: number): Promise<EarlyTrial[]> {
   const results: Promise<EarlyTrial>[] = [];
   let round = 0;
-  for (let t = 0; t < trials; t++) {
-    for (const delay of delays) {
+  for (let t = 0; t < Math.max(trials, execTrials); t++) {
+    for (const delay of delays.filter((d) => t < (d.from === 'exec' ? execTrials : trials))) {
       for (const sup of rotate(sups, round++)) {
         const trial = earlyTrial(sup, child, delay);
         results.push(trial.result);

@@ -24,6 +24,7 @@ interface Plan {
   // spawn-relative delays (the grid the early-signal window is read from) and exec-relative ones (the C inits' window)
   earlyDelays: Delay[];
   earlyTrials: number;
+  earlyExecTrials: number;
 }
 
 const fromSpawn = (ms: number[]): Delay[] => ms.map((m) => ({ from: 'spawn', ms: m }));
@@ -31,11 +32,12 @@ const fromExec = (ms: number[]): Delay[] => ms.map((m) => ({ from: 'exec', ms: m
 
 const FULL: Plan = {
   startupRuns: 30, startupWarmup: 2, memoryRuns: 7, latencySignals: 200, latencyWarmup: 10, reapRuns: 7, orphans: 1000,
-  earlyDelays: [...fromExec([0, 0.25, 0.5, 1, 2, 4]), ...fromSpawn(Array.from({ length: 31 }, (_, i) => i * 5))], earlyTrials: 6,
+  earlyDelays: [...fromExec([0, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4]), ...fromSpawn(Array.from({ length: 31 }, (_, i) => i * 5))],
+  earlyTrials: 6, earlyExecTrials: 10,
 };
 const QUICK: Plan = {
   startupRuns: 5, startupWarmup: 1, memoryRuns: 2, latencySignals: 30, latencyWarmup: 2, reapRuns: 2, orphans: 1000,
-  earlyDelays: [...fromExec([0, 1]), ...fromSpawn([0, 10, 20, 30, 40, 60, 80, 100, 150])], earlyTrials: 1,
+  earlyDelays: [...fromExec([0, 1]), ...fromSpawn([0, 10, 20, 30, 40, 60, 80, 100, 150])], earlyTrials: 1, earlyExecTrials: 1,
 };
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -80,8 +82,8 @@ async function main(argv: readonly string[]): Promise<number> {
       () => measureLatency(sups, child, plan.latencySignals, plan.latencyWarmup, 2));
     const reap = await phase(`4/5 reaping a ${plan.orphans}-orphan burst (${plan.reapRuns} runs each)…`,
       () => measureReap(sups, child, plan.reapRuns, plan.orphans));
-    const early = await phase(`5/5 early SIGTERM (${plan.earlyDelays.length} delays × ${plan.earlyTrials} trials each)…`,
-      () => measureEarlySignal(sups, child, plan.earlyDelays, plan.earlyTrials));
+    const early = await phase(`5/5 early SIGTERM (${plan.earlyDelays.length} delays, ${plan.earlyTrials}–${plan.earlyExecTrials} trials each)…`,
+      () => measureEarlySignal(sups, child, plan.earlyDelays, plan.earlyTrials, plan.earlyExecTrials));
     const tendHandlerMs = await phase('tend -v: handler install time…', () => tendIssue === null ? measureTendHandlerWindow(tendBin, child, 7) : Promise.resolve([]));
     otherLoad.push(await cpuBusyFraction(1000));
     const maxOtherLoad = Math.max(...otherLoad);
