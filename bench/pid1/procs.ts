@@ -2,8 +2,11 @@
 // read its child's stdout line by line with arrival times, find the namespace's PID 1 on the host, and kill
 // everything that was started, even on errors (every session is registered until it has exited).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { msBetween, nowNs, sleep, yieldNow } from './stats.js';
+import { childrenOf, signalQuietly, statusKb, withTimeout } from '../common/procfs.js';
+
+export { childrenOf, signalQuietly, statusKb };
 
 /** One line of the session's stdout and when the harness read it. */
 export interface Line {
@@ -94,11 +97,7 @@ export class Session {
   // Wait (bounded) for the top process to exit; null on timeout.
   async waitExit(timeoutMs: number): Promise<ExitInfo | null> {
     if (this.exit !== null) return this.exit;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<null>((resolve) => { timer = setTimeout(() => { resolve(null); }, timeoutMs); });
-    const result = await Promise.race([this.exited, timeout]);
-    clearTimeout(timer);
-    return result;
+    return withTimeout(this.exited, timeoutMs);
   }
 
   // Host pid of the supervisor: the child of unshare (PID 1 in the namespace), or the top process in plain mode.
@@ -151,26 +150,6 @@ export class Session {
   }
 }
 
-// Pids whose parent is `pid`, across all of its threads (a reparented orphan may hang off any of them).
-export function childrenOf(pid: number): number[] {
-  let tasks: string[];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return [];
-  }
-  const out: number[] = [];
-  for (const tid of tasks) {
-    try {
-      for (const word of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ')) {
-        if (word.trim() !== '') out.push(Number(word));
-      }
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return out;
-}
 
 // Every descendant of `pid` (breadth first, bounded so a fork bomb cannot hang the cleanup).
 export function descendantsOf(pid: number): number[] {
@@ -185,15 +164,6 @@ export function descendantsOf(pid: number): number[] {
   return out;
 }
 
-// A field of /proc/PID/status in kB (VmHWM, VmRSS), or null if the process is gone.
-export function statusKb(pid: number, field: string): number | null {
-  try {
-    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) : null;
-  } catch {
-    return null;
-  }
-}
 
 // The process's command name (/proc/PID/comm), or '' if it is gone.
 export function commOf(pid: number): string {
@@ -204,14 +174,6 @@ export function commOf(pid: number): string {
   }
 }
 
-// Send `signal`, ignoring a process that has already gone.
-export function signalQuietly(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // ESRCH: already gone
-  }
-}
 
 // SIGKILL a session synchronously: its descendants (collected first), its process group and itself.
 function killTree(session: Session): void {

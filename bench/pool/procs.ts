@@ -4,6 +4,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { childrenOf, signalQuietly, statusKb, withTimeout } from '../common/procfs.js';
+
+export { childrenOf, signalQuietly };
+
+// /proc/PID/status VmRSS in kB, or null if the process is gone.
+export function rssKb(pid: number): number | null {
+  return statusKb(pid, 'VmRSS');
+}
 
 /** The marker every started process inherits (PM2's daemon and its workers included: they copy the env). */
 export const RUN_ID = `${process.pid}-${Date.now().toString(36)}`;
@@ -84,11 +92,7 @@ export class Proc {
 
   async waitExit(timeoutMs: number): Promise<ExitInfo | null> {
     if (this.exit !== null) return this.exit;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<null>((resolve) => { timer = setTimeout(() => { resolve(null); }, timeoutMs); });
-    const result = await Promise.race([this.exited, timeout]);
-    clearTimeout(timer);
-    return result;
+    return withTimeout(this.exited, timeoutMs);
   }
 
   tail(n = 15): string {
@@ -146,14 +150,6 @@ export function runCommand(argv: readonly string[], env: Record<string, string>,
   });
 }
 
-export function signalQuietly(pid: number, signal: NodeJS.Signals): boolean {
-  try {
-    process.kill(pid, signal);
-    return true;
-  } catch {
-    return false; // ESRCH: already gone
-  }
-}
 
 export function alive(pid: number): boolean {
   try {
@@ -165,15 +161,6 @@ export function alive(pid: number): boolean {
   }
 }
 
-// /proc/PID/status VmRSS in kB, or null if the process is gone.
-export function rssKb(pid: number): number | null {
-  try {
-    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) : null;
-  } catch {
-    return null;
-  }
-}
 
 // utime + stime of a process in clock ticks (1/100 s), or null if it is gone.
 export function cpuTicks(pid: number): number | null {
@@ -188,24 +175,6 @@ export function cpuTicks(pid: number): number | null {
 
 export const TICKS_PER_SECOND = 100;
 
-// The direct children of `pid`.
-export function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  let tasks: string[];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const tid of tasks) {
-    try {
-      for (const word of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ')) if (word.trim() !== '') out.push(Number(word));
-    } catch {
-      // thread gone
-    }
-  }
-  return out;
-}
 
 /** Jiffies of all CPUs from /proc/stat: busy (everything but idle and iowait), the part spent in irq/softirq
  *  (loopback TCP is mostly processed there) and stolen by the hypervisor, and the total. */
