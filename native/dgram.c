@@ -47,13 +47,9 @@ napi_value tend_dgram_socket_pair(napi_env env, napi_callback_info info) {
 napi_value tend_dgram_bind(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (tend_args(env, info, 1, argv) != 0) return NULL;
-  char *path = tend_get_string(env, argv[0]);
-  if (path == NULL) return NULL;
   struct sockaddr_un addr;
   socklen_t len;
-  int err = tend_unix_address(path, &addr, &len);
-  free(path);
-  if (err != 0) return tend_throw_errno(env, err, "bind");
+  if (tend_get_unix_address(env, argv[0], "bind", &addr, &len) != 0) return NULL;
 
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return tend_throw_errno(env, errno, "socket");
@@ -61,7 +57,7 @@ napi_value tend_dgram_bind(napi_env env, napi_callback_info info) {
   if (enable_passcred(fd) != 0) syscall = "setsockopt";
   else if (bind(fd, (struct sockaddr *)&addr, len) != 0) syscall = "bind";
   if (syscall != NULL) {
-    err = errno;
+    int err = errno;
     close(fd);
     return tend_throw_errno(env, err, syscall);
   }
@@ -76,18 +72,14 @@ napi_value tend_dgram_send(napi_env env, napi_callback_info info) {
   size_t size;
   if (tend_args(env, info, 2, argv) != 0) return NULL;
   if (napi_get_buffer_info(env, argv[1], &data, &size) != napi_ok) return tend_throw_type(env, "expected a Buffer");
-  char *path = tend_get_string(env, argv[0]);
-  if (path == NULL) return NULL;
   struct sockaddr_un addr;
   socklen_t len;
-  int err = tend_unix_address(path, &addr, &len);
-  free(path);
-  if (err != 0) return tend_throw_errno(env, err, "sendto");
+  if (tend_get_unix_address(env, argv[0], "sendto", &addr, &len) != 0) return NULL;
 
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return tend_throw_errno(env, errno, "socket");
   ssize_t sent = sendto(fd, data, size, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&addr, len);
-  err = errno;
+  int err = errno;
   close(fd);
   if (sent < 0) return tend_throw_errno(env, err, "sendto");
   return tend_undefined(env);

@@ -62,13 +62,9 @@ napi_value tend_listen_unix(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   int32_t backlog;
   if (tend_args(env, info, 2, argv) != 0 || tend_get_i32(env, argv[1], &backlog) != 0) return NULL;
-  char *path = tend_get_string(env, argv[0]);
-  if (path == NULL) return NULL;
   struct sockaddr_un addr;
   socklen_t len;
-  int err = tend_unix_address(path, &addr, &len);
-  free(path);
-  if (err != 0) return tend_throw_errno(env, err, "bind");
+  if (tend_get_unix_address(env, argv[0], "bind", &addr, &len) != 0) return NULL;
 
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return tend_throw_errno(env, errno, "socket");

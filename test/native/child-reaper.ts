@@ -27,3 +27,22 @@ export class ChildReaper {
     return find()!;
   }
 }
+
+/** Waits for one native child, for test files that start no other children concurrently. */
+export async function waitExit(pid: number): Promise<ReapedChild> {
+  const keepAlive = setInterval(() => undefined, 1 << 30); // signal listeners do not keep the loop alive
+  try {
+    return await new Promise<ReapedChild>((resolve) => {
+      const check = (): void => {
+        const exit = native.reapChildren([]).find((c) => c.pid === pid);
+        if (exit === undefined) return;
+        process.off('SIGCHLD', check);
+        resolve(exit);
+      };
+      process.on('SIGCHLD', check);
+      check();
+    });
+  } finally {
+    clearInterval(keepAlive);
+  }
+}

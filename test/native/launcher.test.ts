@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as native from '../../src/os/native.js';
 import type { ReapedChild, SpawnRequest } from '../../src/os/native.js';
+import { waitExit } from './child-reaper.js';
 
 const T = { timeout: 10_000 };
 const PATH = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
@@ -29,24 +30,6 @@ after(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Waits for one native child (this file starts no other children concurrently). */
-async function waitExit(pid: number): Promise<ReapedChild> {
-  const keepAlive = setInterval(() => undefined, 1 << 30); // signal listeners do not keep the loop alive
-  try {
-    return await new Promise<ReapedChild>((resolve) => {
-      const check = (): void => {
-        const exit = native.reapChildren([]).find((c) => c.pid === pid);
-        if (exit === undefined) return;
-        process.off('SIGCHLD', check);
-        resolve(exit);
-      };
-      process.on('SIGCHLD', check);
-      check();
-    });
-  } finally {
-    clearInterval(keepAlive);
-  }
-}
 
 async function run(over: Partial<SpawnRequest> & Pick<SpawnRequest, 'file' | 'args'>): Promise<ReapedChild & { stdout: string; stderr: string }> {
   const outPath = path.join(tmp, `out-${++seq}`);

@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as native from '../../src/os/native.js';
-import type { ReapedChild } from '../../src/os/native.js';
+import { waitExit } from './child-reaper.js';
 
 const T = { timeout: 10_000 };
 const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -187,24 +187,6 @@ describe('terminal', () => {
   });
 });
 
-/** Waits for one native child (this file starts no other children concurrently). */
-async function waitExit(pid: number): Promise<ReapedChild> {
-  const keepAlive = setInterval(() => undefined, 1 << 30); // signal listeners do not keep the loop alive
-  try {
-    return await new Promise<ReapedChild>((resolve) => {
-      const check = (): void => {
-        const exit = native.reapChildren([]).find((c) => c.pid === pid);
-        if (exit === undefined) return;
-        process.off('SIGCHLD', check);
-        resolve(exit);
-      };
-      process.on('SIGCHLD', check);
-      check();
-    });
-  } finally {
-    clearInterval(keepAlive);
-  }
-}
 
 describe('listening sockets', () => {
   function connect(options: net.NetConnectOpts): Promise<void> {
