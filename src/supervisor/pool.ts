@@ -635,7 +635,11 @@ export function startPool(config: RunConfig, pool: PoolConfig, deps: PoolDeps): 
   // ---- boot ----
 
   try {
-    for (const slot of slots) slot.current = spawnWorker(slot, generation);
+    // A SIGTERM that arrived before the pool existed has already begun the stop: start nothing then.
+    for (const slot of slots) {
+      if (isStopping()) break;
+      slot.current = spawnWorker(slot, generation);
+    }
   } catch (error) {
     if (!(error instanceof TendError)) throw error;
     log.error(error.message);
