@@ -14,6 +14,13 @@ after(() => { rmSync(dir, { recursive: true, force: true }); });
 let n = 0;
 const scratch = (name: string): string => join(dir, `${n++}-${name}`);
 
+// Stop tend the way an orchestrator does and wait: tend then stops (and, at the deadline, kills) its workers, so
+// nothing outlives the test (a SIGKILLed tend would leave its workers to init).
+async function stopAndWait(t: Proc): Promise<void> {
+  process.kill(t.pid, 'SIGTERM');
+  assert.equal(shellCode(await t.exited(10_000)), 0);
+}
+
 async function portOf(t: Proc): Promise<number> {
   const m = await t.waitFor(/listening on tcp:127\.0\.0\.1:(\d+)/);
   return Number(m[1]);
@@ -71,11 +78,11 @@ describe('pool: workers and sockets', () => {
   });
 
   it('forwards other signals to every worker', T, async () => {
-    const t = startTend(['run', '-v', '--workers', '2', '--ready', 'notify', '--', 'node', fixture('stubborn.js')]);
+    const t = startTend(['run', '-v', '--workers', '2', '--ready', 'notify', '--stop', 'TERM:300ms', '--', 'node', fixture('stubborn.js')]);
     await t.waitFor(/pool ready: 2\/2/);
     process.kill(t.pid, 'SIGUSR2');
     await until(() => (t.stdout().match(/got SIGUSR2/g) ?? []).length === 2, 5_000, 'both workers got SIGUSR2');
-    process.kill(t.pid, 'SIGKILL');
+    await stopAndWait(t);
   });
 });
 
@@ -221,7 +228,7 @@ describe('pool: stop and guards', () => {
   });
 
   it('replaces a worker over its memory limit: the replacement is ready before the old one is stopped', T, async () => {
-    const t = startTend(['run', '-v', '--workers', '1', '--ready', 'notify', '--max-memory', '1M', '--guard-window', '1s', '--', 'node', fixture('stubborn.js')]);
+    const t = startTend(['run', '-v', '--workers', '1', '--ready', 'notify', '--stop', 'TERM:300ms', '--max-memory', '1M', '--guard-window', '1s', '--', 'node', fixture('stubborn.js')]);
     await t.waitFor(/pool ready/);
     const m = await t.waitFor(/worker 0 \(pid (\d+)\) is unhealthy: RSS \d+ MiB above --max-memory 1 MiB/, 10_000);
     const old = m[1] ?? '';
@@ -232,7 +239,7 @@ describe('pool: stop and guards', () => {
     const readyAt = [...later.matchAll(/worker 0 \(pid (\d+)\) is ready/g)].find((r) => r[1] !== old)?.index ?? -1;
     const stopAt = later.indexOf(log[0]);
     assert.ok(readyAt > 0 && readyAt < stopAt, 'the replacement became ready before the old worker was stopped');
-    process.kill(t.pid, 'SIGKILL');
+    await stopAndWait(t);
   });
 });
 
@@ -251,7 +258,7 @@ describe('pool: per-worker watchdog', () => {
       const readyAt = [...later.matchAll(/worker 0 \(pid (\d+)\) is ready/g)].find((r) => r[1] !== old)?.index ?? -1;
       const stopAt = later.indexOf(`sent SIGTERM to process group ${old}`);
       assert.ok(readyAt > 0 && readyAt < stopAt, 'replacement ready before the old worker was stopped');
-      process.kill(t.pid, 'SIGKILL');
+      await stopAndWait(t);
     });
   }
 });
