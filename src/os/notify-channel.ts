@@ -2,7 +2,7 @@
 // module, systemd-notify) and an already-connected datagram fd (TEND_NOTIFY_FD, writable with fs.writeSync, so an
 // app under tend needs no native build). Datagrams from processes that are not the child or its descendants are
 // ignored, as are malformed ones; fds that arrive with a message are closed at once (BARRIER=1 returns promptly).
-import { chownSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRejection, parseNotify, type NotifyMessage } from '../protocol/sd-notify.js';
@@ -22,13 +22,15 @@ export interface NotifyChannel {
 
 let runtimeDir: string | null = null;
 
-// The directory for tend's sockets: /run/tend/PID when /run is writable, else $TMPDIR/tend-PID.
+// The directory for tend's sockets: /run/tend/PID-XXXXXX when /run is writable, else $TMPDIR/tend/PID-XXXXXX.
+// The random part keeps two tends apart that share /run but not a PID namespace (both may be PID 1).
 export function tendRuntimeDir(): string {
   if (runtimeDir !== null) return runtimeDir;
   for (const base of ['/run/tend', join(tmpdir(), 'tend')]) {
-    const dir = join(base, String(process.pid));
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o711 });
+      mkdirSync(base, { recursive: true, mode: 0o711 });
+      const dir = mkdtempSync(join(base, `${process.pid}-`));
+      chmodSync(dir, 0o711);
       runtimeDir = dir;
       return dir;
     } catch {
@@ -36,6 +38,13 @@ export function tendRuntimeDir(): string {
     }
   }
   throw new Error('unable to create a runtime directory under /run/tend or $TMPDIR');
+}
+
+// Remove tend's runtime directory and whatever is left in it (at exit; it only ever holds tend's own sockets).
+export function removeTendRuntimeDir(): void {
+  if (runtimeDir === null) return;
+  rmSync(runtimeDir, { recursive: true, force: true });
+  runtimeDir = null;
 }
 
 // Open a channel named `name`; `onMessage` hears every valid datagram from the child, `onIgnored` why others were dropped.

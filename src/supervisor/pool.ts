@@ -13,7 +13,7 @@ import { probeHttp, probeTcp } from '../health/probes.js';
 import { describeStatus, type ExitStatus } from '../os/exit-status.js';
 import { closeListenSockets, openListenSockets, type OpenSocket } from '../os/listen-sockets.js';
 import { native } from '../os/native.js';
-import { openNotifyChannel, type NotifyChannel } from '../os/notify-channel.js';
+import { openNotifyChannel, removeTendRuntimeDir, type NotifyChannel } from '../os/notify-channel.js';
 import { OutputTail, pipeOutput } from '../os/output.js';
 import { CLOCK_TICKS_PER_SECOND, sampleProcess } from '../os/proc-stats.js';
 import { sendSignal } from '../os/process-tree.js';
@@ -567,6 +567,7 @@ export function startPool(config: RunConfig, pool: PoolConfig, deps: PoolDeps): 
     if (fromSystemd === null) closeListenSockets(sockets);
     else for (const s of fromSystemd) { try { native.closeFd(s.fd); } catch { /* closed */ } }
     poolLifetime.abort();
+    removeTendRuntimeDir();
     log.info(`pool stopped in ${formatDuration(Date.now() - stopStartedAt)}; exiting with code ${exitCode}`);
     resolveDone(exitCode);
   };

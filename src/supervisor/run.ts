@@ -14,7 +14,7 @@ import type { SignalIntake } from '../os/signals.js';
 import { spawnProcess } from '../os/spawn.js';
 import { reclaimTerminal, terminalToHandOver } from '../os/terminal.js';
 import { resolveCredentials } from '../os/users.js';
-import { openNotifyChannel, type NotifyChannel } from '../os/notify-channel.js';
+import { openNotifyChannel, removeTendRuntimeDir, type NotifyChannel } from '../os/notify-channel.js';
 import { relayToSystemd } from '../systemd/relay.js';
 import { initialTransition, transition, type RunEffect, type RunEvent, type RunPolicy, type RunState, type Target } from './run-machine.js';
 
@@ -195,6 +195,7 @@ export function runCommand(config: RunConfig, deps: RunDeps): Promise<number> {
           case 'exit':
             log.info(`exiting with code ${effect.code}`);
             channel?.close();
+            removeTendRuntimeDir();
             lifetime.abort();
             reaper.stop();
             reclaimTerminal(tty);

@@ -126,7 +126,8 @@ describe('tend run: signals', () => {
 
 describe('tend run: lingering processes', () => {
   it('stops processes left in the group when the child exits, then exits with the child status', T, async () => {
-    const readyFile = join(mkdtempSync(join(tmpdir(), 'tend-')), 'ready');
+    const readyDir = mkdtempSync(join(tmpdir(), 'tend-'));
+    const readyFile = join(readyDir, 'ready');
     const t = startTend(['run', '-v', '--', 'sh', '-c', `node ${fixture('job-worker.js')} & until [ -e "$READY_FILE" ]; do sleep 0.01; done; exit 5`],
       { env: { ...process.env, JOB_MS: '400', READY_FILE: readyFile } });
     const exit = await t.exited();
@@ -134,6 +135,7 @@ describe('tend run: lingering processes', () => {
     // The worker got TERM and finished its job instead of being killed by the kernel.
     assert.match(t.stdout(), /got SIGTERM, finishing current job[\s\S]*job 1 done[\s\S]*exiting cleanly/);
     assert.match(t.stderr(), /other processes are still running; stopping them/);
+    rmSync(readyDir, { recursive: true });
   });
 
   it('reaps orphans as a subreaper when not PID 1', T, async () => {
