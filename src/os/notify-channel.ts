@@ -22,7 +22,7 @@ export interface NotifyChannel {
 
 let runtimeDir: string | null = null;
 
-// The directory for tend's sockets: /run/tend/PID-XXXXXX when /run is writable, else $TMPDIR/tend/PID-XXXXXX.
+// The directory for tend's sockets: /run/tend/<pid>-<random> when /run is writable, else under $TMPDIR/tend/.
 // The random part keeps two tends apart that share /run but not a PID namespace (both may be PID 1).
 export function tendRuntimeDir(): string {
   if (runtimeDir !== null) return runtimeDir;

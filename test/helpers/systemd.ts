@@ -587,3 +587,14 @@ function runHost(cmd: string, args: string[], timeoutMs: number): Promise<ExecRe
     });
   });
 }
+
+/** Polls the unit's journal until it matches re (output reaches journald asynchronously). */
+export async function waitForJournal(box: SystemdBox, unit: string, re: RegExp, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await box.exec('journalctl', '--no-pager', '-o', 'cat', '-u', unit);
+    if (re.test(r.stdout)) return r.stdout;
+    if (Date.now() > deadline) throw new Error(`journal of ${unit} never matched ${String(re)}:\n${r.stdout}${r.stderr}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}

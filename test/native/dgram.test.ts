@@ -6,8 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as native from '../../src/os/native.js';
-import type { DgramMessage, ReapedChild, SpawnRequest } from '../../src/os/native.js';
+import type { ReapedChild, SpawnRequest } from '../../src/os/native.js';
 import { ChildReaper } from './child-reaper.js';
+import { inbox } from '../helpers/inbox.js';
 
 const T = { timeout: 10_000 };
 const PATH = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
@@ -54,23 +55,6 @@ async function run(over: Partial<SpawnRequest> & Pick<SpawnRequest, 'file' | 'ar
   return { ...(await reaper.exit(pid)), stdout: fs.readFileSync(outPath, 'utf8') };
 }
 
-/** Collects datagrams from fd; `next()` resolves with the next one. */
-function collect(fd: number): { next: () => Promise<DgramMessage>; close: () => void } {
-  const queue: DgramMessage[] = [];
-  const waiting: ((m: DgramMessage) => void)[] = [];
-  const watcher = native.dgramWatch(fd, (m) => {
-    const w = waiting.shift();
-    if (w) w(m);
-    else queue.push(m);
-  });
-  return {
-    next: () => {
-      const m = queue.shift();
-      return m ? Promise.resolve(m) : new Promise((resolve) => waiting.push(resolve));
-    },
-    close: () => { watcher.close(); },
-  };
-}
 
 function socketPath(name: string): string {
   return path.join(tmp, `${name}-${++seq}.sock`);
@@ -79,13 +63,13 @@ function socketPath(name: string): string {
 describe('dgram sockets', () => {
   test('socketpair: a child writes to its inherited end; tend sees the data and the sender pid/uid/gid', T, async () => {
     const [ours, theirs] = native.dgramSocketPair();
-    const inbox = collect(ours);
+    const box = inbox(ours);
     try {
       const identity = isRoot ? { uid: 65534, gid: 65534, groups: [] as number[], cwd: '/' } : {};
       const script = "require('fs').writeSync(3, 'READY=1\\nSTATUS=up')";
       const pid = start({ file: process.execPath, args: ['node', '-e', script], fds: [devnull, 1, 2, theirs], ...identity });
       native.closeFd(theirs);
-      const msg = await inbox.next();
+      const msg = await box.next();
       assert.equal(msg.data.toString(), 'READY=1\nSTATUS=up');
       assert.equal(msg.pid, pid);
       assert.equal(msg.uid, isRoot ? 65534 : process.getuid!());
@@ -94,7 +78,7 @@ describe('dgram sockets', () => {
       assert.equal(msg.truncated, false);
       assert.equal((await reaper.exit(pid)).code, 0);
     } finally {
-      inbox.close();
+      box.close();
       native.closeFd(ours);
     }
   });
@@ -102,7 +86,7 @@ describe('dgram sockets', () => {
   test('bind: python sends READY=1 to the path; oversized datagrams are reported as truncated', T, async () => {
     const sock = socketPath('notify');
     const fd = native.dgramBind(sock);
-    const inbox = collect(fd);
+    const box = inbox(fd);
     try {
       const script = [
         'import socket, sys',
@@ -110,19 +94,19 @@ describe('dgram sockets', () => {
         "for payload in (b'READY=1', b'x' * 4096, b'y' * 4097, b'z' * 5000): s.sendto(payload, sys.argv[1])",
       ].join('\n');
       const pid = start({ file: PYTHON, args: ['python3', '-c', script, sock] });
-      const ready = await inbox.next();
+      const ready = await box.next();
       assert.equal(ready.data.toString(), 'READY=1');
       assert.equal(ready.pid, pid);
       assert.equal(ready.truncated, false);
-      const exact = await inbox.next();
+      const exact = await box.next();
       assert.deepEqual([exact.data.length, exact.truncated], [4096, false]);
-      const over = await inbox.next();
+      const over = await box.next();
       assert.deepEqual([over.data.length, over.truncated, over.data.every((b) => b === 0x79)], [4096, true, true]);
-      const big = await inbox.next();
+      const big = await box.next();
       assert.deepEqual([big.data.length, big.truncated], [4096, true]);
       assert.equal((await reaper.exit(pid)).code, 0);
     } finally {
-      inbox.close();
+      box.close();
       native.closeFd(fd);
     }
   });
@@ -130,7 +114,7 @@ describe('dgram sockets', () => {
   test('an fd sent along is closed immediately: the sender sees EOF on its pipe', T, async () => {
     const sock = socketPath('fds');
     const fd = native.dgramBind(sock);
-    const inbox = collect(fd);
+    const box = inbox(fd);
     try {
       // The sender passes the write end of a pipe and closes its own copy: its read() returns b'' only once the copy
       // tend received has been closed too.
@@ -144,13 +128,13 @@ describe('dgram sockets', () => {
         "print('EOF' if os.read(r, 1) == b'' else 'DATA')",
       ].join('\n');
       const result = run({ file: PYTHON, args: ['python3', '-c', script, sock] });
-      const msg = await inbox.next();
+      const msg = await box.next();
       assert.equal(msg.data.toString(), 'FDSTORE=1');
       assert.equal(msg.fds, 1);
       const exit = await result;
       assert.deepEqual([exit.code, exit.stdout], [0, 'EOF\n']);
     } finally {
-      inbox.close();
+      box.close();
       native.closeFd(fd);
     }
   });
@@ -158,17 +142,17 @@ describe('dgram sockets', () => {
   test('systemd-notify --ready returns promptly (its BARRIER=1 fd is closed at once)', { ...T, skip: !fs.existsSync(SYSTEMD_NOTIFY) && 'no systemd-notify' }, async () => {
     const sock = socketPath('systemd');
     const fd = native.dgramBind(sock);
-    const inbox = collect(fd);
+    const box = inbox(fd);
     try {
       const t0 = Date.now();
       const result = run({ file: SYSTEMD_NOTIFY, args: ['systemd-notify', '--ready'], env: [`NOTIFY_SOCKET=${sock}`] });
-      const ready = await inbox.next();
+      const ready = await box.next();
       assert.match(ready.data.toString(), /^READY=1$/m);
       const exit = await result;
       assert.equal(exit.code, 0);
       assert.ok(Date.now() - t0 < 2_000, `systemd-notify took ${Date.now() - t0} ms`);
     } finally {
-      inbox.close();
+      box.close();
       native.closeFd(fd);
     }
   });
@@ -176,14 +160,14 @@ describe('dgram sockets', () => {
   test('dgramSend reaches a bound socket, also in the abstract namespace, with our own credentials', T, async () => {
     for (const address of [socketPath('send'), `@tend-test-${process.pid}-${++seq}`]) {
       const fd = native.dgramBind(address);
-      const inbox = collect(fd);
+      const box = inbox(fd);
       try {
         native.dgramSend(address, Buffer.from('STATUS=hello'));
-        const msg = await inbox.next();
+        const msg = await box.next();
         assert.equal(msg.data.toString(), 'STATUS=hello');
         assert.deepEqual([msg.pid, msg.uid, msg.gid], [process.pid, process.getuid!(), process.getgid!()]);
       } finally {
-        inbox.close();
+        box.close();
         native.closeFd(fd);
       }
     }

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { bootSystemd, repoRoot, systemdUnavailableReason, type SystemdBox } from '../helpers/systemd.js';
+import { bootSystemd, repoRoot, systemdUnavailableReason, waitForJournal, type SystemdBox } from '../helpers/systemd.js';
 
 const PYTHON = ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => fs.existsSync(p)) ?? null;
 const FIXTURE = path.join(repoRoot, 'test', 'systemd', 'fixtures', 'notify_fixture.py');
@@ -31,16 +31,6 @@ ${extra}`;
 
 const hostMounts = (): string => fs.readFileSync('/proc/self/mountinfo', 'utf8');
 
-/** Polls the unit's journal until it matches re (output reaches journald asynchronously). */
-async function waitForJournal(box: SystemdBox, unit: string, re: RegExp, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await box.exec('journalctl', '--no-pager', '-o', 'cat', '-u', unit);
-    if (re.test(r.stdout)) return r.stdout;
-    if (Date.now() > deadline) assert.fail(`journal of ${unit} never matched ${String(re)}:\n${r.stdout}${r.stderr}`);
-    await new Promise((res) => setTimeout(res, 50));
-  }
-}
 
 if (reason !== null && process.env['TEND_SYSTEMD_REQUIRED'] === '1') {
   it('a real systemd can be booted here (TEND_SYSTEMD_REQUIRED=1)', () => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { bootSystemd, repoRoot, systemdUnavailableReason, type SystemdBox } from '../helpers/systemd.js';
+import { bootSystemd, repoRoot, systemdUnavailableReason, waitForJournal, type SystemdBox } from '../helpers/systemd.js';
 
 const TEND = path.join(repoRoot, 'bin', 'tend');
 const APP = path.join(repoRoot, 'test', 'fixtures', 'notify-app.mjs');
@@ -62,16 +62,6 @@ ${o.service ?? ''}
 `;
 }
 
-/** Polls the unit's journal until it matches re (journald receives output asynchronously). */
-async function waitForJournal(box: SystemdBox, unit: string, re: RegExp, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await box.exec('journalctl', '--no-pager', '-o', 'cat', '-u', unit);
-    if (re.test(r.stdout)) return r.stdout;
-    if (Date.now() > deadline) assert.fail(`journal of ${unit} never matched ${String(re)}:\n${r.stdout}${r.stderr}`);
-    await new Promise((res) => setTimeout(res, 50));
-  }
-}
 
 /** One HTTP request from inside the box (its own network namespace) to a tcp port or a unix socket path. */
 async function request(box: SystemdBox, target: number | string): Promise<{ pid: number; build: string; generation: string; slot: string }> {
