@@ -1,0 +1,58 @@
+// What tend is asked to supervise, whatever the source (flags, a tend.yaml `services:` map, a Procfile, a PM2
+// ecosystem file): one TendSpec with one ServiceSpec per service. A single command is a service with one slot that
+// is never restarted and whose exit ends tend; a pool is a service with N slots. Types only.
+import type { GuardPolicy, ListenSpec, ReadyMode, RestartPolicy } from './pool-config.js';
+import type { LimitSpec, StopStage, UserSpec } from './run-config.js';
+
+/** Whether a service is done when its command exits 0 (oneshot, systemd's Type=oneshot) or is meant to run. */
+export type ServiceType = 'simple' | 'oneshot';
+
+/** When an exited process of a service is started again. */
+export type RestartMode = 'always' | 'on-failure' | 'never';
+
+/** One supervised service: everything a flag can say per service, plus the keys only a services map has. */
+export interface ServiceSpec {
+  /** The key in the services map; "main" for `tend run -- cmd`. */
+  readonly name: string;
+  readonly command: readonly string[];
+  /** Variables set over tend's own environment for this service's processes. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Working directory of its processes; null = tend's. */
+  readonly cwd: string | null;
+  readonly type: ServiceType;
+  /** True when the service was declared as a pool (`--workers`, `workers:`): SIGHUP rolls it, HUP is not forwarded. */
+  readonly pool: boolean;
+  readonly workers: number;
+  readonly restart: RestartMode;
+  /** When it exits for good or gives up, tend goes on (true) or stops everything with its status (false). */
+  readonly canDie: boolean;
+  readonly dependsOn: readonly string[];
+  /** Setup steps run once, in order, before the first process starts (systemd's ExecStartPre). */
+  readonly before: readonly (readonly string[])[];
+  readonly stop: readonly StopStage[];
+  readonly signalScope: 'group' | 'child';
+  readonly remapExit: ReadonlyMap<number, number>;
+  readonly limits: readonly LimitSpec[];
+  readonly user: UserSpec | null;
+  readonly listen: readonly ListenSpec[];
+  readonly socketStrategy: 'shared' | 'reuseport';
+  readonly ready: ReadyMode;
+  readonly readyTimeoutMs: number;
+  readonly backoff: RestartPolicy;
+  readonly reloadSurge: number;
+  readonly guards: GuardPolicy;
+  readonly preload: boolean;
+  readonly watchdogMs: number | null;
+}
+
+/** Everything one tend process supervises, plus the settings that belong to tend itself. */
+export interface TendSpec {
+  readonly services: readonly ServiceSpec[];
+  readonly subreaper: boolean;
+  readonly verbose: boolean;
+  readonly control: string | null;
+  /** Where the typed event stream is written as JSON lines (`--event-log`), or null. */
+  readonly eventLog: string | null;
+  /** Where the services came from, for messages. */
+  readonly source: { readonly kind: 'flags' } | { readonly kind: 'file'; readonly path: string; readonly format: 'tend' | 'procfile' | 'ecosystem' };
+}
