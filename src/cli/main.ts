@@ -1,21 +1,25 @@
-// argv → config → supervisor → exit code. The only module that calls process.exit.
+// argv → TendSpec → the runner → exit code. The only module that calls process.exit.
 import { readFileSync } from 'node:fs';
+import type { TendSpec } from '../config/spec.js';
 import { TendError, ExitCode } from '../errors.js';
 import { createLogger } from '../log.js';
 import type { SignalIntake } from '../os/signals.js';
-import { serveControl } from '../supervisor/control.js';
-import { startPool } from '../supervisor/pool.js';
+import { serveControl } from '../runner/control.js';
+import { eventLogSink } from '../runner/event-log.js';
+import { logView } from '../runner/log-view.js';
+import { startTend } from '../runner/runner.js';
+import { systemdSink } from '../systemd/bridge.js';
 import { createSystemdObserver } from '../systemd/notifier.js';
-import { runCommand } from '../supervisor/run.js';
+import type { EventSink } from '../core/events.js';
 import { requestControl } from './control-client.js';
 import { parseCli } from './parse-args.js';
+import { specFromFlags } from './spec-from-flags.js';
 
 // Run the tend CLI and exit the process with the documented exit code.
 export async function main(argv: readonly string[], signals: SignalIntake): Promise<never> {
   // A closed stderr must not crash the supervisor with an 'error' event.
   process.stderr.on('error', () => undefined);
   process.stdout.on('error', () => undefined);
-  const debug = process.env['TEND_DEBUG'] === '1';
   let code: number;
   try {
     const command = parseCli(argv);
@@ -28,21 +32,9 @@ export async function main(argv: readonly string[], signals: SignalIntake): Prom
         process.stdout.write(`tend ${packageVersion()}\n`);
         code = 0;
         break;
-      case 'run': {
-        const log = createLogger({ verbose: command.config.verbose, debug });
-        logStartupWindow(signals, (m) => { log.info(m); });
-        if (command.pool === null) {
-          code = await runCommand(command.config, { log, signals, env: process.env });
-        } else {
-          const sd = createSystemdObserver(process.env, log);
-          const pool = startPool(command.config, command.pool, { log, signals, env: process.env, ...(sd === null ? {} : { observer: sd.observer }) });
-          const control = command.pool.control === null ? null : serveControl(command.pool.control, pool, log);
-          code = await pool.done;
-          sd?.stop();
-          control?.close();
-        }
+      case 'run':
+        code = await run(specFromFlags(command.config, command.pool), signals);
         break;
-      }
       case 'control':
         code = await requestControl(command.socket, command.request);
         break;
@@ -57,6 +49,28 @@ export async function main(argv: readonly string[], signals: SignalIntake): Prom
     }
   }
   process.exit(code);
+}
+
+// Wire the subscribers (log, event log, systemd, control socket) to a new runner and wait for its exit code.
+async function run(spec: TendSpec, signals: SignalIntake): Promise<number> {
+  const log = createLogger({ verbose: spec.verbose, debug: process.env['TEND_DEBUG'] === '1' });
+  logStartupWindow(signals, (m) => { log.info(m); });
+  const sinks: EventSink[] = [logView(log, spec.services.length === 1)];
+  if (spec.eventLog !== null) sinks.push(eventLogSink(spec.eventLog));
+  const single = spec.services.length === 1 && spec.services[0]?.pool === false;
+  // A single command relays its own notifications to systemd; pools and several services report as a whole.
+  const sd = single ? null : createSystemdObserver(process.env, log);
+  let summary = (): string => '';
+  const bridge = sd === null ? null : systemdSink(sd.observer, () => summary());
+  if (bridge !== null) sinks.push(bridge.sink);
+  const tend = startTend(spec, { signals, env: process.env }, sinks);
+  summary = () => tend.status().services.map((s) => `${spec.services.length > 1 ? `${s.name}: ` : ''}${s.ready}/${s.desired} workers ready, generation ${s.generation}`).join('; ');
+  const control = spec.control === null ? null : serveControl(spec.control, tend, log);
+  const code = await tend.done;
+  bridge?.stop();
+  sd?.stop();
+  control?.close();
+  return code;
 }
 
 function logStartupWindow(signals: SignalIntake, info: (m: string) => void): void {

@@ -64,6 +64,7 @@ export const RUN_OPTIONS = {
   'no-preload': { type: 'boolean' },
   control: { type: 'string' },
   watchdog: { type: 'string' },
+  'event-log': { type: 'string' },
 } as const;
 
 /** Options that only make sense with --workers. */
@@ -172,6 +173,7 @@ function buildRun(raw: RawOptions, command: readonly string[]): CliCommand {
     limits: dedupeLimits(list(raw, 'limit').map(parseLimit)),
     user: user === undefined ? null : parseUserSpec(user),
     verbose: raw['verbose'] === true,
+    eventLog: str(raw, 'event-log') ?? null,
   };
   const workers = str(raw, 'workers');
   if (workers === undefined) {

@@ -51,6 +51,7 @@ function buildSchema() {
     'no-preload': z.boolean().optional(),
     control: scalar.optional(),
     watchdog: scalar.optional(),
+    'event-log': scalar.optional(),
   });
 }
 

@@ -33,6 +33,8 @@ export interface RunConfig {
   readonly limits: readonly LimitSpec[];
   readonly user: UserSpec | null;
   readonly verbose: boolean;
+  /** --event-log: where the typed event stream goes as JSON lines. */
+  readonly eventLog: string | null;
 }
 
 /** Default time a stop stage waits before escalating: long enough for a Kubernetes-style 30 s grace period. */

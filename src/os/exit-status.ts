@@ -4,16 +4,6 @@ import { constants } from 'node:os';
 /** A process ended either with an exit code or killed by a signal number. */
 export type ExitStatus = { readonly code: number; readonly signal: null } | { readonly code: null; readonly signal: number };
 
-// Fold an exit status into a shell-style code: the code itself, or 128 + the signal number.
-export function exitCodeFor(status: ExitStatus): number {
-  return status.signal === null ? status.code : 128 + status.signal;
-}
-
-// Apply the --remap-exit table to a child's exit code.
-export function remapExitCode(code: number, remap: ReadonlyMap<number, number>): number {
-  return remap.get(code) ?? code;
-}
-
 // Render a status for logs: "exit code 3" or "signal SIGTERM (15)".
 export function describeStatus(status: ExitStatus): string {
   if (status.signal === null) return `exit code ${status.code}`;

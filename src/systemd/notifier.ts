@@ -5,11 +5,21 @@
 import { formatNotify } from '../protocol/sd-notify.js';
 import type { Logger } from '../log.js';
 import { isNativeError, native } from '../os/native.js';
-import type { PoolObserver } from '../supervisor/pool.js';
+
+/** What tend tells its service manager about itself; fed from the event stream by systemd/bridge.ts. */
+export interface ManagerObserver {
+  onReady(status: string): void;
+  onReloading(): void;
+  onReloaded(ok: boolean, status: string): void;
+  onStopping(): void;
+  onStatus(status: string): void;
+  /** Called regularly while a stop makes progress (workers still draining), for EXTEND_TIMEOUT_USEC. */
+  onStopProgress(remainingMs: number): void;
+}
 
 /** What createSystemdObserver returns: the pool's observer, and stop() for the watchdog timer at exit. */
 export interface SystemdNotifier {
-  readonly observer: PoolObserver;
+  readonly observer: ManagerObserver;
   /** The watchdog ping period (WATCHDOG_USEC/2) in ms, or null when systemd did not ask for pings. */
   readonly watchdogPingMs: number | null;
   stop(): void;
@@ -83,7 +93,7 @@ export function createSystemdObserver(
   let readySent = false;
   let stopping = false;
   let lastRemainingMs = Infinity;
-  const observer: PoolObserver = {
+  const observer: ManagerObserver = {
     onReady(status) {
       if (stopping) return;
       readySent = true;

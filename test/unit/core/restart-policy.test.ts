@@ -2,8 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RestartPolicy } from '../../../src/config/pool-config.js';
-import { FRESH_HISTORY, nextRestart, type SlotHistory } from '../../../src/supervisor/restart-policy.js';
-import { rollOut } from '../../../src/supervisor/rollout.js';
+import { FRESH_HISTORY, nextRestart, type SlotHistory } from '../../../src/core/restart-policy.js';
 
 const policy: RestartPolicy = { initialDelayMs: 100, maxDelayMs: 1000, stableAfterMs: 10_000, maxRestarts: 5, onCrashLoop: 'exit' };
 
@@ -28,18 +27,5 @@ describe('restart policy', () => {
     assert.equal(nextRestart(policy, { consecutiveFailures: 5 }, 10, 0.5).kind, 'give-up');
     const retry = nextRestart({ ...policy, onCrashLoop: 'retry' }, { consecutiveFailures: 5 }, 10, 0.999999);
     assert.ok(retry.kind === 'restart' && retry.crashLooping && retry.delayMs === 1000);
-  });
-});
-
-describe('rollOut', () => {
-  it('replaces slots in batches and stops at the first failed batch', async () => {
-    const order: number[] = [];
-    const result = await rollOut([0, 1, 2, 3, 4], 2, (slot) => {
-      order.push(slot);
-      return Promise.resolve(slot === 3 ? { ok: false, detail: 'slot 3 crashed' } : { ok: true, detail: '' });
-    });
-    assert.deepEqual(order, [0, 1, 2, 3]);
-    assert.deepEqual(result, { ok: false, detail: 'slot 3 crashed (3 of 5 replaced, 2 old worker(s) kept)' });
-    assert.deepEqual(await rollOut([0, 1], 1, () => Promise.resolve({ ok: true, detail: '' })), { ok: true, detail: '2 of 2 replaced' });
   });
 });

@@ -1,12 +1,12 @@
-// The control socket of a running pool: one JSON request per line ({"request":"reload"} or {"request":"status"}),
+// The control socket of a running tend: one JSON request per line ({"request":"reload","service":null} or {"request":"status"}),
 // one JSON answer per line. `tend reload` waits on it for the reload's outcome, so its exit code tells the truth.
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { Logger } from '../log.js';
-import type { PoolHandle } from './pool.js';
+import type { TendHandle } from './runner.js';
 
-// Serve `path` for `pool` until the returned close() is called.
-export function serveControl(path: string, pool: Pick<PoolHandle, 'reload' | 'status'>, log: Logger): { close(): void } {
+// Serve `path` for a running tend until the returned close() is called.
+export function serveControl(path: string, pool: Pick<TendHandle, 'reload' | 'status'>, log: Logger): { close(): void } {
   try {
     if (lstatSync(path).isSocket()) unlinkSync(path);
   } catch {
@@ -27,15 +27,18 @@ export function serveControl(path: string, pool: Pick<PoolHandle, 'reload' | 'st
   });
   const answer = async (line: string): Promise<object> => {
     let request: unknown;
+    let service: string | null = null;
     try {
-      request = (JSON.parse(line) as { request?: unknown }).request;
+      const parsed = JSON.parse(line) as { request?: unknown; service?: unknown };
+      request = parsed.request;
+      if (typeof parsed.service === 'string') service = parsed.service;
     } catch {
       return { ok: false, error: 'not JSON' };
     }
     if (request === 'status') return { ok: true, status: pool.status() };
     if (request === 'reload') {
       log.info('reload requested over the control socket');
-      const result = await pool.reload();
+      const result = await pool.reload(service);
       return { ok: result.ok, detail: result.detail, status: pool.status() };
     }
     return { ok: false, error: `unknown request ${JSON.stringify(request)}` };

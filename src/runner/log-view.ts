@@ -1,0 +1,78 @@
+// The log: one subscriber of the event stream that renders events as `tend:` lines on stderr. Tests never read these
+// lines; they read the event stream itself (`--event-log`).
+import { formatDuration } from '../config/duration.js';
+import type { EventSink, TendEvent } from '../core/events.js';
+import type { Logger } from '../log.js';
+import { describeStatus } from '../os/exit-status.js';
+
+// A sink that writes each event as a human line; `single` = one service, named "worker N" instead of "web.N".
+export function logView(log: Logger, single: boolean): EventSink {
+  const who = (service: string, slot: number): string => (single ? `worker ${slot}` : `${service}.${slot}`);
+  const svc = (service: string): string => (single ? 'pool' : `service ${service}`);
+  const lastExit = new Map<string, string>();
+  return (event: TendEvent) => {
+    const line = render(event, { who, svc, single, lastExit });
+    if (line !== null) log[line.level](line.text);
+  };
+}
+
+type Line = { level: 'error' | 'warn' | 'info' | 'debug'; text: string } | null;
+
+interface View {
+  readonly who: (service: string, slot: number) => string;
+  readonly svc: (service: string) => string;
+  readonly single: boolean;
+  readonly lastExit: Map<string, string>;
+}
+
+function render(e: TendEvent, view: View): Line {
+  const { who, svc, single, lastExit } = view;
+  switch (e.type) {
+    case 'log': return { level: e.level, text: e.message };
+    case 'received': return { level: 'info', text: `received ${e.signal}` };
+    case 'spawned':
+      return { level: 'info', text: e.role === 'step' ? `${svc(e.service)}: started step ${e.step + 1} as pid ${e.pid}` : `${who(e.service, e.slot)} started as pid ${e.pid} (generation ${e.generation})` };
+    case 'spawn-failed': return { level: 'error', text: e.message };
+    case 'ready': return { level: 'info', text: `${who(e.service, e.slot)} (pid ${e.pid}) is ready after ${formatDuration(e.afterMs)}` };
+    case 'signalled': return { level: 'info', text: `${who(e.service, e.slot)}: sent ${e.signal} to ${e.to === 'group' ? 'process group' : 'pid'} ${e.pid}` };
+    case 'exited': return renderExit(e, who, lastExit, single);
+    case 'lingering': return { level: 'info', text: `${who(e.service, e.slot)} (pid ${e.pid}) exited while other processes of its group are still running; stopping them` };
+    case 'restart-scheduled': {
+      const exit = lastExit.get(`${e.service}.${e.slot}`) ?? `${who(e.service, e.slot)} exited`;
+      const loop = e.crashLooping ? ' (crash loop: retrying at the cap)' : '';
+      return { level: e.failures > 1 ? 'warn' : 'info', text: `${exit}; restarting in ${formatDuration(e.delayMs)}${loop}` };
+    }
+    case 'replacing': return { level: 'warn', text: `${who(e.service, e.slot)} (pid ${e.pid}) is unhealthy: ${e.why}; starting a replacement before stopping it` };
+    case 'replace-failed': return { level: 'error', text: `unable to replace unhealthy ${who(e.service, e.slot)}: ${e.detail}` };
+    case 'gave-up': return { level: 'error', text: `giving up on ${who(e.service, e.slot)}: ${e.detail}; stopping` };
+    case 'service-ready': return { level: 'info', text: `${svc(e.service)} ready: ${e.ready}/${e.desired} workers ready, generation ${e.generation}` };
+    case 'service-done': return { level: 'info', text: `${svc(e.service)} finished its work (oneshot, exit code 0)` };
+    case 'service-ended': return { level: e.code === 0 ? 'info' : 'warn', text: `${svc(e.service)} ended (${e.why}, exit code ${e.code})` };
+    case 'service-stopped': return { level: 'info', text: `${svc(e.service)} stopped` };
+    case 'reload-started': return { level: 'info', text: `reload${single ? '' : ` ${e.service}`}: rolling ${e.workers} worker(s) to generation ${e.generation}, ${e.surge} at a time` };
+    case 'reload-finished':
+      return e.ok
+        ? { level: 'info', text: `reload${single ? '' : ` ${e.service}`}: generation ${e.generation} is serving (${e.detail})` }
+        : { level: 'error', text: `reload${single ? '' : ` ${e.service}`} failed: ${e.detail}; the workers not replaced keep serving` };
+    case 'reload-coalesced': return { level: 'info', text: 'reload requested during a reload: it will run again when this one finishes' };
+    case 'extended': return { level: 'info', text: `${who(e.service, e.slot)} (pid ${e.pid}) extended its ${e.deadline} deadline to ${formatDuration(e.ms)}` };
+    case 'stopping': return { level: 'info', text: `stopping: ${e.why} (deadline ${formatDuration(e.deadlineMs)})` };
+    case 'orphans': return { level: 'info', text: `stop: sent ${e.signal} to ${e.pids.length} adopted orphan(s)` };
+    case 'reaped-orphan': return { level: 'info', text: `reaped pid ${e.pid} (${describeStatus(e.status)})` };
+    case 'exit': return { level: 'info', text: `exiting with code ${e.code}` };
+    case 'notified': return { level: 'debug', text: `${who(e.service, e.slot)} (pid ${e.pid}) notified${e.status === null ? '' : ` STATUS=${e.status}`}` };
+    case 'service-starting':
+    case 'service-status':
+    case 'all-ready':
+      return null;
+  }
+}
+
+function renderExit(e: Extract<TendEvent, { type: 'exited' }>, who: (s: string, n: number) => string, lastExit: Map<string, string>, single: boolean): Line {
+  const status = e.status === null ? 'no status (it survived SIGKILL)' : describeStatus(e.status);
+  const why = e.reason === 'not-ready' ? 'was not ready within its ready timeout' : `exited with ${status} after ${formatDuration(e.uptimeMs)}`;
+  const tail = e.lastLines === undefined || e.lastLines.length === 0 ? '' : `; last output:\n${e.lastLines.map((l) => `  | ${l}`).join('\n')}`;
+  const text = `${who(e.service, e.slot)} (pid ${e.pid}) ${why}${e.reason === null || e.reason === 'not-ready' ? '' : ` (${e.reason})`}${e.forced ? ', killed at the stop deadline' : ''}`;
+  lastExit.set(`${e.service}.${e.slot}`, `${who(e.service, e.slot)} ${why}${tail}`);
+  return { level: !single && e.reason === null && !e.wasReady && e.role === 'worker' ? 'warn' : 'info', text };
+}

@@ -1,0 +1,452 @@
+// The one runner: it executes the effects of the pure machines (core/) for every shape — a single command, a pool,
+// several services — and turns what the kernel reports (reaped pids, signals, timers, notifications) back into
+// machine events. It holds only processes, fds and timers; every decision is in core/. Its one output is the typed
+// event stream (`subscribe`), which the log, systemd, the control socket and the tests read.
+import { existsSync } from 'node:fs';
+import type { ServiceSpec, TendSpec } from '../config/spec.js';
+import type { SignalName } from '../config/signal-names.js';
+import type { EventSink, TendEvent } from '../core/events.js';
+import { initialServiceState, serviceTransition, type ServiceEvent, type ServiceEffect, type ServicePolicy, type ServiceState, type TimerRef } from '../core/service-machine.js';
+import { initialTendState, reloadTargets, tendTransition, type TendEffect, type TendMachineEvent, type TendState } from '../core/tend-machine.js';
+import { TendError } from '../errors.js';
+import { closeListenSockets, openListenSockets, type OpenSocket } from '../os/listen-sockets.js';
+import { native } from '../os/native.js';
+import { openNotifyChannel, removeTendRuntimeDir, type NotifyChannel } from '../os/notify-channel.js';
+import { OutputTail, pipeOutput } from '../os/output.js';
+import { isGroupAlive, sendSignal } from '../os/process-tree.js';
+import { startReaper, type Reaped, type Reaper } from '../os/reaper.js';
+import { limitsForChild, parseInheritedLimits, type RlimitEntry } from '../os/rlimits.js';
+import type { SignalIntake } from '../os/signals.js';
+import { spawnProcess } from '../os/spawn.js';
+import { reclaimTerminal, terminalToHandOver } from '../os/terminal.js';
+import { resolveCredentials, type Credentials } from '../os/users.js';
+import { preloadPath } from '../preload/path.js';
+import type { NotifyMessage } from '../protocol/sd-notify.js';
+import { inheritedSockets } from '../systemd/socket-activation.js';
+import { relayToSystemd } from '../systemd/relay.js';
+import { startGuards } from './guard-sampler.js';
+import { stopOrphans } from './orphans.js';
+import { startProbe } from './probes.js';
+import { spawnRequest } from './spawn-request.js';
+import { snapshot, type TendStatus } from './status.js';
+import { clampTimerMs, Timers } from './timers.js';
+
+/** What the runner needs from outside. */
+export interface RunnerDeps {
+  readonly signals: SignalIntake;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** A running tend, for the CLI, the control socket and in-process tests. */
+export interface TendHandle {
+  readonly done: Promise<number>;
+  subscribe(sink: EventSink): () => void;
+  /** Reload one service, or every pool; resolves with each targeted service's outcome. */
+  reload(service: string | null): Promise<{ ok: boolean; detail: string }>;
+  status(): TendStatus;
+}
+
+/** Runtime facts about one process the machines asked for. */
+export interface ProcRuntime {
+  readonly id: number;
+  readonly service: string;
+  readonly slot: number;
+  pid: number | null;
+  readonly lifetime: AbortController;
+  notify: NotifyChannel | null;
+  readonly tail: OutputTail | null;
+  lastPingAt: number;
+  statusText: string | null;
+  startedAt: number;
+}
+
+/** One service's runtime: its machine state and the OS resources the runner holds for it. */
+export interface ServiceRuntime {
+  readonly spec: ServiceSpec;
+  readonly policy: ServicePolicy;
+  state: ServiceState;
+  readonly sockets: readonly (readonly OpenSocket[])[];
+  readonly socketsFromSystemd: boolean;
+  readonly credentials: Credentials | null;
+  readonly rlimits: readonly RlimitEntry[];
+  readonly procs: Map<number, ProcRuntime>;
+  readonly lifetime: AbortController;
+  lastReload: { readonly ok: boolean; readonly at: string; readonly detail: string } | null;
+}
+
+const OUTPUT_TAIL_LINES = 10;
+const GROUP_POLL_MS = 100;
+
+type Queued = { readonly to: 'tend'; readonly event: TendMachineEvent } | { readonly to: 'service'; readonly service: string; readonly event: ServiceEvent };
+
+// Start supervising `spec`; `done` resolves with tend's exit code once everything is stopped.
+export function startTend(spec: TendSpec, deps: RunnerDeps, sinks: readonly EventSink[] = []): TendHandle {
+  const runner = new Runner(spec, deps);
+  for (const sink of sinks) runner.handle().subscribe(sink);
+  runner.begin();
+  return runner.handle();
+}
+
+class Runner {
+  private readonly sinks = new Set<EventSink>();
+  private readonly services = new Map<string, ServiceRuntime>();
+  private readonly byPid = new Map<number, { service: string; proc: number }>();
+  private readonly timers = new Timers();
+  private readonly lifetime = new AbortController();
+  private readonly queue: Queued[] = [];
+  private draining = false;
+  private tendState: TendState;
+  private readonly reaper: Reaper;
+  private readonly tty: number;
+  private readonly plain: boolean;
+  private readonly upstreamNotify: string | null;
+  private nextRequest = 1;
+  private resolveDone!: (code: number) => void;
+  readonly done = new Promise<number>((resolve) => { this.resolveDone = resolve; });
+
+  constructor(private readonly spec: TendSpec, private readonly deps: RunnerDeps) {
+    const only = spec.services.length === 1 ? spec.services[0] : undefined;
+    this.plain = only !== undefined && !only.pool;
+    this.tendState = initialTendState(spec);
+    const upstream = deps.env['NOTIFY_SOCKET'];
+    this.upstreamNotify = upstream === undefined || upstream === '' ? null : upstream;
+    // Signal listeners and pids are not libuv handles: hold the loop open until exit.
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    this.lifetime.signal.addEventListener('abort', () => { clearInterval(keepAlive); }, { once: true });
+    this.tty = this.plain ? terminalToHandOver() : -1;
+    this.reaper = startReaper((reaped) => { this.onReaped(reaped); });
+  }
+
+  // Open sockets, start the services that depend on nothing, then take signals: one that arrived during start-up is
+  // delivered now, to a child that exists (spawns are synchronous).
+  begin(): void {
+    try {
+      this.setUpProcess();
+      this.openServices();
+    } catch (error) {
+      this.lifetime.abort();
+      this.reaper.stop();
+      removeTendRuntimeDir();
+      throw error;
+    }
+    this.dispatch({ to: 'tend', event: { type: 'begin' } });
+    this.deps.signals.deliverTo((signal) => {
+      this.publish({ type: 'received', signal });
+      this.dispatch({ to: 'tend', event: { type: 'signal', signal } });
+    });
+  }
+
+  handle(): TendHandle {
+    return {
+      done: this.done,
+      subscribe: (sink) => {
+        this.sinks.add(sink);
+        return () => { this.sinks.delete(sink); };
+      },
+      reload: (service) => this.reload(service),
+      status: () => snapshot(this.tendState, this.services),
+    };
+  }
+
+  private setUpProcess(): void {
+    if (process.pid !== 1) {
+      if (this.spec.subreaper) {
+        native.setChildSubreaper(true);
+        this.log('info', 'registered as child subreaper: orphans of the child are reaped by tend');
+      } else this.log('warn', 'not PID 1 and --no-subreaper: orphaned grandchildren go to the system init, and tend cannot wait for them');
+    }
+    // A write to the terminal while the child owns it must never stop tend.
+    native.ignoreSignal(21 /* SIGTTIN */);
+    native.ignoreSignal(22 /* SIGTTOU */);
+  }
+
+  private openServices(): void {
+    const inheritedLimits = parseInheritedLimits(this.deps.env['TEND_INHERITED_RLIMITS']);
+    if (inheritedLimits === null) this.log('info', 'started without bin/tend\'s launcher: the limits tend was started with are unknown, so children get Node\'s raised open-files limit');
+    const fromSystemd = inheritedSockets(this.deps.env);
+    const socketOwner = fromSystemd === null ? null : (this.spec.services.find((s) => s.listen.length > 0 || s.pool) ?? this.spec.services[0])?.name;
+    for (const spec of this.spec.services) {
+      const useSystemd = fromSystemd !== null && spec.name === socketOwner;
+      if (useSystemd && spec.listen.length > 0) this.log('warn', `listen for service ${spec.name} is ignored: systemd passed ${fromSystemd.length} socket(s) to tend (socket activation)`);
+      const sockets: OpenSocket[][] = useSystemd ? [fromSystemd] : openListenSockets(spec.listen, spec.socketStrategy === 'reuseport' ? spec.workers : 1, resolveOwner);
+      for (const s of sockets[0] ?? []) this.log('info', `listening on ${s.address} (fd ${s.fd}, ${useSystemd ? `passed by systemd as ${s.spec.name}` : 'owned by tend'})`);
+      const credentials = spec.user === null ? null : resolveCredentials(spec.user);
+      const lifetime = new AbortController();
+      this.lifetime.signal.addEventListener('abort', () => { lifetime.abort(); }, { once: true });
+      const runtime: ServiceRuntime = {
+        spec,
+        policy: { spec, hasSockets: (sockets[0] ?? []).length > 0 },
+        state: initialServiceState(spec),
+        sockets,
+        socketsFromSystemd: useSystemd,
+        credentials,
+        rlimits: limitsForChild(inheritedLimits, spec.limits),
+        procs: new Map(),
+        lifetime,
+        lastReload: null,
+      };
+      this.services.set(spec.name, runtime);
+      startGuards(runtime, lifetime.signal, (proc, why) => { this.dispatch({ to: 'service', service: spec.name, event: { type: 'unhealthy', proc, why } }); }, (m) => { this.log('warn', m); });
+    }
+  }
+
+  // ---- the one event loop: machines in, effects out ----
+
+  private dispatch(item: Queued): void {
+    this.queue.push(item);
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
+        if (next.to === 'tend') this.stepTend(next.event);
+        else this.stepService(next.service, next.event);
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private stepTend(event: TendMachineEvent): void {
+    const t = tendTransition(this.spec, this.tendState, event);
+    this.tendState = t.state;
+    for (const effect of t.effects) this.runTendEffect(effect);
+  }
+
+  private stepService(name: string, event: ServiceEvent): void {
+    const rt = this.services.get(name);
+    if (rt === undefined) return;
+    const t = serviceTransition(rt.policy, rt.state, event);
+    rt.state = t.state;
+    for (const effect of t.effects) this.runServiceEffect(rt, effect);
+  }
+
+  private runTendEffect(effect: TendEffect): void {
+    switch (effect.type) {
+      case 'start': this.dispatch({ to: 'service', service: effect.service, event: { type: 'start' } }); return;
+      case 'stop': this.dispatch({ to: 'service', service: effect.service, event: { type: 'stop', signal: effect.signal } }); return;
+      case 'reload': this.dispatch({ to: 'service', service: effect.service, event: { type: 'reload', request: effect.request } }); return;
+      case 'forward': this.dispatch({ to: 'service', service: effect.service, event: { type: 'forward', signal: effect.signal } }); return;
+      case 'kill': this.dispatch({ to: 'service', service: effect.service, event: { type: 'kill' } }); return;
+      case 'arm-deadline':
+        this.timers.arm('tend:deadline', effect.ms, this.lifetime.signal, () => { this.dispatch({ to: 'tend', event: { type: 'deadline' } }); });
+        return;
+      case 'stop-orphans':
+        void stopOrphans(this.reaper, this.spec.services[0]?.stop ?? [], this.lifetime.signal, (e) => { this.publish(e); }).then(() => {
+          this.dispatch({ to: 'tend', event: { type: 'orphans-gone' } });
+        });
+        return;
+      case 'exit': this.exit(effect.code); return;
+      case 'emit': this.publish(effect.event); return;
+    }
+  }
+
+  private runServiceEffect(rt: ServiceRuntime, effect: ServiceEffect): void {
+    switch (effect.type) {
+      case 'spawn': this.spawn(rt, effect); return;
+      case 'signal': this.signal(effect.pid, effect.signal, effect.to, effect.cont); return;
+      case 'arm': this.arm(rt, effect.timer, effect.ms); return;
+      case 'cancel': this.timers.cancel(timerKey(rt.spec.name, effect.timer)); return;
+      case 'watch-group': this.watchGroup(rt, effect.proc, effect.pid); return;
+      case 'probe': this.probe(rt, effect.proc); return;
+      case 'release': this.release(rt, effect.proc); return;
+      case 'emit':
+        this.publish(this.enrich(rt, effect.event));
+        this.afterServiceEvent(rt, effect.event);
+        return;
+    }
+  }
+
+  // A crash report carries the worker's last lines, which only the runner holds.
+  private enrich(rt: ServiceRuntime, event: TendEvent): TendEvent {
+    if (event.type !== 'exited' || (event.reason !== null && event.reason !== 'not-ready')) return event;
+    const proc = [...rt.procs.values()].find((p) => p.pid === event.pid);
+    const lines = proc?.tail?.snapshot() ?? [];
+    return lines.length === 0 ? event : { ...event, lastLines: lines };
+  }
+
+  private afterServiceEvent(rt: ServiceRuntime, event: TendEvent): void {
+    if (event.type === 'service-ready' || event.type === 'service-done' || event.type === 'service-ended' || event.type === 'service-stopped') {
+      this.dispatch({ to: 'tend', event: { type: 'service', event } });
+    } else if (event.type === 'reload-finished') {
+      rt.lastReload = { ok: event.ok, at: new Date().toISOString(), detail: event.detail };
+    }
+  }
+
+  // ---- effects ----
+
+  private spawn(rt: ServiceRuntime, effect: Extract<ServiceEffect, { type: 'spawn' }>): void {
+    const proc: ProcRuntime = {
+      id: effect.proc, service: rt.spec.name, slot: effect.slot, pid: null, lifetime: new AbortController(), notify: null,
+      tail: this.plain ? null : new OutputTail(OUTPUT_TAIL_LINES), lastPingAt: Date.now(), statusText: null, startedAt: Date.now(),
+    };
+    rt.procs.set(proc.id, proc);
+    const pipes = this.plain ? null : { out: native.pipe(), err: native.pipe() };
+    try {
+      proc.notify = this.openChannel(rt, proc, effect.role === 'step' ? `${rt.spec.name}-step${effect.step}` : `${rt.spec.name}-${effect.slot}-${proc.id}`);
+      const preload = !this.plain && rt.spec.preload && existsSync(preloadPath) ? preloadPath : null;
+      const request = spawnRequest({
+        spec: rt.spec, slot: effect.slot, generation: effect.generation, role: effect.role, step: effect.step, plain: this.plain,
+        env: this.deps.env, sockets: rt.sockets[rt.spec.socketStrategy === 'reuseport' && !rt.socketsFromSystemd ? effect.slot : 0] ?? [],
+        notify: proc.notify, stdio: pipes === null ? [0, 1, 2] : [0, pipes.out[1], pipes.err[1]],
+        rlimits: rt.rlimits, credentials: rt.credentials, foregroundTty: this.tty, preloadPath: preload,
+      });
+      const pid = spawnProcess(request);
+      proc.pid = pid;
+      proc.startedAt = Date.now();
+      proc.notify?.bind(pid);
+      // Known before anything can reap it: a process that exits within microseconds is still this slot's.
+      this.byPid.set(pid, { service: rt.spec.name, proc: proc.id });
+      if (pipes !== null && proc.tail !== null) {
+        native.closeFd(pipes.out[1]);
+        native.closeFd(pipes.err[1]);
+        void pipeOutput(pipes.out[0], process.stdout, proc.tail);
+        void pipeOutput(pipes.err[0], process.stderr, proc.tail);
+      }
+      this.dispatch({ to: 'service', service: rt.spec.name, event: { type: 'spawned', proc: proc.id, pid, at: proc.startedAt } });
+    } catch (error) {
+      proc.notify?.close();
+      if (pipes !== null) for (const fd of [...pipes.out, ...pipes.err]) native.closeFd(fd);
+      if (!(error instanceof TendError)) throw error;
+      this.dispatch({ to: 'service', service: rt.spec.name, event: { type: 'spawn-failed', proc: proc.id, code: error.exitCode, message: error.message } });
+    }
+  }
+
+  // Every process of a pool or of several services gets a notify channel; a plain command only under systemd (relay).
+  private openChannel(rt: ServiceRuntime, proc: ProcRuntime, name: string): NotifyChannel | null {
+    if (this.plain && this.upstreamNotify === null) return null;
+    return openNotifyChannel(
+      name,
+      rt.credentials === null ? null : { uid: rt.credentials.uid, gid: rt.credentials.gid },
+      (message) => { this.onNotify(rt, proc, message); },
+      (why) => { this.log('debug', `${rt.spec.name}.${proc.slot}: ignored notification: ${why}`); },
+    );
+  }
+
+  private onNotify(rt: ServiceRuntime, proc: ProcRuntime, m: NotifyMessage): void {
+    const upstream = this.upstreamNotify;
+    if (this.plain && upstream !== null) relayToSystemd(upstream, m, { error: () => undefined, warn: () => undefined, info: () => undefined, debug: (t) => { this.log('debug', t); } });
+    const service = rt.spec.name;
+    const at = Date.now();
+    if (m.status !== null) proc.statusText = m.status;
+    if (m.watchdog === 'ping') proc.lastPingAt = at;
+    if (m.status !== null || m.stopping) this.publish({ type: 'notified', service, slot: proc.slot, pid: proc.pid ?? 0, status: m.status, stopping: m.stopping });
+    if (m.watchdog === 'trigger') this.dispatch({ to: 'service', service, event: { type: 'unhealthy', proc: proc.id, why: 'it sent WATCHDOG=trigger' } });
+    if (m.ready) this.dispatch({ to: 'service', service, event: { type: 'ready-signal', proc: proc.id, source: 'notify', at } });
+    if (m.listening !== null) this.dispatch({ to: 'service', service, event: { type: 'ready-signal', proc: proc.id, source: 'listen', at } });
+    if (m.extendTimeoutUsec !== null) this.dispatch({ to: 'service', service, event: { type: 'extend', proc: proc.id, ms: clampTimerMs(Math.ceil(m.extendTimeoutUsec / 1000)) } });
+  }
+
+  private signal(pid: number, signal: SignalName, to: 'main' | 'group', cont: boolean): void {
+    const target = to === 'main' ? pid : -pid;
+    // A pid that is already gone is never an error.
+    const delivered = sendSignal(target, signal);
+    if (delivered && cont) sendSignal(target, 'SIGCONT');
+  }
+
+  private arm(rt: ServiceRuntime, timer: TimerRef, ms: number): void {
+    const owner = timer.kind === 'restart' ? rt.lifetime.signal : rt.procs.get(timer.proc)?.lifetime.signal;
+    if (owner === undefined) return;
+    this.timers.arm(timerKey(rt.spec.name, timer), ms, owner, () => {
+      this.dispatch({ to: 'service', service: rt.spec.name, event: { type: 'timer', timer, at: Date.now(), random: Math.random() } });
+    });
+  }
+
+  private watchGroup(rt: ServiceRuntime, id: number, pid: number): void {
+    const proc = rt.procs.get(id);
+    if (proc === undefined) return;
+    const check = (): void => {
+      this.reaper.reapNow();
+      if (!isGroupAlive(pid)) this.dispatch({ to: 'service', service: rt.spec.name, event: { type: 'group-gone', proc: id, at: Date.now() } });
+    };
+    const poll = setInterval(check, GROUP_POLL_MS);
+    proc.lifetime.signal.addEventListener('abort', () => { clearInterval(poll); }, { once: true });
+  }
+
+  private probe(rt: ServiceRuntime, id: number): void {
+    const proc = rt.procs.get(id);
+    if (proc === undefined) return;
+    startProbe(rt.spec.ready, proc.lifetime.signal, () => {
+      this.dispatch({ to: 'service', service: rt.spec.name, event: { type: 'ready-signal', proc: id, source: 'probe', at: Date.now() } });
+    });
+  }
+
+  private release(rt: ServiceRuntime, id: number): void {
+    const proc = rt.procs.get(id);
+    if (proc === undefined) return;
+    rt.procs.delete(id);
+    proc.lifetime.abort();
+    proc.notify?.close();
+    if (proc.pid !== null) this.byPid.delete(proc.pid);
+  }
+
+  // ---- what the kernel reports ----
+
+  private onReaped(reaped: Reaped): void {
+    const owner = this.byPid.get(reaped.pid);
+    if (owner === undefined) {
+      this.publish({ type: 'reaped-orphan', pid: reaped.pid, status: reaped.status });
+      return;
+    }
+    this.byPid.delete(reaped.pid);
+    if (this.plain) reclaimTerminal(this.tty);
+    const lingering = isGroupAlive(reaped.pid);
+    this.dispatch({
+      to: 'service', service: owner.service,
+      event: { type: 'exited', proc: owner.proc, status: reaped.status, at: Date.now(), lingering, random: Math.random() },
+    });
+  }
+
+  private reload(service: string | null): Promise<{ ok: boolean; detail: string }> {
+    const request = this.nextRequest++;
+    const targets = reloadTargets(this.spec, service).map((s) => s.name);
+    return new Promise((resolve) => {
+      const outcomes = new Map<string, { ok: boolean; detail: string }>();
+      const expected = Math.max(1, targets.length);
+      const unsubscribe = this.handle().subscribe((event) => {
+        if (event.type !== 'reload-finished' || !event.requests.includes(request)) return;
+        outcomes.set(event.service, { ok: event.ok, detail: event.detail });
+        if (outcomes.size < expected) return;
+        unsubscribe();
+        const all = [...outcomes.entries()];
+        resolve({ ok: all.every(([, o]) => o.ok), detail: all.map(([name, o]) => (all.length > 1 ? `${name}: ${o.detail}` : o.detail)).join('; ') });
+      });
+      this.dispatch({ to: 'tend', event: { type: 'reload', service, request } });
+    });
+  }
+
+  private exit(code: number): void {
+    for (const rt of this.services.values()) {
+      if (rt.socketsFromSystemd) for (const s of rt.sockets[0] ?? []) { try { native.closeFd(s.fd); } catch { /* closed */ } }
+      else closeListenSockets(rt.sockets.map((list) => [...list]));
+    }
+    this.reaper.stop();
+    reclaimTerminal(this.tty);
+    removeTendRuntimeDir();
+    this.publish({ type: 'exit', code });
+    this.lifetime.abort();
+    this.resolveDone(code);
+  }
+
+  private publish(event: TendEvent): void {
+    for (const sink of [...this.sinks]) sink(event);
+  }
+
+  private log(level: 'error' | 'warn' | 'info' | 'debug', message: string): void {
+    this.publish({ type: 'log', level, message });
+  }
+}
+
+function timerKey(service: string, timer: TimerRef): string {
+  switch (timer.kind) {
+    case 'restart': return `${service}:restart:${timer.slot}`;
+    case 'stage': return `${service}:stage:${timer.proc}`;
+    case 'ready': return `${service}:ready:${timer.proc}`;
+    case 'ready-delay': return `${service}:ready-delay:${timer.proc}`;
+  }
+}
+
+function resolveOwner(owner: string | null, group: string | null): { uid: number; gid: number } {
+  if (owner === null && group === null) return { uid: -1, gid: -1 };
+  const c = resolveCredentials({ user: owner ?? String(process.getuid?.() ?? 0), group });
+  return { uid: owner === null ? -1 : c.uid, gid: group === null ? -1 : c.gid };
+}

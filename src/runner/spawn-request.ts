@@ -1,0 +1,68 @@
+// One place that turns "start process P of service S" into a spawn request: argv, env (the tend ⇄ worker contract),
+// fds (stdio or output pipes, LISTEN_FDS sockets, the notify channel), working directory, limits and credentials.
+import type { ServiceSpec } from '../config/spec.js';
+import { ENV } from '../contract/env.js';
+import type { OpenSocket } from '../os/listen-sockets.js';
+import type { NotifyChannel } from '../os/notify-channel.js';
+import type { RlimitEntry } from '../os/rlimits.js';
+import type { ProcessSpec } from '../os/spawn.js';
+import type { Credentials } from '../os/users.js';
+
+/** What the runner knows about the process being started. */
+export interface SpawnContext {
+  readonly spec: ServiceSpec;
+  readonly slot: number;
+  readonly generation: number;
+  readonly role: 'step' | 'worker';
+  readonly step: number;
+  /** The single command of a plain `tend run`: its environment passes through untouched, like tini's. */
+  readonly plain: boolean;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly sockets: readonly OpenSocket[];
+  readonly notify: NotifyChannel | null;
+  readonly stdio: readonly [number, number, number];
+  readonly rlimits: readonly RlimitEntry[];
+  readonly credentials: Credentials | null;
+  readonly foregroundTty: number;
+  readonly preloadPath: string | null;
+}
+
+// Build the spawn request for one process.
+export function spawnRequest(ctx: SpawnContext): ProcessSpec {
+  const argv = ctx.role === 'step' ? (ctx.spec.before[ctx.step] ?? []) : ctx.spec.command;
+  const sockets = ctx.role === 'step' ? [] : ctx.sockets;
+  const firstListenFd = 3;
+  const notifyFd = firstListenFd + sockets.length;
+  // systemd's watchdog and socket settings are tend's own; a child gets only what tend gives it.
+  const own = new Set<string>(['WATCHDOG_PID', 'WATCHDOG_USEC', ENV.listenFds, ENV.listenPid, ENV.listenFdNames]);
+  const env: Record<string, string | undefined> = Object.fromEntries(Object.entries({ ...ctx.env, ...ctx.spec.env }).filter(([key]) => !own.has(key)));
+  if (!ctx.plain) {
+    env[ENV.service] = ctx.spec.name;
+    env[ENV.workerIndex] = String(ctx.slot);
+    env[ENV.workerCount] = String(ctx.spec.workers);
+    env[ENV.generation] = String(ctx.generation);
+  }
+  if (ctx.notify !== null) {
+    env[ENV.notifySocket] = ctx.notify.path;
+    env[ENV.notifyFd] = String(notifyFd);
+  }
+  if (sockets.length > 0) {
+    env[ENV.listenFds] = String(sockets.length);
+    env[ENV.listenPid] = ''; // filled with the child's own pid between fork and exec
+    env[ENV.listenFdNames] = sockets.map((s) => s.spec.name).join(':');
+    env[ENV.listenMap] = sockets.map((s, i) => `${firstListenFd + i}=${s.address}`).join(',');
+    const tcp = sockets.find((s) => s.port !== null);
+    if (env['PORT'] === undefined && tcp?.port != null) env['PORT'] = String(tcp.port);
+  }
+  if (ctx.spec.watchdogMs !== null && ctx.role === 'worker') env['WATCHDOG_USEC'] = String(ctx.spec.watchdogMs * 1000);
+  if (ctx.preloadPath !== null && ctx.role === 'worker') env['NODE_OPTIONS'] = `${env['NODE_OPTIONS'] ?? ''} --require ${ctx.preloadPath}`.trim();
+  return {
+    argv,
+    env,
+    cwd: ctx.spec.cwd,
+    rlimits: ctx.rlimits,
+    credentials: ctx.credentials,
+    foregroundTty: ctx.foregroundTty,
+    fds: [...ctx.stdio, ...sockets.map((s) => s.fd), ...(ctx.notify === null ? [] : [ctx.notify.childFd])],
+  };
+}

@@ -1,0 +1,80 @@
+// The status snapshot `tend status` and the control socket serve: per service, its phase, readiness, generation,
+// last reload and workers. Never an environment value or an argument beyond the command's name.
+import { basename } from 'node:path';
+import { readyCount, type ServicePhase } from '../core/service-machine.js';
+import type { TendState } from '../core/tend-machine.js';
+import type { ServiceRuntime } from './runner.js';
+
+/** One worker (or setup step) as `tend status` shows it. */
+export interface WorkerStatus {
+  readonly slot: number;
+  readonly pid: number | null;
+  readonly state: string;
+  readonly role: 'step' | 'worker';
+  readonly generation: number;
+  readonly uptimeMs: number;
+  readonly status: string | null;
+}
+
+/** One service as `tend status` shows it. */
+export interface ServiceStatus {
+  readonly name: string;
+  readonly command: string;
+  readonly phase: ServicePhase;
+  readonly generation: number;
+  readonly ready: number;
+  readonly desired: number;
+  readonly lastReload: { readonly ok: boolean; readonly at: string; readonly detail: string } | null;
+  readonly workers: readonly WorkerStatus[];
+}
+
+/** The whole of tend. The first service's figures are repeated at the top level for older clients. */
+export interface TendStatus {
+  readonly phase: TendState['phase'];
+  readonly services: readonly ServiceStatus[];
+  readonly generation: number;
+  readonly ready: number;
+  readonly desired: number;
+  readonly lastReload: ServiceStatus['lastReload'];
+  readonly workers: readonly WorkerStatus[];
+}
+
+// Build the snapshot from the machines' states and the runner's process facts.
+export function snapshot(tend: TendState, services: ReadonlyMap<string, ServiceRuntime>): TendStatus {
+  const now = Date.now();
+  const list: ServiceStatus[] = [...services.values()].map((rt) => {
+    const counts = readyCount(rt.state);
+    const workers = Object.values(rt.state.procs).map((rec) => {
+      const proc = rt.procs.get(rec.id);
+      return {
+        slot: rec.slot,
+        pid: rec.state?.pid ?? null,
+        state: rec.state?.kind ?? 'spawning',
+        role: rec.role,
+        generation: rec.generation,
+        uptimeMs: proc === undefined ? 0 : now - proc.startedAt,
+        status: proc?.statusText ?? null,
+      };
+    });
+    return {
+      name: rt.spec.name,
+      command: basename(rt.spec.command[0] ?? ''),
+      phase: rt.state.phase,
+      generation: rt.state.generation,
+      ready: counts.ready,
+      desired: counts.desired,
+      lastReload: rt.lastReload,
+      workers,
+    };
+  });
+  const first = list[0];
+  return {
+    phase: tend.phase,
+    services: list,
+    generation: first?.generation ?? 0,
+    ready: first?.ready ?? 0,
+    desired: first?.desired ?? 0,
+    lastReload: first?.lastReload ?? null,
+    workers: first?.workers ?? [],
+  };
+}
