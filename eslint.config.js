@@ -20,13 +20,44 @@ export default tseslint.config(
   {
     files: ['src/app/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/supervisor/**', '**/cli/**'], message: 'app/ must not load the supervisor (keeps `import "tend"` cheap).' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/runner/**', '**/core/**', '**/cli/**'], message: 'app/ must not load the supervisor (keeps `import "tend"` cheap).' }] }],
     },
   },
   {
-    files: ['src/supervisor/**/*.ts', 'src/os/**/*.ts', 'src/config/**/*.ts', 'src/systemd/**/*.ts', 'src/protocol/**/*.ts'],
+    files: ['src/systemd/**/*.ts', 'src/os/**/*.ts', 'src/config/**/*.ts', 'src/protocol/**/*.ts', 'src/health/**/*.ts', 'src/contract/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/cli/**', '**/runner/**'], message: 'the module map: these folders never import runner/ or cli/ (docs/architecture.md).' }] }],
+    },
+  },
+  {
+    files: ['src/runner/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['**/cli/**'], message: 'nothing imports cli/.' }] }],
+    },
+  },
+  {
+    files: ['src/preload/**/*.cts', 'src/preload/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '!./*'], message: 'the preload runs inside workers: node: modules and its own folder only.' }] }],
+    },
+  },
+  {
+    // Side effects enter in one place: process.exit only in cli/, process.on('SIG…') only in os/signals.ts and the preload.
+    files: ['src/**/*.ts', 'src/**/*.cts'],
+    ignores: ['src/cli/**', 'src/os/signals.ts', 'src/preload/**'],
+    rules: {
+      'no-restricted-syntax': ['error',
+        { selector: "CallExpression[callee.object.name='process'][callee.property.name='exit']", message: 'process.exit belongs to cli/ only.' },
+        { selector: "CallExpression[callee.object.name='process'][callee.property.name=/^(on|once|addListener|prependListener)$/][arguments.0.value=/^SIG/]", message: "process.on('SIG…') belongs to os/signals.ts only." },
+      ],
+    },
+  },
+  {
+    files: ['src/cli/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': ['error',
+        { selector: "CallExpression[callee.object.name='process'][callee.property.name=/^(on|once|addListener|prependListener)$/][arguments.0.value=/^SIG/]", message: "process.on('SIG…') belongs to os/signals.ts only." },
+      ],
     },
   },
   {
