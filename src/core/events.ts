@@ -77,6 +77,15 @@ export type TendEvent =
       readonly requests: readonly number[];
     }
   | { readonly type: 'reload-coalesced'; readonly service: string; readonly request: number }
+  | { readonly type: 'scale-started'; readonly service: string; readonly from: number; readonly to: number }
+  | {
+      readonly type: 'scale-finished';
+      readonly service: string;
+      readonly workers: number;
+      readonly ok: boolean;
+      readonly detail: string;
+      readonly requests: readonly number[];
+    }
   | { readonly type: 'extended'; readonly service: string; readonly slot: number; readonly pid: number; readonly deadline: 'ready' | 'stop'; readonly ms: number }
   | { readonly type: 'notified'; readonly service: string; readonly slot: number; readonly pid: number; readonly status: string | null; readonly stopping: boolean }
   | { readonly type: 'all-ready' }

@@ -39,6 +39,8 @@ export interface SlotState {
   restartPending: boolean;
   /** The slot's process exited for good (restart never / on-failure after a clean exit). */
   ended: boolean;
+  /** Scaled away: its processes are stopping and the slot disappears once they are gone. */
+  removed: boolean;
 }
 
 /** A rolling reload in progress: slots waiting, slots in flight, and the first failure. */
@@ -67,6 +69,8 @@ export interface ServiceState {
   /** Set once the service has ended for good (it is then stopping or stopped). */
   ended: { readonly why: 'exited' | 'gave-up' | 'spawn-failed' | 'step-failed'; readonly code: number } | null;
   lastStatus: ExitStatus | null;
+  /** A scale request in progress: done when slots below `target` are ready and those above are gone. */
+  scaling: { readonly target: number; readonly requests: number[] } | null;
 }
 
 /** Where a readiness report came from; the service's ready mode decides which ones count. */
@@ -90,11 +94,21 @@ export type ServiceEvent =
   | { readonly type: 'reload'; readonly request: number }
   | { readonly type: 'stop'; readonly signal: SignalName }
   | { readonly type: 'kill' }
-  | { readonly type: 'forward'; readonly signal: SignalName }
+  | { readonly type: 'forward'; readonly signal: SignalName; readonly slot?: number }
+  | { readonly type: 'scale'; readonly workers: number; readonly request: number }
   | { readonly type: 'unhealthy'; readonly proc: number; readonly why: string };
 
 export type ServiceEffect =
-  | { readonly type: 'spawn'; readonly proc: number; readonly slot: number; readonly role: ProcessRole; readonly step: number; readonly generation: number }
+  | {
+      readonly type: 'spawn';
+      readonly proc: number;
+      readonly slot: number;
+      readonly role: ProcessRole;
+      readonly step: number;
+      readonly generation: number;
+      /** The service's current number of slots (TEND_WORKER_COUNT). */
+      readonly workers: number;
+    }
   | { readonly type: 'signal'; readonly proc: number; readonly pid: number; readonly signal: SignalName; readonly to: 'main' | 'group'; readonly cont: boolean }
   | { readonly type: 'arm'; readonly timer: TimerRef; readonly ms: number }
   | { readonly type: 'cancel'; readonly timer: TimerRef }
@@ -129,7 +143,7 @@ export function initialServiceState(spec: ServiceSpec): ServiceState {
     generation: 0,
     step: 0,
     slots: Array.from({ length: spec.workers }, (_, index) => ({
-      index, generation: 0, current: null, replacement: null, replacing: null, retiring: [], failures: 0, restartPending: false, ended: false,
+      index, generation: 0, current: null, replacement: null, replacing: null, retiring: [], failures: 0, restartPending: false, ended: false, removed: false,
     })),
     procs: {},
     nextProc: 0,
@@ -138,6 +152,7 @@ export function initialServiceState(spec: ServiceSpec): ServiceState {
     everReady: false,
     ended: null,
     lastStatus: null,
+    scaling: null,
   };
 }
 
@@ -157,7 +172,8 @@ export function serviceTransition(policy: ServicePolicy, state: ServiceState, ev
     case 'reload': onReload(d, event.request); break;
     case 'stop': onStop(d, event.signal); break;
     case 'kill': for (const id of liveIds(d)) feed(d, id, { type: 'kill' }); break;
-    case 'forward': onForward(d, event.signal); break;
+    case 'forward': onForward(d, event.signal, event.slot); break;
+    case 'scale': onScale(d, event.workers, event.request); break;
     case 'unhealthy': onUnhealthy(d, event.proc, event.why); break;
   }
   return { state: d.s, effects: d.fx };
@@ -165,7 +181,7 @@ export function serviceTransition(policy: ServicePolicy, state: ServiceState, ev
 
 // Ready workers and the desired count, for status lines and readiness.
 export function readyCount(state: ServiceState): { ready: number; desired: number } {
-  const active = state.slots.filter((s) => !s.ended);
+  const active = activeSlots(state).filter((s) => !s.ended);
   const ready = active.filter((s) => s.current !== null && state.procs[s.current]?.state?.kind === 'ready').length;
   return { ready, desired: active.length };
 }
@@ -191,7 +207,7 @@ function startWorkers(d: Draft): void {
 function spawnProc(d: Draft, slot: number, role: ProcessRole, step: number, generation: number): number {
   const id = d.s.nextProc++;
   d.s.procs[id] = { id, slot, role, step, generation, state: null };
-  d.fx.push({ type: 'spawn', proc: id, slot, role, step, generation });
+  d.fx.push({ type: 'spawn', proc: id, slot, role, step, generation, workers: activeSlots(d.s).length });
   return id;
 }
 
@@ -313,6 +329,7 @@ function onReady(d: Draft, rec: ProcRecord): void {
   if (slot.replacement === rec.id) swapIn(d, slot, rec);
   if (slot.current === rec.id) slot.failures = 0;
   reportReadiness(d);
+  settleScale(d);
 }
 
 // The replacement is ready: it takes the slot, and the old process drains with the stop sequence.
@@ -369,6 +386,7 @@ function onExited(d: Draft, rec: ProcRecord, state: Extract<ProcessState, { kind
     slot.current = null;
     currentExited(d, slot, state);
   }
+  settleScale(d);
   settle(d);
 }
 
@@ -386,13 +404,13 @@ function stepExited(d: Draft, state: Extract<ProcessState, { kind: 'exited' }>):
 
 function currentExited(d: Draft, slot: SlotState, state: Extract<ProcessState, { kind: 'exited' }>): void {
   if (d.s.phase === 'stopping' || d.s.phase === 'stopped' || d.s.phase === 'done') return;
-  // A replacement under way takes the slot when it is ready.
-  if (slot.replacement !== null) return;
+  // A replacement under way takes the slot when it is ready; a slot scaled away is not refilled.
+  if (slot.replacement !== null || slot.removed) return;
   const spec = d.p.spec;
   const clean = state.status !== null && state.status.signal === null && state.status.code === 0 && state.reason === null;
   if (spec.type === 'oneshot' && clean) {
     slot.ended = true;
-    if (d.s.slots.every((s) => s.ended)) {
+    if (activeSlots(d.s).every((s) => s.ended)) {
       d.s.phase = 'done';
       emit(d, { type: 'service-done', service: spec.name });
     }
@@ -400,7 +418,7 @@ function currentExited(d: Draft, slot: SlotState, state: Extract<ProcessState, {
   }
   if (spec.restart === 'never' || (spec.restart === 'on-failure' && clean)) {
     slot.ended = true;
-    if (d.s.slots.every((s) => s.ended)) endService(d, 'exited', state.status, state.status === null ? 137 : exitCodeFor(state.status));
+    if (activeSlots(d.s).every((s) => s.ended)) endService(d, 'exited', state.status, state.status === null ? 137 : exitCodeFor(state.status));
     else reportReadiness(d);
     return;
   }
@@ -492,7 +510,7 @@ function onReload(d: Draft, request: number): void {
 function startRollout(d: Draft, requests: number[]): void {
   const previous = d.s.generation;
   d.s.generation += 1;
-  const slots = d.s.slots.filter((s) => !s.ended).map((s) => s.index);
+  const slots = activeSlots(d.s).filter((s) => !s.ended).map((s) => s.index);
   d.s.rollout = { generation: d.s.generation, previous, pending: slots, active: [], replaced: 0, total: slots.length, requests, failure: null };
   d.s.phase = 'reloading';
   emit(d, { type: 'reload-started', service: d.p.spec.name, generation: d.s.generation, workers: slots.length, surge: d.p.spec.reloadSurge });
@@ -558,6 +576,64 @@ function onUnhealthy(d: Draft, id: number, why: string): void {
   slot.replacement = spawnProc(d, slot.index, 'worker', 0, slot.generation);
 }
 
+// ---- scale ----
+
+function activeSlots(state: ServiceState): SlotState[] {
+  return state.slots.filter((s) => !s.removed);
+}
+
+// Grow by starting new slots (ready under the usual ready timeout) or shrink by stopping the highest slots with the
+// full stop sequence, in parallel; the request is answered once the service has its new shape.
+function onScale(d: Draft, workers: number, request: number): void {
+  const name = d.p.spec.name;
+  if (!isUp(d) || d.s.rollout !== null) {
+    emit(d, { type: 'scale-finished', service: name, workers: activeSlots(d.s).length, ok: false, detail: `service ${name} is ${d.s.rollout === null ? d.s.phase : 'reloading'}`, requests: [request] });
+    return;
+  }
+  const requests = [...(d.s.scaling?.requests ?? []), request];
+  d.s.scaling = { target: workers, requests };
+  emit(d, { type: 'scale-started', service: name, from: activeSlots(d.s).length, to: workers });
+  for (let index = 0; index < Math.max(workers, d.s.slots.length); index++) {
+    const slot = d.s.slots[index];
+    if (index < workers) {
+      if (slot === undefined) {
+        d.s.slots.push({ index, generation: d.s.generation, current: null, replacement: null, replacing: null, retiring: [], failures: 0, restartPending: false, ended: false, removed: false });
+        const fresh = d.s.slots[index];
+        if (fresh !== undefined) fresh.current = spawnProc(d, index, 'worker', 0, d.s.generation);
+      } else if (slot.removed) {
+        slot.removed = false;
+        if (slot.current === null && slot.replacement === null) slot.current = spawnProc(d, index, 'worker', 0, slot.generation);
+      }
+    } else if (slot !== undefined && !slot.removed) {
+      removeSlot(d, slot);
+    }
+  }
+  settleScale(d);
+}
+
+function removeSlot(d: Draft, slot: SlotState): void {
+  slot.removed = true;
+  if (slot.restartPending) {
+    slot.restartPending = false;
+    d.fx.push({ type: 'cancel', timer: { kind: 'restart', slot: slot.index } });
+  }
+  for (const id of [slot.current, slot.replacement, ...slot.retiring]) {
+    if (id !== null) feed(d, id, { type: 'stop', reason: 'scale', signal: 'SIGTERM' });
+  }
+}
+
+function settleScale(d: Draft): void {
+  const scaling = d.s.scaling;
+  if (scaling === null) return;
+  const upReady = d.s.slots.slice(0, scaling.target).every((s) => s.current !== null && d.s.procs[s.current]?.state?.kind === 'ready');
+  const gone = d.s.slots.slice(scaling.target).every((s) => s.current === null && s.replacement === null && s.retiring.length === 0);
+  if (!upReady || !gone) return;
+  d.s.slots = d.s.slots.slice(0, scaling.target);
+  d.s.scaling = null;
+  emit(d, { type: 'scale-finished', service: d.p.spec.name, workers: scaling.target, ok: true, detail: `${scaling.target} worker(s) ready`, requests: scaling.requests });
+  reportReadiness(d);
+}
+
 // ---- stop and signals ----
 
 function onStop(d: Draft, signal: SignalName): void {
@@ -589,11 +665,11 @@ function beginStopping(d: Draft, signal: SignalName): void {
   settle(d);
 }
 
-function onForward(d: Draft, signal: SignalName): void {
+function onForward(d: Draft, signal: SignalName, slot: number | undefined): void {
   for (const id of liveIds(d)) {
     const rec = d.s.procs[id];
     const state = rec?.state;
-    if (rec === undefined || state == null) continue;
+    if (rec === undefined || state == null || (slot !== undefined && rec.slot !== slot)) continue;
     const mainGone = state.kind === 'stopping' && state.status !== null;
     const to = d.p.spec.signalScope === 'child' && !mainGone ? 'main' : 'group';
     d.fx.push({ type: 'signal', proc: id, pid: state.pid, signal, to, cont: false });

@@ -67,6 +67,12 @@ function removeStaleSocket(path: string): void {
   }
 }
 
+// Remove a unix socket's file (at exit, after its fd was closed earlier).
+export function removeSocketFile(s: OpenSocket): void {
+  if (s.spec.kind !== 'unix' || s.spec.path.startsWith('@')) return;
+  try { unlinkSync(s.spec.path); } catch { /* gone */ }
+}
+
 // Close every socket and remove unix socket files (at pool exit).
 export function closeListenSockets(sockets: readonly OpenSocket[][]): void {
   const seen = new Set<number>();

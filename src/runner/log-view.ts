@@ -54,6 +54,8 @@ function render(e: TendEvent, view: View): Line {
       return e.ok
         ? { level: 'info', text: `reload${single ? '' : ` ${e.service}`}: generation ${e.generation} is serving (${e.detail})` }
         : { level: 'error', text: `reload${single ? '' : ` ${e.service}`} failed: ${e.detail}; the workers not replaced keep serving` };
+    case 'scale-started': return { level: 'info', text: `scale ${e.service}: ${e.from} → ${e.to} worker(s)` };
+    case 'scale-finished': return { level: e.ok ? 'info' : 'error', text: `scale ${e.service}: ${e.ok ? 'done' : 'refused'}: ${e.detail}` };
     case 'reload-coalesced': return { level: 'info', text: 'reload requested during a reload: it will run again when this one finishes' };
     case 'extended': return { level: 'info', text: `${who(e.service, e.slot)} (pid ${e.pid}) extended its ${e.deadline} deadline to ${formatDuration(e.ms)}` };
     case 'stopping': return { level: 'info', text: `stopping: ${e.why} (deadline ${formatDuration(e.deadlineMs)})` };

@@ -9,7 +9,7 @@ import type { EventSink, TendEvent } from '../core/events.js';
 import { initialServiceState, serviceTransition, type ServiceEvent, type ServiceEffect, type ServicePolicy, type ServiceState, type TimerRef } from '../core/service-machine.js';
 import { initialTendState, reloadTargets, tendTransition, type TendEffect, type TendMachineEvent, type TendState } from '../core/tend-machine.js';
 import { TendError } from '../errors.js';
-import { closeListenSockets, openListenSockets, type OpenSocket } from '../os/listen-sockets.js';
+import { closeListenSockets, openListenSockets, removeSocketFile, type OpenSocket } from '../os/listen-sockets.js';
 import { native } from '../os/native.js';
 import { openNotifyChannel, removeTendRuntimeDir, type NotifyChannel } from '../os/notify-channel.js';
 import { OutputTail, pipeOutput } from '../os/output.js';
@@ -43,6 +43,12 @@ export interface TendHandle {
   subscribe(sink: EventSink): () => void;
   /** Reload one service, or every pool; resolves with each targeted service's outcome. */
   reload(service: string | null): Promise<{ ok: boolean; detail: string }>;
+  /** Change a service's number of workers; resolves once the new slots are ready and the removed ones are gone. */
+  scale(service: string | null, workers: number | { readonly delta: number }): Promise<{ ok: boolean; detail: string }>;
+  /** Deliver a signal to every process of a service (or of every service), or to one slot. */
+  signal(service: string | null, signal: SignalName, slot: number | null): { ok: boolean; detail: string };
+  /** The normal stop, as on SIGTERM. */
+  stop(): void;
   status(): TendStatus;
 }
 
@@ -101,6 +107,8 @@ class Runner {
   private readonly plain: boolean;
   private readonly upstreamNotify: string | null;
   private nextRequest = 1;
+  /** Listening fds tend has already closed (the numbers may be reused: never close them twice). */
+  private readonly closedFds = new Set<number>();
   private resolveDone!: (code: number) => void;
   readonly done = new Promise<number>((resolve) => { this.resolveDone = resolve; });
 
@@ -144,6 +152,9 @@ class Runner {
         return () => { this.sinks.delete(sink); };
       },
       reload: (service) => this.reload(service),
+      scale: (service, workers) => this.scale(service, workers),
+      signal: (service, signal, slot) => this.signalService(service, signal, slot),
+      stop: () => { this.dispatch({ to: 'tend', event: { type: 'signal', signal: 'SIGTERM' } }); },
       status: () => snapshot(this.tendState, this.services),
     };
   }
@@ -236,7 +247,25 @@ class Runner {
         });
         return;
       case 'exit': this.exit(effect.code); return;
-      case 'emit': this.publish(effect.event); return;
+      case 'emit':
+        this.publish(effect.event);
+        if (effect.event.type === 'stopping') this.stopAccepting();
+        return;
+    }
+  }
+
+  // A final stop has begun: tend's own copies of the listening sockets close now, so once the last worker has closed
+  // its copy (the drain does that first) a new client is refused at once instead of hanging in the backlog.
+  private stopAccepting(): void {
+    for (const rt of this.services.values()) {
+      if (rt.socketsFromSystemd) continue;
+      for (const list of rt.sockets) {
+        for (const s of list) {
+          if (this.closedFds.has(s.fd)) continue;
+          this.closedFds.add(s.fd);
+          try { native.closeFd(s.fd); } catch { /* already closed */ }
+        }
+      }
     }
   }
 
@@ -285,7 +314,7 @@ class Runner {
       proc.notify = this.openChannel(rt, proc, effect.role === 'step' ? `${rt.spec.name}-step${effect.step}` : `${rt.spec.name}-${effect.slot}-${proc.id}`);
       const preload = !this.plain && rt.spec.preload && existsSync(preloadPath) ? preloadPath : null;
       const request = spawnRequest({
-        spec: rt.spec, slot: effect.slot, generation: effect.generation, role: effect.role, step: effect.step, plain: this.plain,
+        spec: rt.spec, slot: effect.slot, generation: effect.generation, role: effect.role, step: effect.step, workers: effect.workers, plain: this.plain,
         env: this.deps.env, sockets: rt.sockets[rt.spec.socketStrategy === 'reuseport' && !rt.socketsFromSystemd ? effect.slot : 0] ?? [],
         notify: proc.notify, stdio: pipes === null ? [0, 1, 2] : [0, pipes.out[1], pipes.err[1]],
         rlimits: rt.rlimits, credentials: rt.credentials, foregroundTty: this.tty, preloadPath: preload,
@@ -414,10 +443,45 @@ class Runner {
     });
   }
 
+  private scale(service: string | null, workers: number | { readonly delta: number }): Promise<{ ok: boolean; detail: string }> {
+    const rt = this.pickService(service);
+    if (typeof rt === 'string') return Promise.resolve({ ok: false, detail: rt });
+    const current = rt.state.slots.filter((s) => !s.removed).length;
+    const target = typeof workers === 'number' ? workers : current + workers.delta;
+    if (!Number.isInteger(target) || target < 0 || target > 1024) return Promise.resolve({ ok: false, detail: `cannot scale ${rt.spec.name} to ${target} worker(s); use 0 to 1024` });
+    if (rt.spec.type === 'oneshot') return Promise.resolve({ ok: false, detail: `${rt.spec.name} is a oneshot; it cannot be scaled` });
+    const request = this.nextRequest++;
+    return new Promise((resolve) => {
+      const unsubscribe = this.handle().subscribe((event) => {
+        if (event.type !== 'scale-finished' || !event.requests.includes(request)) return;
+        unsubscribe();
+        resolve({ ok: event.ok, detail: event.detail });
+      });
+      this.dispatch({ to: 'service', service: rt.spec.name, event: { type: 'scale', workers: target, request } });
+    });
+  }
+
+  private signalService(service: string | null, signal: SignalName, slot: number | null): { ok: boolean; detail: string } {
+    const targets = service === null ? [...this.services.values()] : [this.pickService(service)];
+    for (const rt of targets) {
+      if (typeof rt === 'string') return { ok: false, detail: rt };
+      this.dispatch({ to: 'service', service: rt.spec.name, event: { type: 'forward', signal, ...(slot === null ? {} : { slot }) } });
+    }
+    return { ok: true, detail: `sent ${signal} to ${service ?? 'every service'}${slot === null ? '' : ` slot ${slot}`}` };
+  }
+
+  // One service by name, or the only one; a string says why none fits.
+  private pickService(service: string | null): ServiceRuntime | string {
+    if (service !== null) return this.services.get(service) ?? `no service named ${JSON.stringify(service)} (services: ${[...this.services.keys()].join(', ')})`;
+    if (this.services.size === 1) return [...this.services.values()][0] ?? 'no service';
+    return `several services run here (${[...this.services.keys()].join(', ')}): name one`;
+  }
+
   private exit(code: number): void {
     for (const rt of this.services.values()) {
       if (rt.socketsFromSystemd) for (const s of rt.sockets[0] ?? []) { try { native.closeFd(s.fd); } catch { /* closed */ } }
-      else closeListenSockets(rt.sockets.map((list) => [...list]));
+      else closeListenSockets(rt.sockets.map((list) => list.filter((s) => !this.closedFds.has(s.fd))));
+      for (const list of rt.sockets) for (const s of list) if (this.closedFds.has(s.fd)) removeSocketFile(s);
     }
     this.reaper.stop();
     reclaimTerminal(this.tty);

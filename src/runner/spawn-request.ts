@@ -15,6 +15,8 @@ export interface SpawnContext {
   readonly generation: number;
   readonly role: 'step' | 'worker';
   readonly step: number;
+  /** The service's current number of slots. */
+  readonly workers: number;
   /** The single command of a plain `tend run`: its environment passes through untouched, like tini's. */
   readonly plain: boolean;
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -39,7 +41,7 @@ export function spawnRequest(ctx: SpawnContext): ProcessSpec {
   if (!ctx.plain) {
     env[ENV.service] = ctx.spec.name;
     env[ENV.workerIndex] = String(ctx.slot);
-    env[ENV.workerCount] = String(ctx.spec.workers);
+    env[ENV.workerCount] = String(ctx.workers);
     env[ENV.generation] = String(ctx.generation);
   }
   if (ctx.notify !== null) {
