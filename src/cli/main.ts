@@ -8,6 +8,7 @@ import { serveControl } from '../runner/control.js';
 import { eventLogSink } from '../runner/event-log.js';
 import { logView } from '../runner/log-view.js';
 import { startTend } from '../runner/runner.js';
+import { clearStaleLeftovers } from '../runner/stale.js';
 import { systemdSink } from '../systemd/bridge.js';
 import { createSystemdObserver } from '../systemd/notifier.js';
 import type { EventSink } from '../core/events.js';
@@ -63,6 +64,7 @@ async function run(spec: TendSpec, signals: SignalIntake): Promise<number> {
   let summary = (): string => '';
   const bridge = sd === null ? null : systemdSink(sd.observer, () => summary());
   if (bridge !== null) sinks.push(bridge.sink);
+  for (const removed of await clearStaleLeftovers(spec)) log.warn(`removed a leftover of an earlier tend: ${removed}`);
   const tend = startTend(spec, { signals, env: process.env }, sinks);
   summary = () => tend.status().services.map((s) => `${spec.services.length > 1 ? `${s.name}: ` : ''}${s.ready}/${s.desired} workers ready, generation ${s.generation}`).join('; ');
   const control = spec.control === null ? null : serveControl(spec.control, tend, log);

@@ -1,0 +1,102 @@
+// Leftovers of an earlier tend that died without cleaning up (SIGKILL, the OOM killer): unix socket files and
+// runtime directories. Only what is provably stale is removed — a socket file nobody accepts on (connect is refused)
+// and a runtime directory none of whose sockets answers — and each removal is reported. A live one is never taken over.
+import { readdirSync, rmSync, statSync, unlinkSync, lstatSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import type { TendSpec } from '../config/spec.js';
+import { TendError } from '../errors.js';
+import { native } from '../os/native.js';
+
+const RUNTIME_BASE = '/run/tend';
+const PROBE_TIMEOUT_MS = 1_000;
+
+// Check every unix address tend is about to bind and tend's runtime directories; resolves with what was removed.
+export async function clearStaleLeftovers(spec: TendSpec): Promise<string[]> {
+  const removed: string[] = [];
+  const paths = spec.services.flatMap((s) => s.listen).flatMap((l) => (l.kind === 'unix' && !l.path.startsWith('@') ? [{ path: l.path, what: `--listen unix:${l.path}` }] : []));
+  if (spec.control !== null) paths.push({ path: spec.control, what: `--control ${spec.control}` });
+  for (const { path, what } of paths) {
+    if (!isSocketFile(path)) continue;
+    if (await acceptsConnections(path)) {
+      throw new TendError('TEND_ERR_LISTEN', `unable to use ${what}: another live process accepts connections there; stop it or choose another path`);
+    }
+    unlinkSync(path);
+    removed.push(`stale socket ${path}`);
+  }
+  removed.push(...clearStaleRuntimeDirs());
+  return removed;
+}
+
+function isSocketFile(path: string): boolean {
+  try {
+    return lstatSync(path).isSocket();
+  } catch {
+    return false;
+  }
+}
+
+// True when something accepts a stream connection on `path` (ECONNREFUSED means nobody listens: stale).
+function acceptsConnections(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ path });
+    const timer = setTimeout(() => { socket.destroy(); resolve(true); }, PROBE_TIMEOUT_MS);
+    socket.once('connect', () => { clearTimeout(timer); socket.destroy(); resolve(true); });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      // EPROTOTYPE/ECONNREFUSED/ENOENT: no stream listener; anything else (EACCES) counts as alive, to be safe.
+      resolve(!(error.code === 'ECONNREFUSED' || error.code === 'ENOENT'));
+    });
+  });
+}
+
+// A runtime directory /run/tend/<pid>-XXXXXX is stale when its tend pid is gone and no notify socket in it is bound.
+function clearStaleRuntimeDirs(): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(RUNTIME_BASE);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of entries) {
+    const match = /^(\d+)-/.exec(name);
+    if (match === null || Number(match[1]) === process.pid) continue;
+    const dir = join(RUNTIME_BASE, name);
+    if (pidAlive(Number(match[1])) || anyBound(dir)) continue;
+    rmSync(dir, { recursive: true, force: true });
+    removed.push(`stale runtime directory ${dir}`);
+  }
+  return removed;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+// True when any datagram socket in `dir` is still bound by a live process (a send reaches it).
+function anyBound(dir: string): boolean {
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch {
+    return false;
+  }
+  for (const file of files) {
+    const path = join(dir, file);
+    try {
+      if (!statSync(path).isSocket()) continue;
+      native.dgramSend(path, Buffer.alloc(0));
+      return true;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code !== 'ECONNREFUSED' && code !== 'ENOENT') return true;
+    }
+  }
+  return false;
+}
