@@ -67,6 +67,11 @@ function removeStaleSocket(path: string): void {
   }
 }
 
+// Open a fresh SO_REUSEPORT copy of a TCP socket on the same port (a slot's own socket, reopened for its new worker).
+export function reopenReusePort(s: OpenSocket): OpenSocket {
+  return openOne({ ...s.spec, port: s.port ?? 0 } as ListenSpec, true, () => ({ uid: -1, gid: -1 }));
+}
+
 // Remove a unix socket's file (at exit, after its fd was closed earlier).
 export function removeSocketFile(s: OpenSocket): void {
   if (s.spec.kind !== 'unix' || s.spec.path.startsWith('@')) return;

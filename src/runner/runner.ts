@@ -9,7 +9,7 @@ import type { EventSink, TendEvent } from '../core/events.js';
 import { initialServiceState, serviceTransition, type ServiceEvent, type ServiceEffect, type ServicePolicy, type ServiceState, type TimerRef } from '../core/service-machine.js';
 import { initialTendState, reloadTargets, tendTransition, type TendEffect, type TendMachineEvent, type TendState } from '../core/tend-machine.js';
 import { TendError } from '../errors.js';
-import { closeListenSockets, openListenSockets, removeSocketFile, type OpenSocket } from '../os/listen-sockets.js';
+import { closeListenSockets, openListenSockets, removeSocketFile, reopenReusePort, type OpenSocket } from '../os/listen-sockets.js';
 import { native } from '../os/native.js';
 import { openNotifyChannel, removeTendRuntimeDir, type NotifyChannel } from '../os/notify-channel.js';
 import { OutputTail, pipeOutput } from '../os/output.js';
@@ -71,7 +71,9 @@ export interface ServiceRuntime {
   readonly spec: ServiceSpec;
   readonly policy: ServicePolicy;
   state: ServiceState;
-  readonly sockets: readonly (readonly OpenSocket[])[];
+  /** Per slot with --socket-strategy reuseport (else one list); a slot waiting to restart has its TCP copies closed. */
+  readonly sockets: OpenSocket[][];
+  readonly idleSlots: Set<number>;
   readonly socketsFromSystemd: boolean;
   readonly credentials: Credentials | null;
   readonly rlimits: readonly RlimitEntry[];
@@ -189,6 +191,7 @@ class Runner {
         policy: { spec, hasSockets: (sockets[0] ?? []).length > 0 },
         state: initialServiceState(spec),
         sockets,
+        idleSlots: new Set(),
         socketsFromSystemd: useSystemd,
         credentials,
         rlimits: limitsForChild(inheritedLimits, spec.limits),
@@ -259,9 +262,9 @@ class Runner {
   private stopAccepting(): void {
     for (const rt of this.services.values()) {
       if (rt.socketsFromSystemd) continue;
-      for (const list of rt.sockets) {
+      for (const [slot, list] of rt.sockets.entries()) {
         for (const s of list) {
-          if (this.closedFds.has(s.fd)) continue;
+          if (this.closedFds.has(s.fd) || (rt.idleSlots.has(slot) && s.spec.kind === 'tcp')) continue;
           this.closedFds.add(s.fd);
           try { native.closeFd(s.fd); } catch { /* already closed */ }
         }
@@ -296,9 +299,32 @@ class Runner {
   private afterServiceEvent(rt: ServiceRuntime, event: TendEvent): void {
     if (event.type === 'service-ready' || event.type === 'service-done' || event.type === 'service-ended' || event.type === 'service-stopped') {
       this.dispatch({ to: 'tend', event: { type: 'service', event } });
+    } else if (event.type === 'restart-scheduled') {
+      this.idleSlot(rt, event.slot);
     } else if (event.type === 'reload-finished') {
       rt.lastReload = { ok: event.ok, at: new Date().toISOString(), detail: event.detail };
     }
+  }
+
+  // A reuseport slot with no worker would still get its share of new connections, which would wait in its queue until
+  // the restart: close its TCP copies until the slot has a worker again.
+  private idleSlot(rt: ServiceRuntime, slot: number): void {
+    if (rt.spec.socketStrategy !== 'reuseport' || rt.socketsFromSystemd || rt.sockets.length < 2) return;
+    const list = rt.sockets[slot];
+    if (list === undefined || rt.idleSlots.has(slot)) return;
+    rt.idleSlots.add(slot);
+    for (const s of list) if (s.spec.kind === 'tcp') { try { native.closeFd(s.fd); } catch { /* closed */ } }
+  }
+
+  private slotSockets(rt: ServiceRuntime, slot: number): readonly OpenSocket[] {
+    if (rt.spec.socketStrategy !== 'reuseport' || rt.socketsFromSystemd) return rt.sockets[0] ?? [];
+    // A slot added by scaling gets its own copies, like the slots opened at start.
+    if (rt.sockets[slot] === undefined) rt.sockets[slot] = (rt.sockets[0] ?? []).map((s) => (s.spec.kind === 'tcp' ? reopenReusePort(s) : s));
+    const list = rt.sockets[slot] ?? [];
+    if (rt.idleSlots.delete(slot)) {
+      rt.sockets[slot] = list.map((s) => (s.spec.kind === 'tcp' ? reopenReusePort(s) : s));
+    }
+    return rt.sockets[slot] ?? [];
   }
 
   // ---- effects ----
@@ -315,7 +341,7 @@ class Runner {
       const preload = !this.plain && rt.spec.preload && existsSync(preloadPath) ? preloadPath : null;
       const request = spawnRequest({
         spec: rt.spec, slot: effect.slot, generation: effect.generation, role: effect.role, step: effect.step, workers: effect.workers, plain: this.plain,
-        env: this.deps.env, sockets: rt.sockets[rt.spec.socketStrategy === 'reuseport' && !rt.socketsFromSystemd ? effect.slot : 0] ?? [],
+        env: this.deps.env, sockets: this.slotSockets(rt, effect.slot),
         notify: proc.notify, stdio: pipes === null ? [0, 1, 2] : [0, pipes.out[1], pipes.err[1]],
         rlimits: rt.rlimits, credentials: rt.credentials, foregroundTty: this.tty, preloadPath: preload,
       });
@@ -480,7 +506,7 @@ class Runner {
   private exit(code: number): void {
     for (const rt of this.services.values()) {
       if (rt.socketsFromSystemd) for (const s of rt.sockets[0] ?? []) { try { native.closeFd(s.fd); } catch { /* closed */ } }
-      else closeListenSockets(rt.sockets.map((list) => list.filter((s) => !this.closedFds.has(s.fd))));
+      else closeListenSockets(rt.sockets.map((list, slot) => list.filter((s) => !this.closedFds.has(s.fd) && !(rt.idleSlots.has(slot) && s.spec.kind === 'tcp'))));
       for (const list of rt.sockets) for (const s of list) if (this.closedFds.has(s.fd)) removeSocketFile(s);
     }
     this.reaper.stop();
