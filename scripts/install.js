@@ -3,7 +3,7 @@
 // machine, so no compiler is needed; otherwise, and always in a dev checkout, it compiles them with node-gyp.
 // When neither works it says in one line what to install.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -16,7 +16,6 @@ async function fittingPrebuilt() {
   const libc = detectLibc();
   const launcher = prebuiltLauncher(root, process.arch, libc);
   if (!existsSync(launcher)) return null;
-  chmodSync(launcher, 0o755); // in case the unpacker dropped the mode bits
   const run = spawnSync(launcher, [], { stdio: 'ignore', timeout: 10_000 });
   if (run.status !== 64) return null;
   try {

@@ -11,8 +11,8 @@ import { TendError } from '../errors.js';
 /** The C library family a prebuilt is linked against. */
 export type Libc = 'glibc' | 'musl';
 
-/** The package root (this file is dist/src/os/native-loader.js). */
-export const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+// The package root (this file is dist/src/os/native-loader.js).
+const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 // glibc's dynamic loader for each architecture: a machine that has it runs glibc programs. Its mere presence is
 // the test (no fork, no report), and a wrong guess costs nothing: the other libc's prebuilt is tried next.
@@ -43,8 +43,8 @@ export function addonCandidates(root: string = PACKAGE_ROOT, arch: string = proc
   return [join(root, 'build/Release/tend_native.node'), prebuiltAddon(root, arch, libc), prebuiltAddon(root, arch, other)];
 }
 
-/** The fix every "native build missing" message ends with. */
-export const NATIVE_FIX = 'reinstall tend (npm install), which compiles it when no prebuilt fits (that needs a C compiler, make and python3)';
+// The fix every "native build missing" message ends with (bin/tend's says the same).
+const NATIVE_FIX = 'reinstall tend (npm install), which compiles it when no prebuilt fits (that needs a C compiler, make and python3)';
 
 /** Loads the first candidate that loads; a file that is missing, corrupt or for another machine is skipped. */
 export function loadAddon(candidates: readonly string[] = addonCandidates(), root: string = PACKAGE_ROOT): { exports: unknown; path: string } {
