@@ -1,23 +1,44 @@
 /* errno -> JS Error mapping, shared by every file that makes system calls. */
 #include "errors.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <uv.h>
 
-/* Symbolic name ("ENOENT") for an errno value; strerrorname_np is glibc >= 2.32. */
-static const char *errno_name(int err, char *fallback, size_t size) {
-  const char *name = strerrorname_np(err);
-  if (name != NULL) return name;
-  snprintf(fallback, size, "E%d", err);
-  return fallback;
+/* POSIX errno values that libuv's name table (UV_ERRNO_MAP) lacks but a syscall here can return (execve gives
+ * ENOEXEC, waitpid ECHILD). Everything else is named by libuv, which Node exports to addons on glibc and musl. */
+static const struct {
+  int err;
+  const char *name;
+} unmapped[] = {
+    {EBADMSG, "EBADMSG"}, {ECHILD, "ECHILD"}, {EDEADLK, "EDEADLK"}, {EDOM, "EDOM"}, {EDQUOT, "EDQUOT"},
+    {EIDRM, "EIDRM"}, {EINPROGRESS, "EINPROGRESS"}, {EMULTIHOP, "EMULTIHOP"}, {ENETRESET, "ENETRESET"},
+    {ENOEXEC, "ENOEXEC"}, {ENOLCK, "ENOLCK"}, {ENOLINK, "ENOLINK"}, {ENOMSG, "ENOMSG"}, {ENOSR, "ENOSR"},
+    {ENOSTR, "ENOSTR"}, {ENOTRECOVERABLE, "ENOTRECOVERABLE"}, {EOWNERDEAD, "EOWNERDEAD"}, {ESTALE, "ESTALE"},
+    {ETIME, "ETIME"},
+};
+
+/* Fills name ("ENOENT") and text ("no such file or directory") for an errno value; "E<n>" for one nobody names. */
+static void errno_describe(int err, char *name, size_t name_size, char *text, size_t text_size) {
+  for (size_t i = 0; i < sizeof unmapped / sizeof unmapped[0]; i++) {
+    if (unmapped[i].err != err) continue;
+    snprintf(name, name_size, "%s", unmapped[i].name);
+    snprintf(text, text_size, "%s", strerror(err)); /* a static string for a known errno, on glibc and musl */
+    text[0] = (char)tolower((unsigned char)text[0]); /* libuv's texts are lower case, like Node's messages */
+    return;
+  }
+  /* On Unix libuv's error codes are the negated errno values. */
+  uv_err_name_r(-err, name, name_size);
+  uv_strerror_r(-err, text, text_size);
+  if (strncmp(name, "Unknown", 7) == 0) snprintf(name, name_size, "E%d", err);
 }
 
 napi_value tend_errno_error(napi_env env, int err, const char *syscall) {
-  char name_buf[16];
-  const char *name = errno_name(err, name_buf, sizeof name_buf);
-  const char *text = strerrordesc_np(err);
-  char message[256];
-  snprintf(message, sizeof message, "%s: %s: %s", syscall, name, text != NULL ? text : "Unknown error");
+  char name[32], text[128], message[256];
+  errno_describe(err, name, sizeof name, text, sizeof text);
+  snprintf(message, sizeof message, "%s: %s: %s", syscall, name, text);
 
   napi_value code, msg, error, errno_value, syscall_value;
   if (napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code) != napi_ok ||

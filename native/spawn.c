@@ -378,17 +378,19 @@ napi_value tend_spawn(napi_env env, napi_callback_info info) {
     goto out;
   }
 
-  /* Block everything so no Node/libuv handler runs in the child before it resets dispositions. */
+  /* Block everything so no Node/libuv handler runs in the child before it resets dispositions. On Linux
+   * sigprocmask sets the calling thread's mask exactly as pthread_sigmask does (glibc and musl), and unlike
+   * pthread_sigmask it carries no GLIBC_2.32 symbol version, so the prebuilt addon still loads on glibc 2.28. */
   sigset_t all, old;
   sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
+  sigprocmask(SIG_SETMASK, &all, &old);
   pid_t pid = fork();
   if (pid == 0) {
     close(report[0]);
     child(&req, report[1]);
   }
   int fork_errno = errno;
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  sigprocmask(SIG_SETMASK, &old, NULL);
   close(report[1]);
   if (pid < 0) {
     close(report[0]);

@@ -26,10 +26,10 @@ napi_value tend_tcsetpgrp(napi_env env, napi_callback_info info) {
   sigset_t ttou, old;
   sigemptyset(&ttou);
   sigaddset(&ttou, SIGTTOU);
-  pthread_sigmask(SIG_BLOCK, &ttou, &old);
+  sigprocmask(SIG_BLOCK, &ttou, &old); /* this thread's mask; see spawn.c on why not pthread_sigmask */
   int rc = tcsetpgrp(fd, pgid);
   int err = errno;
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  sigprocmask(SIG_SETMASK, &old, NULL);
   if (rc != 0) return tend_throw_errno(env, err, "tcsetpgrp");
   return tend_undefined(env);
 }

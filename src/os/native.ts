@@ -1,6 +1,7 @@
-// Typed facade over the C addon (build/Release/tend_native.node). Arguments are validated here so the C side stays
-// mechanism-only; the addon is loaded lazily on first use, so importing this module has no side effects.
-import { createRequire } from 'node:module';
+// Typed facade over the C addon (build/Release/tend_native.node, else a prebuilt: see native-loader.ts). Arguments are
+// validated here so the C side stays mechanism-only; the addon is loaded lazily on first use, so importing this module
+// has no side effects.
+import { loadAddon } from './native-loader.js';
 
 /** An errno failure reported by the addon, shaped like Node's own system errors (errno is the positive C value). */
 export type NativeError = Error & {
@@ -135,21 +136,12 @@ interface Binding {
   setCloexec(fd: number): void;
 }
 
-// Relative to dist/src/os/native.js.
-const ADDON_PATH = '../../../build/Release/tend_native.node';
 let binding: Binding | undefined;
 
 /** Loads the addon on first use, so `import` stays cheap and a missing build only fails the code that needs it. */
 function addon(): Binding {
-  if (binding === undefined) {
-    const require = createRequire(import.meta.url);
-    try {
-      binding = require(ADDON_PATH) as Binding;
-    } catch (cause) {
-      const detail = cause instanceof Error ? cause.message : String(cause);
-      throw new Error(`tend: native build missing: run npm install (${detail})`, { cause });
-    }
-  }
+  // The local build, else the prebuilt for this arch and libc; none loadable is a one-line TEND_ERR_NATIVE_MISSING.
+  binding ??= loadAddon().exports as Binding;
   return binding;
 }
 

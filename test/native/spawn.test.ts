@@ -260,7 +260,7 @@ describe('spawn: failures', () => {
       () => native.spawn(request({ file: 'tend-no-such-command', args: ['x'], searchPath: `/nonexistent:${PATH}` })),
       { code: 'ENOENT', errno: 2, syscall: 'execve', path: 'tend-no-such-command' },
     );
-    assert.equal(err.message, 'execve: ENOENT: No such file or directory');
+    assert.equal(err.message, 'execve: ENOENT: no such file or directory');
     assertNoChildren();
   });
 
@@ -298,7 +298,7 @@ describe('spawn: failures', () => {
       () => native.spawn(request({ file: '/bin/true', args: ['true'], rlimits: [{ resource: nofile, soft: 2000, hard: 1000 }] })),
       { code: 'EINVAL', errno: 22, syscall: 'setrlimit', resource: 'nofile' },
     );
-    assert.equal(err.message, 'setrlimit: EINVAL: Invalid argument');
+    assert.equal(err.message, 'setrlimit: EINVAL: invalid argument');
     assertNoChildren();
   });
 

@@ -85,7 +85,7 @@ describe('rlimits of tend itself', () => {
     assert.deepEqual({ code: e.code, errno: e.errno, syscall: e.syscall, resource: e.resource }, {
       code: 'EINVAL', errno: 22, syscall: 'setrlimit', resource: 'nofile',
     });
-    assert.equal(e.message, 'setrlimit: EINVAL: Invalid argument');
+    assert.equal(e.message, 'setrlimit: EINVAL: invalid argument');
   });
 });
 

@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// npm's install hook. An installed package (no src/) uses its prebuilt addon and launcher when both run on this
+// machine, so no compiler is needed; otherwise, and always in a dev checkout, it compiles them with node-gyp.
+// When neither works it says in one line what to install.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+
+// The prebuilt pair for this machine, if the addon loads in this Node and the launcher runs (it exits 64 for usage).
+async function fittingPrebuilt() {
+  const loader = join(root, 'dist/src/os/native-loader.js');
+  if (!existsSync(loader)) return null;
+  const { detectLibc, loadAddon, prebuiltAddon, prebuiltLauncher } = await import(loader);
+  const libc = detectLibc();
+  const launcher = prebuiltLauncher(root, process.arch, libc);
+  if (!existsSync(launcher)) return null;
+  const run = spawnSync(launcher, [], { stdio: 'ignore', timeout: 10_000 });
+  if (run.status !== 64) return null;
+  try {
+    return loadAddon([prebuiltAddon(root, process.arch, libc)], root).path;
+  } catch {
+    return null;
+  }
+}
+
+function nodeGypRebuild() {
+  // npm points npm_config_node_gyp at the node-gyp it bundles; outside npm, node-gyp from PATH.
+  const gyp = process.env.npm_config_node_gyp;
+  const [file, args] = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['rebuild']];
+  const result = spawnSync(file, args, { cwd: root, stdio: 'inherit' });
+  return result.status === 0;
+}
+
+if (!existsSync(join(root, 'src'))) {
+  const prebuilt = await fittingPrebuilt();
+  if (prebuilt !== null) {
+    process.stdout.write(`tend: using the prebuilt native parts in ${prebuilt.slice(root.length).replace(/\/[^/]*$/, '')} (no compiler needed)\n`);
+    process.exit(0);
+  }
+}
+if (nodeGypRebuild()) process.exit(0);
+process.stderr.write(`tend: native build missing: no prebuilt fits linux-${process.arch} here and compiling failed; install a C compiler, make and python3 (Debian: apt-get install g++ make python3; Alpine: apk add build-base python3), then run npm install again\n`);
+process.exit(1);

@@ -1,0 +1,65 @@
+// Finds tend's native parts: a local node-gyp build (build/Release) first, else the prebuilt for this machine's
+// architecture and C library that the package ships (prebuilds/linux-<arch>/, built by scripts/build-prebuilt.js).
+// bin/tend applies the same rule to the launcher in sh, and scripts/install.js asks this module whether a prebuilt
+// fits before it falls back to compiling.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TendError } from '../errors.js';
+
+/** The C library family a prebuilt is linked against. */
+export type Libc = 'glibc' | 'musl';
+
+// The package root (this file is dist/src/os/native-loader.js).
+const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+// glibc's dynamic loader for each architecture: a machine that has it runs glibc programs. Its mere presence is
+// the test (no fork, no report), and a wrong guess costs nothing: the other libc's prebuilt is tried next.
+const GLIBC_LOADER: Readonly<Partial<Record<string, string>>> = {
+  x64: '/lib64/ld-linux-x86-64.so.2',
+  arm64: '/lib/ld-linux-aarch64.so.1',
+};
+
+/** Which C library this machine's programs use, so the matching prebuilt is tried first. */
+export function detectLibc(arch: string = process.arch): Libc {
+  const loader = GLIBC_LOADER[arch];
+  return loader !== undefined && existsSync(loader) ? 'glibc' : 'musl';
+}
+
+/** The prebuilt addon for an arch and libc, in the prebuildify layout. */
+export function prebuiltAddon(root: string, arch: string, libc: Libc): string {
+  return join(root, 'prebuilds', `linux-${arch}`, `tend_native.napi.${libc}.node`);
+}
+
+/** The prebuilt launcher for an arch and libc (the musl one is static). */
+export function prebuiltLauncher(root: string, arch: string, libc: Libc): string {
+  return join(root, 'prebuilds', `linux-${arch}`, `tend-launcher.${libc}`);
+}
+
+/** The addon files to try, in order: the local build, this machine's prebuilt, the other libc's prebuilt. */
+export function addonCandidates(root: string = PACKAGE_ROOT, arch: string = process.arch, libc: Libc = detectLibc(arch)): string[] {
+  const other: Libc = libc === 'glibc' ? 'musl' : 'glibc';
+  return [join(root, 'build/Release/tend_native.node'), prebuiltAddon(root, arch, libc), prebuiltAddon(root, arch, other)];
+}
+
+// The fix every "native build missing" message ends with (bin/tend's says the same).
+const NATIVE_FIX = 'reinstall tend (npm install), which compiles it when no prebuilt fits (that needs a C compiler, make and python3)';
+
+/** Loads the first candidate that loads; a file that is missing, corrupt or for another machine is skipped. */
+export function loadAddon(candidates: readonly string[] = addonCandidates(), root: string = PACKAGE_ROOT): { exports: unknown; path: string } {
+  const require = createRequire(import.meta.url);
+  const failures: string[] = [];
+  for (const file of candidates) {
+    if (!existsSync(file)) continue;
+    try {
+      return { exports: require(file), path: file };
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      failures.push(`${relative(root, file)}: ${detail.replace(/\s+/g, ' ').trim()}`);
+    }
+  }
+  const tried = failures.length === 0 ? '' : ` (${failures.join('; ')})`;
+  throw new TendError('TEND_ERR_NATIVE_MISSING',
+    `native build missing: no loadable addon for linux-${process.arch} (${detectLibc()})${tried}; ${NATIVE_FIX}`);
+}
