@@ -3,10 +3,10 @@
 // cap queued, the pump stops reading, so the pipe fills and the worker blocks on its own write: nothing is dropped
 // and tend's memory stays bounded whatever the reader of tend's output does.
 import { fstatSync } from 'node:fs';
-import { Socket } from 'node:net';
+import { Socket, type SocketConstructorOpts } from 'node:net';
 import { createLineFormatter, type LogFormat, type LogPrefix, type OutputLabels, type OutputStream } from '../output/format.js';
 import { LineRing } from '../output/line-ring.js';
-import { DEFAULT_MAX_LINE, LineSplitter } from '../output/line-splitter.js';
+import { DEFAULT_MAX_LINE, LineSplitter, type LinePart } from '../output/line-splitter.js';
 import { OutputSink, type SinkOptions } from '../output/sink.js';
 
 /** `--log-prefix` and `--log-format` together. */
@@ -50,61 +50,61 @@ export interface OutputPump {
   stats(): PumpStats;
 }
 
+/** Bytes read from a pipe at a time, into one buffer per pump reused for every read. */
+const READ_SIZE = 64 * 1024;
+
 // Start copying a worker's pipe to a sink, line by line, with back-pressure; the one way worker output flows.
 export function pumpOutput(options: PumpOptions): OutputPump {
   const { sink, stream, ring = null } = options;
   const now = options.now ?? Date.now;
   const splitter = new LineSplitter(options.maxLine ?? DEFAULT_MAX_LINE);
   const format = createLineFormatter({ ...options.format, colour: sink.colour, journald: sink.journald }, options.labels, stream, now);
-  const socket = new Socket({ fd: options.fd, readable: true, writable: false });
-  let bytesRead = 0;
-  let lines = 0;
-  let cutPieces = 0;
-  let pauses = 0;
-  let paused = false;
-  let out: Buffer[] = [];
-  const onLine = (line: Buffer, cut: { part: number; more: boolean } | null): void => {
-    lines++;
-    if (cut !== null) cutPieces++;
-    format(line, cut, out);
+  const stats = { bytesRead: 0, lines: 0, cutPieces: 0, pauses: 0, paused: false };
+  const write = (parts: readonly (Buffer | string)[]): void => { sink.appendLine(parts); };
+  const onLine = (line: Buffer, cut: LinePart | null): void => {
+    stats.lines++;
+    if (cut !== null) stats.cutPieces++;
+    format(line, cut, write);
     ring?.push(stream, line, cut, now());
   };
-  const writeOut = (): void => {
-    if (out.length === 0) return;
-    sink.write(out.length === 1 ? (out[0] ?? Buffer.alloc(0)) : Buffer.concat(out));
-    out = [];
+  let socket: Socket | null = null;
+  // Every read lands in the same buffer (net's `onread`): no allocation per read, so no garbage to wait for.
+  const onRead = (bytes: number, buffer: Buffer): boolean => {
+    stats.bytesRead += bytes;
+    splitter.push(buffer.subarray(0, bytes), onLine);
+    sink.commit();
+    if (!sink.full) return true;
+    // Back-pressure: stop reading; the kernel pipe fills and the worker's own write() blocks.
+    stats.paused = true;
+    stats.pauses++;
+    void sink.whenRoom().then(() => {
+      stats.paused = false;
+      socket?.resume();
+    });
+    return false;
   };
-  socket.on('data', (chunk: Buffer) => {
-    bytesRead += chunk.length;
-    splitter.push(chunk, onLine);
-    writeOut();
-    if (!paused && sink.full) {
-      // Back-pressure: stop reading; the kernel pipe fills and the worker's own write() blocks.
-      paused = true;
-      pauses++;
-      socket.pause();
-      void sink.whenRoom().then(() => {
-        paused = false;
-        socket.resume();
-      });
-    }
-  });
+  // `onread` is a documented net.Socket option that @types/node 20 lacks; returning false pauses reading.
+  const socketOptions: SocketConstructorOpts & { onread: { buffer: Buffer; callback: typeof onRead } } = {
+    fd: options.fd, readable: true, writable: false, onread: { buffer: Buffer.allocUnsafeSlow(READ_SIZE), callback: onRead },
+  };
+  socket = new Socket(socketOptions);
+  const reader = socket;
   const done = new Promise<void>((resolve) => {
     let finished = false;
     const finish = (): void => {
       if (finished) return;
       finished = true;
       splitter.flush(onLine);
-      writeOut();
-      socket.destroy();
+      sink.commit();
+      reader.destroy();
       resolve();
     };
-    socket.on('end', finish);
+    reader.on('end', finish);
     // EIO and the like end the stream as EOF would: what was read is still written out.
-    socket.on('error', finish);
-    socket.on('close', finish);
+    reader.on('error', finish);
+    reader.on('close', finish);
   });
-  return { done, stats: () => ({ bytesRead, lines, cutPieces, pauses, paused }) };
+  return { done, stats: () => ({ ...stats }) };
 }
 
 const stdioSinks = new Map<OutputStream, OutputSink>();

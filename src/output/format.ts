@@ -26,19 +26,18 @@ export interface FormatOptions {
   readonly journald: boolean;
 }
 
-/** Appends the formatted bytes of one line (with its '\n') to `out`. */
-export type LineFormatter = (line: Buffer, cut: LinePart | null, out: Buffer[]) => void;
+/** One output line as parts (strings are UTF-8), its '\n' included; the parts are copied before it returns. */
+export type LineOut = (parts: readonly (Buffer | string)[]) => void;
+/** Formats one line (or cut piece) and hands it to `out`. */
+export type LineFormatter = (line: Buffer, cut: LinePart | null, out: LineOut) => void;
 
 /** Ends every piece of a cut line except the last (text format). */
 export const CUT_MARKER = ' [tend:cut]';
 /** Starts every piece of a cut line except the first (text format). */
 export const CONTINUATION_MARKER = '[tend:cont] ';
 
-const NEWLINE = Buffer.from('\n');
-const CUT = Buffer.from(CUT_MARKER);
-const CONTINUATION = Buffer.from(CONTINUATION_MARKER);
 // sd-daemon(3) priority prefix for errors; journald strips it and files the line at priority 3 ("err").
-const JOURNAL_ERR = Buffer.from('<3>');
+const JOURNAL_ERR = '<3>';
 // Foreground colours that read on dark and light terminals; red is left out so it keeps meaning "error".
 const PALETTE = [36, 33, 32, 35, 34, 96, 93, 92, 95, 94];
 
@@ -46,48 +45,45 @@ const PALETTE = [36, 33, 32, 35, 34, 96, 93, 92, 95, 94];
 export function createLineFormatter(options: FormatOptions, labels: OutputLabels, stream: OutputStream, now: () => number = Date.now): LineFormatter {
   const priority = options.journald && stream === 'stderr' ? JOURNAL_ERR : null;
   if (options.format === 'json') return jsonFormatter(labels, stream, priority, options.journald, now);
-  const prefix = prefixBytes(options, labels);
+  const prefix = prefixText(options, labels);
   return (line, cut, out) => {
-    let body = line;
     const own = options.journald && (cut === null || cut.part === 1) ? journalPriority(line) : null;
-    if (own !== null) body = line.subarray(own.length);
+    const body = own === null ? line : line.subarray(own.length);
     const lead = own ?? priority;
-    if (lead !== null) out.push(lead);
-    if (prefix !== null) out.push(prefix);
-    if (cut !== null && cut.part > 1) out.push(CONTINUATION);
-    out.push(body);
-    if (cut?.more === true) out.push(CUT);
-    out.push(NEWLINE);
+    if (lead === null && prefix === '' && cut === null) {
+      out([body, '\n']);
+      return;
+    }
+    out([lead ?? '', prefix, cut !== null && cut.part > 1 ? CONTINUATION_MARKER : '', body, cut?.more === true ? CUT_MARKER : '', '\n']);
   };
 }
 
-// The prefix bytes for a worker (null for none), coloured by a hash of what it shows so a slot keeps its colour.
-export function prefixBytes(options: Pick<FormatOptions, 'prefix' | 'colour'>, labels: OutputLabels): Buffer | null {
-  if (options.prefix === 'none') return null;
+// The prefix for a worker ('' for none), coloured by a hash of what it shows, so a slot keeps its colour.
+export function prefixText(options: Pick<FormatOptions, 'prefix' | 'colour'>, labels: OutputLabels): string {
+  if (options.prefix === 'none') return '';
   const name = options.prefix === 'slot' ? `${labels.service}.${labels.slot}` : labels.service;
-  if (!options.colour) return Buffer.from(`${name} | `);
+  if (!options.colour) return `${name} | `;
   const colour = PALETTE[fnv1a(name) % PALETTE.length] ?? PALETTE[0];
-  return Buffer.from(`\x1b[${colour}m${name} |\x1b[0m `);
+  return `\x1b[${colour}m${name} |\x1b[0m `;
 }
 
-function jsonFormatter(labels: OutputLabels, stream: OutputStream, priority: Buffer | null, journald: boolean, now: () => number): LineFormatter {
+function jsonFormatter(labels: OutputLabels, stream: OutputStream, priority: string | null, journald: boolean, now: () => number): LineFormatter {
   const labelFields = { service: JSON.stringify(labels.service), slot: String(labels.slot), pid: String(labels.pid) };
   const wrapHead = `"service":${labelFields.service},"slot":${labelFields.slot},"pid":${labelFields.pid},"stream":"${stream}"`;
   return (line, cut, out) => {
     const own = journald && (cut === null || cut.part === 1) ? journalPriority(line) : null;
     const body = own === null ? line : line.subarray(own.length);
-    const lead = own ?? priority;
-    if (lead !== null) out.push(lead);
+    const lead = own ?? priority ?? '';
     const object = cut === null ? parseJsonObject(body) : null;
     if (object !== null) {
-      out.push(spliceLabels(body.subarray(0, object.end), object.value, labelFields));
-    } else {
-      let text = body.toString('utf8');
-      if (text.endsWith('\r')) text = text.slice(0, -1);
-      const parts = cut === null ? '' : `,"part":${cut.part}${cut.more ? ',"partial":true' : ''}`;
-      out.push(Buffer.from(`{"time":"${new Date(now()).toISOString()}",${wrapHead},"msg":${JSON.stringify(text)}${parts}}`));
+      const [head, rest] = spliceLabels(body.subarray(0, object.end), object.value, labelFields);
+      out([lead, head, rest, '\n']);
+      return;
     }
-    out.push(NEWLINE);
+    let text = body.toString('utf8');
+    if (text.endsWith('\r')) text = text.slice(0, -1);
+    const parts = cut === null ? '' : `,"part":${cut.part}${cut.more ? ',"partial":true' : ''}`;
+    out([`${lead}{"time":"${new Date(now()).toISOString()}",${wrapHead},"msg":${JSON.stringify(text)}${parts}}\n`]);
   };
 }
 
@@ -106,19 +102,19 @@ function parseJsonObject(line: Buffer): { end: number; value: Readonly<Record<st
   }
 }
 
-// Insert the labels the object lacks right after its '{', leaving every other byte as the worker wrote it.
-function spliceLabels(object: Buffer, present: Readonly<Record<string, unknown>>, fields: Readonly<Record<'service' | 'slot' | 'pid', string>>): Buffer {
+// The labels the object lacks, to insert right after its '{' (as [head, rest]); every other byte stays as written.
+function spliceLabels(object: Buffer, present: Readonly<Record<string, unknown>>, fields: Readonly<Record<'service' | 'slot' | 'pid', string>>): [string, Buffer] {
   const added = Object.entries(fields).filter(([key]) => !Object.hasOwn(present, key)).map(([key, value]) => `"${key}":${value}`);
-  if (added.length === 0) return object;
+  if (added.length === 0) return ['', object];
   let rest = 1;
   while (rest < object.length && isBlank(object[rest] ?? 0)) rest++;
   const separator = object[rest] === 0x7d ? '' : ',';
-  return Buffer.concat([Buffer.from(`{${added.join(',')}${separator}`), object.subarray(1)]);
+  return [`{${added.join(',')}${separator}`, object.subarray(1)];
 }
 
 // A leading sd-daemon priority the worker wrote itself (`<0>` … `<7>`), kept in front of tend's prefix.
-function journalPriority(line: Buffer): Buffer | null {
-  if (line.length >= 3 && line[0] === 0x3c && line[2] === 0x3e && (line[1] ?? 0) >= 0x30 && (line[1] ?? 0) <= 0x37) return line.subarray(0, 3);
+function journalPriority(line: Buffer): string | null {
+  if (line.length >= 3 && line[0] === 0x3c && line[2] === 0x3e && (line[1] ?? 0) >= 0x30 && (line[1] ?? 0) <= 0x37) return line.toString('latin1', 0, 3);
   return null;
 }
 

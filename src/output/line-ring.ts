@@ -44,42 +44,65 @@ const DEFAULT_LINES = 1000;
 const DEFAULT_BYTES = 256 * 1024;
 const DEFAULT_FOLLOWER_BYTES = 1024 * 1024;
 
-// A circular buffer of LogEntry with O(1) append and eviction; replaces the old OutputTail.
+interface Slot {
+  readonly time: number;
+  readonly stream: OutputStream;
+  readonly cut: LinePart | null;
+  /** Where the line's bytes sit in the arena. */
+  readonly offset: number;
+  readonly length: number;
+}
+
+// The last lines of a worker: their bytes in one fixed arena (used as a circular byte queue), their metadata in a
+// circular array. Nothing is allocated per line, so keeping lines costs no garbage at any throughput.
 export class LineRing {
-  private readonly slots: (LogEntry | undefined)[];
+  private readonly slots: (Slot | undefined)[];
   private head = 0;
   private count = 0;
   private bytes = 0;
-  private readonly maxBytes: number;
+  private readonly arenaSize: number;
+  private arena: Buffer | null = null;
+  /** Arena offset where the next line's bytes go. */
+  private end = 0;
   private readonly followers = new Set<Follower>();
   private isClosed = false;
 
   constructor(limits: LineRingLimits = {}) {
     const lines = limits.lines ?? DEFAULT_LINES;
     if (!Number.isInteger(lines) || lines < 1) throw new RangeError(`lines must be a positive integer, got ${lines}`);
-    this.slots = new Array<LogEntry | undefined>(lines);
-    this.maxBytes = limits.bytes ?? DEFAULT_BYTES;
+    const bytes = limits.bytes ?? DEFAULT_BYTES;
+    if (!Number.isInteger(bytes) || bytes < 1) throw new RangeError(`bytes must be a positive integer, got ${bytes}`);
+    this.slots = new Array<Slot | undefined>(lines);
+    this.arenaSize = bytes;
   }
 
-  // Record a line (copied, so the caller's chunk can be freed) and hand it to every follower.
+  // Record a line (copied: `line` may be reused by the caller) and hand it to every follower.
   push(stream: OutputStream, line: Buffer, cut: LinePart | null = null, time: number = Date.now()): void {
     if (this.isClosed) return;
-    const entry: LogEntry = { time, stream, line: Buffer.from(line), cut };
+    // A line longer than the whole arena keeps its start (with `cut` unchanged: it says what the worker wrote).
+    const length = Math.min(line.length, this.arenaSize);
+    const offset = this.place(length);
+    this.arena ??= Buffer.allocUnsafeSlow(this.arenaSize);
+    line.copy(this.arena, offset, 0, length);
     if (this.count === this.slots.length) this.evict();
-    this.slots[(this.head + this.count) % this.slots.length] = entry;
+    const slot: Slot = { time, stream, cut, offset, length };
+    this.slots[(this.head + this.count) % this.slots.length] = slot;
     this.count++;
-    this.bytes += entry.line.length;
-    while (this.bytes > this.maxBytes && this.count > 1) this.evict();
-    for (const follower of this.followers) follower.offer(entry);
+    this.bytes += length;
+    this.end = offset + length;
+    if (this.followers.size > 0) {
+      const entry = this.entryOf(slot);
+      for (const follower of this.followers) follower.offer(entry);
+    }
   }
 
-  // The last `n` kept entries (all by default), oldest first.
+  // The last `n` kept entries (all by default), oldest first; their bytes are copies.
   entries(n: number = this.count): LogEntry[] {
     const take = Math.max(0, Math.min(n, this.count));
     const out: LogEntry[] = [];
     for (let i = this.count - take; i < this.count; i++) {
-      const entry = this.slots[(this.head + i) % this.slots.length];
-      if (entry !== undefined) out.push(entry);
+      const slot = this.slots[(this.head + i) % this.slots.length];
+      if (slot !== undefined) out.push(this.entryOf(slot));
     }
     return out;
   }
@@ -109,12 +132,37 @@ export class LineRing {
     for (const follower of [...this.followers]) follower.end('closed');
   }
 
+  // Find `length` contiguous free arena bytes after the newest line (wrapping to 0), evicting the oldest lines.
+  private place(length: number): number {
+    for (;;) {
+      const oldest = this.slots[this.head];
+      if (this.count === 0 || oldest === undefined) {
+        this.end = 0;
+        return 0;
+      }
+      if (this.end > oldest.offset || (this.end === oldest.offset && this.bytes === 0)) {
+        // Used bytes run from oldest.offset to end: free space is after end, then before oldest.offset.
+        if (this.arenaSize - this.end >= length) return this.end;
+        if (oldest.offset >= length) return 0;
+      } else if (oldest.offset - this.end >= length) {
+        // Wrapped: free space is between end and the oldest line.
+        return this.end;
+      }
+      this.evict();
+    }
+  }
+
+  private entryOf(slot: Slot): LogEntry {
+    const arena = this.arena ?? Buffer.alloc(0);
+    return { time: slot.time, stream: slot.stream, cut: slot.cut, line: Buffer.from(arena.subarray(slot.offset, slot.offset + slot.length)) };
+  }
+
   private evict(): void {
-    const entry = this.slots[this.head];
+    const slot = this.slots[this.head];
     this.slots[this.head] = undefined;
     this.head = (this.head + 1) % this.slots.length;
     this.count--;
-    this.bytes -= entry?.line.length ?? 0;
+    this.bytes -= slot?.length ?? 0;
   }
 }
 

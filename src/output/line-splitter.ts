@@ -7,7 +7,8 @@ export interface LinePart {
   readonly more: boolean;
 }
 
-/** Receives each line (without its '\n'); `cut` is null for a line that was not cut. */
+/** Receives each line (without its '\n'); `cut` is null for a line that was not cut. `line` is only valid during
+ * the call (it may be a view of the reader's buffer or of the splitter's own): copy what must be kept. */
 export type LineHandler = (line: Buffer, cut: LinePart | null) => void;
 
 /** The default --log-max-line: 64 KiB, Docker's and journald's order of magnitude. */
@@ -18,10 +19,11 @@ const NEWLINE = 0x0a;
 // A UTF-8 continuation byte (10xxxxxx) never starts a character.
 const isContinuation = (byte: number): boolean => (byte & 0xc0) === 0x80;
 
-// Splits a byte stream into lines; keeps only the unfinished line (as a list of copied pieces, never re-joined
-// per chunk), so every byte is copied at most twice whatever the chunking: the cost is linear.
+// Splits a byte stream into lines. The unfinished line is copied into one buffer of maxLine bytes owned by the
+// splitter (never re-joined per chunk, never allocated per chunk), so every byte is copied at most once: the cost
+// is linear and the memory is fixed whatever the worker writes.
 export class LineSplitter {
-  private parts: Buffer[] = [];
+  private partial: Buffer | null = null;
   private pending = 0;
   private piece = 0;
 
@@ -29,7 +31,7 @@ export class LineSplitter {
     if (!Number.isInteger(maxLine) || maxLine < 4) throw new RangeError(`maxLine must be an integer >= 4, got ${maxLine}`);
   }
 
-  // Feed one chunk; calls `onLine` for every line it completes (and every piece it cuts off), in order.
+  // Feed one chunk (it may be reused once this returns); calls `onLine` for every line or cut piece, in order.
   push(chunk: Buffer, onLine: LineHandler): void {
     let pos = 0;
     while (pos < chunk.length) {
@@ -37,10 +39,10 @@ export class LineSplitter {
       const end = newline < 0 ? chunk.length : newline;
       pos = this.cutLongLine(chunk, pos, end, onLine);
       if (newline < 0) {
-        if (pos < end) this.keep(chunk.subarray(pos, end));
+        this.keep(chunk, pos, end);
         return;
       }
-      onLine(this.take(chunk.subarray(pos, end)), this.finishPiece());
+      onLine(this.take(chunk, pos, end), this.finishPiece());
       pos = newline + 1;
     }
   }
@@ -48,7 +50,7 @@ export class LineSplitter {
   // At end of input: hand over an unfinished last line (a final line without '\n' is still a line).
   flush(onLine: LineHandler): void {
     if (this.pending === 0 && this.piece === 0) return;
-    onLine(this.take(Buffer.alloc(0)), this.finishPiece());
+    onLine(this.take(Buffer.alloc(0), 0, 0), this.finishPiece());
   }
 
   /** Bytes of the unfinished line held now (at most maxLine). */
@@ -61,28 +63,31 @@ export class LineSplitter {
     let at = pos;
     while (this.pending + (end - at) > this.maxLine) {
       const need = this.maxLine - this.pending;
-      const line = this.take(chunk.subarray(at, at + need));
+      const line = this.take(chunk, at, at + need);
       at += need;
       // Never split a UTF-8 character: if the next byte continues one, its first bytes move to the next piece.
       const back = utf8Carry(line, chunk[at] ?? 0);
       this.piece++;
       onLine(line.subarray(0, line.length - back), { part: this.piece, more: true });
-      if (back > 0) this.keep(line.subarray(line.length - back));
+      // (line may be a view of `partial` itself: copy() moves overlapping bytes correctly.)
+      this.keep(line, line.length - back, line.length);
     }
     return at;
   }
 
-  // Remember part of the unfinished line (copied: the chunk it came from must not stay alive for it).
-  private keep(bytes: Buffer): void {
-    this.parts.push(Buffer.from(bytes));
-    this.pending += bytes.length;
+  // Append from[start, end) to the unfinished line.
+  private keep(from: Buffer, start: number, end: number): void {
+    if (end <= start) return;
+    this.partial ??= Buffer.allocUnsafeSlow(this.maxLine);
+    from.copy(this.partial, this.pending, start, end);
+    this.pending += end - start;
   }
 
-  // The unfinished line followed by `tail`, as one Buffer; resets the unfinished line.
-  private take(tail: Buffer): Buffer {
-    if (this.parts.length === 0) return tail;
-    const line = Buffer.concat([...this.parts, tail], this.pending + tail.length);
-    this.parts = [];
+  // The unfinished line followed by chunk[start, end), as one Buffer (a view, valid until the next push).
+  private take(chunk: Buffer, start: number, end: number): Buffer {
+    if (this.pending === 0 || this.partial === null) return chunk.subarray(start, end);
+    chunk.copy(this.partial, this.pending, start, end);
+    const line = this.partial.subarray(0, this.pending + end - start);
     this.pending = 0;
     return line;
   }

@@ -1,0 +1,77 @@
+// A stand-in for tend's output path, run as its own process so its memory and CPU can be measured: starts the
+// workers given in argv[2] (JSON) on pipes it owns, pumps them all into its own stdout (one shared sink), and
+// reports on stderr, one JSON object a line: {"event":"status",…} every statusEveryMs, then {"event":"done",…}.
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { LogFormat, LogPrefix, OutputStream } from '../../src/output/format.js';
+import { LineRing } from '../../src/output/line-ring.js';
+import { native } from '../../src/os/native.js';
+import { pumpOutput, stdioSink, type OutputPump } from '../../src/os/output.js';
+
+/** What the harness runs. */
+export interface HarnessConfig {
+  readonly workers: readonly { service: string; slot: number; stream: OutputStream; argv: readonly string[] }[];
+  readonly prefix: LogPrefix;
+  readonly format: LogFormat;
+  readonly maxLine?: number;
+  readonly sinkCap?: number;
+  readonly statusEveryMs?: number;
+}
+
+/** Memory figures from /proc/self/status, in bytes. */
+function memory(): { rss: number; hwm: number } {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  return { rss: kib('VmRSS'), hwm: kib('VmHWM') };
+}
+
+function report(event: Record<string, unknown>): void {
+  process.stderr.write(`${JSON.stringify(event)}\n`);
+}
+
+async function main(): Promise<void> {
+  const config = JSON.parse(process.argv[2] ?? '{}') as HarnessConfig;
+  const sink = stdioSink('stdout', config.sinkCap === undefined ? {} : { maxQueuedBytes: config.sinkCap });
+  // Writing 5 resets VmHWM (Linux ≥ 4.0), so the peak measured is the pump's, not start-up's.
+  try { writeFileSync('/proc/self/clear_refs', '5'); } catch { /* older kernel: VmHWM then includes start-up */ }
+  const baseline = memory();
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const cpuBefore = process.cpuUsage();
+  const startedAt = performance.now();
+  const exits: Promise<number | null>[] = [];
+  const pumps: OutputPump[] = [];
+  const rings: LineRing[] = [];
+  for (const worker of config.workers) {
+    const [readEnd, writeEnd] = native.pipe();
+    const [file, ...args] = worker.argv;
+    const child = spawn(file ?? 'false', args, { stdio: ['ignore', writeEnd, 'inherit'] });
+    native.closeFd(writeEnd);
+    exits.push(new Promise((resolve) => { child.on('exit', (code) => { resolve(code); }); }));
+    const ring = new LineRing({ lines: 1000, bytes: 256 * 1024 });
+    rings.push(ring);
+    pumps.push(pumpOutput({
+      fd: readEnd, stream: worker.stream, sink, ring,
+      format: { prefix: config.prefix, format: config.format },
+      labels: { service: worker.service, slot: worker.slot, pid: child.pid ?? 0 },
+      ...(config.maxLine === undefined ? {} : { maxLine: config.maxLine }),
+    }));
+  }
+  const status = setInterval(() => {
+    report({ event: 'status', ...memory(), heap: process.memoryUsage().heapTotal, external: process.memoryUsage().external, queued: sink.queuedBytes, paused: pumps.map((p) => p.stats().paused), bytesRead: pumps.map((p) => p.stats().bytesRead) });
+  }, config.statusEveryMs ?? 100);
+  await Promise.all(pumps.map((p) => p.done));
+  const codes = await Promise.all(exits);
+  await sink.flushed();
+  const cpu = process.cpuUsage(cpuBefore);
+  loop.disable();
+  clearInterval(status);
+  report({
+    event: 'done', baseline, ...memory(), exitCodes: codes, sinkError: sink.error?.message ?? null,
+    cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - startedAt, maxLoopDelayMs: loop.max / 1e6,
+    stats: pumps.map((p) => p.stats()), rings: rings.map((r) => r.size),
+  });
+}
+
+await main();
