@@ -2,11 +2,15 @@
 // pumps them into its stdout, and this test is the (sometimes stalled) reader of that stdout.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { fstatSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { LineSplitter, type LinePart } from '../../src/output/line-splitter.js';
 import { CONTINUATION_MARKER, CUT_MARKER } from '../../src/output/format.js';
+import { native } from '../../src/os/native.js';
+import { isJournalStream } from '../../src/os/output.js';
 import { fixture } from '../helpers/tend.js';
 import type { HarnessConfig } from './output-harness.js';
 
@@ -24,9 +28,12 @@ interface Done {
 const running = new Set<ChildProcess>();
 after(() => { for (const child of running) child.kill('SIGKILL'); });
 
-/** Run the harness; `stalled` is called (and awaited) before its stdout is read, once every pump is paused. */
-async function runHarness(config: HarnessConfig, onLine: (line: Buffer) => void, options: { stall?: (statuses: Status[]) => Promise<void>; timeoutMs?: number } = {}): Promise<{ done: Done; statuses: Status[] }> {
-  const child = spawn(process.execPath, [harnessPath, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Run the harness with its stdout on a pipe this test reads; with `stall`, reading starts only once every
+ * pump is paused and `stall` has returned (until then the pipe fills and stays full). */
+async function runHarness(config: HarnessConfig, onLine: (line: Buffer) => void, options: { stall?: (statuses: Status[]) => Promise<void>; timeoutMs?: number; env?: NodeJS.ProcessEnv; stdout?: [number, number] } = {}): Promise<{ done: Done; statuses: Status[] }> {
+  const [readEnd, writeEnd] = options.stdout ?? native.pipe();
+  const child = spawn(process.execPath, [harnessPath, JSON.stringify(config)], { stdio: ['ignore', writeEnd, 'pipe'], env: options.env ?? process.env });
+  native.closeFd(writeEnd);
   running.add(child);
   const statuses: Status[] = [];
   let done: Done | null = null;
@@ -38,10 +45,8 @@ async function runHarness(config: HarnessConfig, onLine: (line: Buffer) => void,
     if (cut !== null) throw new Error('a harness output line exceeded 64 MiB');
     onLine(line);
   };
-  const stdout = child.stdout;
   const stderr = child.stderr;
-  if (stdout === null || stderr === null) throw new Error('no pipes');
-  stdout.pause();
+  if (stderr === null) throw new Error('no stderr pipe');
   stderr.setEncoding('utf8');
   let partial = '';
   stderr.on('data', (text: string) => {
@@ -52,27 +57,29 @@ async function runHarness(config: HarnessConfig, onLine: (line: Buffer) => void,
       const event = JSON.parse(line) as Status | Done;
       if (event.event === 'status') statuses.push(event);
       else done = event;
-      for (const wake of statusWaiters) wake();
     }
+    for (const wake of statusWaiters) wake();
   });
-  const closed = new Promise<number | null>((resolve) => { child.on('close', (code) => { resolve(code); }); });
+  const exited = new Promise<number | null>((resolve) => { child.on('close', (code) => { resolve(code); }); });
   const timeoutMs = options.timeoutMs ?? 50_000;
   const timer = setTimeout(() => { child.kill('SIGKILL'); }, timeoutMs);
   try {
     if (options.stall !== undefined) {
       // Wait (bounded by the timer above) for a status in which every pump has stopped reading.
-      const deadline = Date.now() + timeoutMs;
       while (!statuses.some((s) => s.paused.every(Boolean))) {
-        if (Date.now() > deadline || done !== null) throw new Error(`pumps never all paused; statuses: ${JSON.stringify(statuses.slice(-3))}`);
+        if (done !== null || child.exitCode !== null || child.signalCode !== null) throw new Error(`pumps never all paused; statuses: ${JSON.stringify(statuses.slice(-3))}`);
         await new Promise<void>((resolve) => { statusWaiters.add(resolve); });
         statusWaiters.clear();
       }
       await options.stall(statuses);
     }
+    const stdout = new Socket({ fd: readEnd, readable: true, writable: false });
+    const ended = new Promise<void>((resolve, reject) => { stdout.on('end', resolve); stdout.on('error', reject); });
     stdout.on('data', (chunk: Buffer) => { splitter.push(chunk, feed); });
-    stdout.resume();
-    const code = await closed;
+    await ended;
+    stdout.destroy();
     splitter.flush(feed);
+    const code = await exited;
     assert.equal(code, 0, `harness exited with ${code}: ${stderrText}`);
     const result = done as Done | null;
     if (result === null) throw new Error(`no report from the harness: ${stderrText}`);
@@ -108,7 +115,7 @@ class SequenceChecker {
 }
 
 describe('output pump', () => {
-  it('(a) a stalled reader: 2 workers write 200 MB, tend\'s memory stays flat, every line arrives once, in order', { timeout: 120_000 }, async () => {
+  it('(a) a stalled reader: 2 workers write 200 MB, tend\'s memory stays flat, every line arrives once, in order', { timeout: 120_000 }, async (t) => {
     // ~100 MB each: lines of 15 to 4,015 bytes (mean ~2 KB), 50,000 per worker.
     const perWorker = 50_000;
     const workers = [1, 2].map((slot) => ({ service: 'web', slot, stream: 'stdout' as const, argv: [process.execPath, writer, 'lines', `w${slot}`, String(perWorker), String(slot * 7), '4000', '1'] }));
@@ -133,8 +140,153 @@ describe('output pump', () => {
     assert.ok(checker.bytes > 190 * 1e6, `bytes through: ${checker.bytes}`);
     const growth = done.hwm - done.baseline.rss;
     const maxRss = Math.max(...statuses.map((s) => s.rss));
+    t.diagnostic(`200 MB in ${done.wallMs.toFixed(0)} ms, CPU ${done.cpuMs.toFixed(0)} ms; peak RSS +${(growth / MiB).toFixed(1)} MiB over ${(done.baseline.rss / MiB).toFixed(1)} MiB; queued while stalled ≤ ${(Math.max(...holdStatuses.map((s) => s.queued)) / MiB).toFixed(2)} MiB`);
     // The issue's measurement of the old code: +232 MiB for the same scenario.
     assert.ok(growth < 16 * MiB, `peak RSS grew by ${(growth / MiB).toFixed(1)} MiB (baseline ${(done.baseline.rss / MiB).toFixed(1)} MiB, max seen ${(maxRss / MiB).toFixed(1)} MiB)`);
     assert.ok(done.stats.every((s) => s.pauses > 0), 'back-pressure engaged on both pumps');
+  });
+
+  it('(b) 40 MiB without a newline and 40 MB of \\r progress: linear CPU, no event-loop stall, every byte once', { timeout: 120_000 }, async (t) => {
+    const size = 40 * MiB;
+    const workers = [
+      { service: 'web', slot: 1, stream: 'stdout' as const, argv: [process.execPath, writer, 'noline', 'w1', String(size)] },
+      { service: 'web', slot: 2, stream: 'stderr' as const, argv: [process.execPath, writer, 'progress', 'w2', String(size)] },
+    ];
+    const pieces = new Map<string, { count: number; bytes: number; open: boolean }>();
+    let progressText = '';
+    let updates = 0;
+    const { done } = await runHarness({ workers, prefix: 'slot', format: 'text' }, (raw) => {
+      const text = raw.toString('latin1');
+      const slot = text.slice(0, 8);
+      assert.ok(slot === 'web.1 | ' || slot === 'web.2 | ', `prefix of ${JSON.stringify(text.slice(0, 40))}`);
+      const state = pieces.get(slot) ?? { count: 0, bytes: 0, open: false };
+      let body = text.slice(8);
+      assert.equal(body.startsWith(CONTINUATION_MARKER), state.open, `piece ${state.count} of ${slot} marks a continuation exactly when one is open`);
+      if (state.open) body = body.slice(CONTINUATION_MARKER.length);
+      state.open = body.endsWith(CUT_MARKER);
+      if (state.open) body = body.slice(0, -CUT_MARKER.length);
+      assert.ok(body.length <= 64 * 1024, `piece of ${body.length} bytes`);
+      state.count++;
+      state.bytes += body.length;
+      pieces.set(slot, state);
+      if (slot === 'web.1 | ') {
+        assert.ok(/^x*$/.test(body), 'only the worker\'s bytes');
+        return;
+      }
+      // The progress stream, rebuilt across pieces: every "\r" update exactly once, in order.
+      const updatesText = (progressText + body).split('\r');
+      progressText = updatesText.pop() ?? '';
+      for (const update of updatesText) {
+        if (update === '') continue;
+        assert.equal(update, `w2 ${String(updates).padStart(8, '0')} [${'#'.repeat(updates % 40).padEnd(40, ' ')}]`);
+        updates++;
+      }
+    });
+    if (progressText !== '') {
+      assert.equal(progressText, `w2 ${String(updates).padStart(8, '0')} [${'#'.repeat(updates % 40).padEnd(40, ' ')}]`);
+      updates++;
+    }
+    assert.deepEqual(done.exitCodes, [0, 0]);
+    assert.deepEqual(pieces.get('web.1 | '), { count: 640, bytes: size, open: false }, '40 MiB = 640 pieces of 64 KiB');
+    assert.equal(pieces.get('web.2 | ')?.open, false);
+    assert.ok(updates > 700_000, `progress updates: ${updates}`);
+    t.diagnostic(`80 MB in ${done.wallMs.toFixed(0)} ms, CPU ${done.cpuMs.toFixed(0)} ms, longest event-loop delay ${done.maxLoopDelayMs.toFixed(1)} ms, peak RSS +${((done.hwm - done.baseline.rss) / MiB).toFixed(1)} MiB`);
+    // The old splitter: 15.7 s of CPU and a 3.7 s stall for 40 MB alone; linear costs well under a second here.
+    assert.ok(done.cpuMs < 2000, `CPU ${done.cpuMs.toFixed(0)} ms for 80 MB`);
+    assert.ok(done.maxLoopDelayMs < 100, `event loop stalled for ${done.maxLoopDelayMs.toFixed(1)} ms`);
+  });
+
+  it('(c) 8 writers, lines of random length up to 100 KiB: nothing mixed or lost, order kept, all prefixed, long lines cut', { timeout: 120_000 }, async () => {
+    // Scaled down from the issue's 8 × 100,000 lines (~40 GB) to 8 × 1,500 (~80 MB) to run in seconds here.
+    const perWorker = 1500;
+    const workers = Array.from({ length: 8 }, (_, i) => ({
+      service: i < 4 ? 'web' : 'jobs', slot: i, stream: (i % 2 === 0 ? 'stdout' : 'stderr') as 'stdout' | 'stderr',
+      argv: [process.execPath, writer, 'lines', `w${i}`, String(perWorker), String(1000 + i), String(100 * 1024), '8'],
+    }));
+    const prefixOf = (id: string): string => `${Number(id.slice(1)) < 4 ? 'web' : 'jobs'}.${id.slice(1)} | `;
+    const checker = new SequenceChecker(prefixOf);
+    const open = new Map<string, string[]>();
+    let cutLines = 0;
+    const { done } = await runHarness({ workers, prefix: 'slot', format: 'text' }, (raw) => {
+      const text = raw.toString('latin1');
+      const prefix = /^(web|jobs)\.\d \| /.exec(text)?.[0];
+      if (prefix === undefined) throw new Error(`unprefixed line: ${JSON.stringify(text.slice(0, 80))}`);
+      let body = text.slice(prefix.length);
+      const pending = open.get(prefix);
+      assert.equal(body.startsWith(CONTINUATION_MARKER), pending !== undefined, `${prefix}continuation marker`);
+      if (pending !== undefined) body = body.slice(CONTINUATION_MARKER.length);
+      const more = body.endsWith(CUT_MARKER);
+      if (more) body = body.slice(0, -CUT_MARKER.length);
+      assert.ok(body.length <= 64 * 1024, `a piece of ${body.length} bytes`);
+      if (more) {
+        open.set(prefix, [...(pending ?? []), body]);
+        return;
+      }
+      if (pending !== undefined) {
+        open.delete(prefix);
+        cutLines++;
+        checker.check(prefix + pending.join('') + body);
+      } else {
+        checker.check(text);
+      }
+    });
+    assert.deepEqual(done.exitCodes, Array.from({ length: 8 }, () => 0));
+    assert.equal(open.size, 0, 'no cut line left unfinished');
+    assert.deepEqual([...checker.next.entries()].sort(), workers.map((_, i) => [`w${i}`, perWorker] as [string, number]).sort(), 'every line of every writer, once');
+    assert.ok(cutLines > 100, `lines over 64 KiB cut and rebuilt: ${cutLines}`);
+    assert.equal(done.stats.reduce((sum, s) => sum + s.lines, 0), checker.lines + done.stats.reduce((sum, s) => sum + s.cutPieces, 0) - cutLines);
+  });
+
+  it('(d) json: pino lines get service and slot spliced in byte for byte, other lines are wrapped, all valid JSON', { timeout: 60_000 }, async () => {
+    const perWorker = 2000;
+    const workers = [
+      { service: 'api', slot: 1, stream: 'stdout' as const, argv: [process.execPath, writer, 'json', 'j1', String(perWorker)] },
+      { service: 'api', slot: 2, stream: 'stderr' as const, argv: [process.execPath, writer, 'json', 'j2', String(perWorker)] },
+    ];
+    const next = new Map<number, number>();
+    const pids = new Map<number, number>();
+    const { done } = await runHarness({ workers, prefix: 'slot', format: 'json' }, (raw) => {
+      const text = raw.toString('utf8');
+      const value = JSON.parse(text) as Record<string, unknown>;
+      const slot = value['slot'] as number;
+      const seq = next.get(slot) ?? 0;
+      next.set(slot, seq + 1);
+      assert.equal(value['service'], 'api');
+      const who = `j${slot}`;
+      if (seq % 4 === 0) {
+        // The worker's own object, with only what it lacked added after '{' and every other byte untouched.
+        const pid = value['pid'] as number;
+        assert.equal(text, `{"service":"api","slot":${slot},"level":30,"time":1700000000000,"pid":${pid},"hostname":"h","msg":"${who} ${seq} caf\\u00e9 é"}`);
+        if (pids.has(slot)) assert.equal(pid, pids.get(slot));
+        pids.set(slot, pid);
+        return;
+      }
+      const expected = seq % 4 === 1 ? `${who} ${seq} plain "quoted" \\ text` : seq % 4 === 2 ? `[${seq}]` : `{"broken": ${seq}`;
+      assert.deepEqual(Object.keys(value), ['time', 'service', 'slot', 'pid', 'stream', 'msg']);
+      assert.equal(value['msg'], expected);
+      assert.equal(value['stream'], slot === 1 ? 'stdout' : 'stderr');
+      assert.ok(Math.abs(Date.parse(value['time'] as string) - Date.now()) < 120_000, 'time is now');
+      if (pids.has(slot)) assert.equal(value['pid'], pids.get(slot), 'the pid tend started');
+    });
+    assert.deepEqual(done.exitCodes, [0, 0]);
+    assert.deepEqual([...next.entries()].sort(), [[1, perWorker], [2, perWorker]]);
+  });
+
+  it('(e) under journald (JOURNAL_STREAM names the sink), stderr lines carry <3> and stdout lines no priority', { timeout: 60_000 }, async () => {
+    const [readEnd, writeEnd] = native.pipe();
+    const stat = fstatSync(writeEnd, { bigint: true });
+    const journalStream = `${stat.dev}:${stat.ino}`;
+    assert.equal(isJournalStream(writeEnd, journalStream), true);
+    assert.equal(isJournalStream(writeEnd, `${stat.dev}:${stat.ino + 1n}`), false, 'another inode is not the journal');
+    assert.equal(isJournalStream(writeEnd, undefined), false);
+    const workers = [
+      { service: 'web', slot: 1, stream: 'stdout' as const, argv: [process.execPath, writer, 'lines', 'w1', '300', '1', '100', '1'] },
+      { service: 'web', slot: 2, stream: 'stderr' as const, argv: [process.execPath, writer, 'lines', 'w2', '300', '2', '100', '1'] },
+    ];
+    const checker = new SequenceChecker((id) => (id === 'w2' ? '<3>web.2 | ' : 'web.1 | '));
+    await runHarness({ workers, prefix: 'slot', format: 'text' }, (raw) => { checker.check(raw.toString('latin1')); }, {
+      env: { ...process.env, JOURNAL_STREAM: journalStream }, stdout: [readEnd, writeEnd],
+    });
+    assert.deepEqual([...checker.next.entries()].sort(), [['w1', 300], ['w2', 300]]);
   });
 });
