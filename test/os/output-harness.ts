@@ -26,6 +26,22 @@ function memory(): { rss: number; hwm: number } {
   return { rss: kib('VmRSS'), hwm: kib('VmHWM') };
 }
 
+/** The longest time the loop went without running a 10 ms timer, counting only time this process spent on CPU:
+ * a stall caused by tend's own work, not by the scheduler giving the CPU to other processes of a busy machine. */
+function watchBusyGaps(): { stop(): number } {
+  let longest = 0;
+  let wall = performance.now();
+  let cpu = process.cpuUsage();
+  const timer = setInterval(() => {
+    const nowWall = performance.now();
+    const cpuDelta = process.cpuUsage(cpu);
+    longest = Math.max(longest, Math.min(nowWall - wall, (cpuDelta.user + cpuDelta.system) / 1000) - 10);
+    wall = nowWall;
+    cpu = process.cpuUsage();
+  }, 10);
+  return { stop: () => { clearInterval(timer); return longest; } };
+}
+
 function report(event: Record<string, unknown>): void {
   process.stderr.write(`${JSON.stringify(event)}\n`);
 }
@@ -38,6 +54,7 @@ async function main(): Promise<void> {
   const baseline = memory();
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
+  const busy = watchBusyGaps();
   const cpuBefore = process.cpuUsage();
   const startedAt = performance.now();
   const exits: Promise<number | null>[] = [];
@@ -66,10 +83,11 @@ async function main(): Promise<void> {
   await sink.flushed();
   const cpu = process.cpuUsage(cpuBefore);
   loop.disable();
+  const maxBusyGapMs = busy.stop();
   clearInterval(status);
   report({
     event: 'done', baseline, ...memory(), exitCodes: codes, sinkError: sink.error?.message ?? null,
-    cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - startedAt, maxLoopDelayMs: loop.max / 1e6,
+    cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - startedAt, maxLoopDelayMs: loop.max / 1e6, maxBusyGapMs,
     stats: pumps.map((p) => p.stats()), rings: rings.map((r) => r.size),
   });
 }

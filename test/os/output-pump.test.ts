@@ -21,7 +21,7 @@ const MiB = 1024 * 1024;
 interface Status { event: 'status'; rss: number; hwm: number; queued: number; paused: boolean[]; bytesRead: number[] }
 interface Done {
   event: 'done'; baseline: { rss: number; hwm: number }; rss: number; hwm: number; exitCodes: (number | null)[];
-  sinkError: string | null; cpuMs: number; wallMs: number; maxLoopDelayMs: number;
+  sinkError: string | null; cpuMs: number; wallMs: number; maxLoopDelayMs: number; maxBusyGapMs: number;
   stats: { bytesRead: number; lines: number; cutPieces: number; pauses: number }[];
 }
 
@@ -36,7 +36,7 @@ async function runHarness(config: HarnessConfig, onLine: (line: Buffer) => void,
   native.closeFd(writeEnd);
   running.add(child);
   const statuses: Status[] = [];
-  let done: Done | null = null;
+  const report: { done: Done | null } = { done: null };
   let stderrText = '';
   const statusWaiters = new Set<() => void>();
   // Lines of the harness's stdout are split with a generous maxLine: its own lines are at most maxLine + markers.
@@ -56,7 +56,7 @@ async function runHarness(config: HarnessConfig, onLine: (line: Buffer) => void,
       if (!line.startsWith('{"event"')) { stderrText += `${line}\n`; continue; }
       const event = JSON.parse(line) as Status | Done;
       if (event.event === 'status') statuses.push(event);
-      else done = event;
+      else report.done = event;
     }
     for (const wake of statusWaiters) wake();
   });
@@ -67,7 +67,7 @@ async function runHarness(config: HarnessConfig, onLine: (line: Buffer) => void,
     if (options.stall !== undefined) {
       // Wait (bounded by the timer above) for a status in which every pump has stopped reading.
       while (!statuses.some((s) => s.paused.every(Boolean))) {
-        if (done !== null || child.exitCode !== null || child.signalCode !== null) throw new Error(`pumps never all paused; statuses: ${JSON.stringify(statuses.slice(-3))}`);
+        if (report.done !== null || child.exitCode !== null || child.signalCode !== null) throw new Error(`pumps never all paused; statuses: ${JSON.stringify(statuses.slice(-3))}`);
         await new Promise<void>((resolve) => { statusWaiters.add(resolve); });
         statusWaiters.clear();
       }
@@ -81,7 +81,7 @@ async function runHarness(config: HarnessConfig, onLine: (line: Buffer) => void,
     splitter.flush(feed);
     const code = await exited;
     assert.equal(code, 0, `harness exited with ${code}: ${stderrText}`);
-    const result = done as Done | null;
+    const result = report.done;
     if (result === null) throw new Error(`no report from the harness: ${stderrText}`);
     assert.equal(stderrText, '', 'nothing unexpected on the harness stderr');
     return { done: result, statuses };
@@ -190,17 +190,20 @@ describe('output pump', () => {
     assert.deepEqual(pieces.get('web.1 | '), { count: 640, bytes: size, open: false }, '40 MiB = 640 pieces of 64 KiB');
     assert.equal(pieces.get('web.2 | ')?.open, false);
     assert.ok(updates > 700_000, `progress updates: ${updates}`);
-    t.diagnostic(`80 MB in ${done.wallMs.toFixed(0)} ms, CPU ${done.cpuMs.toFixed(0)} ms, longest event-loop delay ${done.maxLoopDelayMs.toFixed(1)} ms, peak RSS +${((done.hwm - done.baseline.rss) / MiB).toFixed(1)} MiB`);
+    t.diagnostic(`80 MB in ${done.wallMs.toFixed(0)} ms, CPU ${done.cpuMs.toFixed(0)} ms, longest event-loop delay ${done.maxLoopDelayMs.toFixed(1)} ms (${done.maxBusyGapMs.toFixed(1)} ms of it on CPU), peak RSS +${((done.hwm - done.baseline.rss) / MiB).toFixed(1)} MiB`);
     // The old splitter: 15.7 s of CPU and a 3.7 s stall for 40 MB alone; linear costs well under a second here.
     assert.ok(done.cpuMs < 2000, `CPU ${done.cpuMs.toFixed(0)} ms for 80 MB`);
-    assert.ok(done.maxLoopDelayMs < 100, `event loop stalled for ${done.maxLoopDelayMs.toFixed(1)} ms`);
+    // A stall is the loop busy with our work: count the CPU time between timer ticks (a busy 2-core VM can
+    // deschedule the process for longer than 100 ms; that is not tend stalling). Raw delay gets a loose bound.
+    assert.ok(done.maxBusyGapMs < 100, `event loop busy for ${done.maxBusyGapMs.toFixed(1)} ms without a break`);
+    assert.ok(done.maxLoopDelayMs < 1000, `event loop delayed by ${done.maxLoopDelayMs.toFixed(1)} ms`);
   });
 
   it('(c) 8 writers, lines of random length up to 100 KiB: nothing mixed or lost, order kept, all prefixed, long lines cut', { timeout: 120_000 }, async () => {
     // Scaled down from the issue's 8 × 100,000 lines (~40 GB) to 8 × 1,500 (~80 MB) to run in seconds here.
     const perWorker = 1500;
-    const workers = Array.from({ length: 8 }, (_, i) => ({
-      service: i < 4 ? 'web' : 'jobs', slot: i, stream: (i % 2 === 0 ? 'stdout' : 'stderr') as 'stdout' | 'stderr',
+    const workers = Array.from({ length: 8 }, (_, i): HarnessConfig['workers'][number] => ({
+      service: i < 4 ? 'web' : 'jobs', slot: i, stream: i % 2 === 0 ? 'stdout' : 'stderr',
       argv: [process.execPath, writer, 'lines', `w${i}`, String(perWorker), String(1000 + i), String(100 * 1024), '8'],
     }));
     const prefixOf = (id: string): string => `${Number(id.slice(1)) < 4 ? 'web' : 'jobs'}.${id.slice(1)} | `;

@@ -38,7 +38,8 @@ describe('text format', () => {
 
   it('colours the prefix on a terminal, the same colour for the same slot every time', () => {
     const a = prefixText({ prefix: 'slot', colour: true }, labels);
-    assert.match(a, /^\x1b\[\d+mweb\.2 \|\x1b\[0m $/);
+    const esc = String.fromCharCode(27);
+    assert.ok(a.startsWith(`${esc}[`) && a.endsWith(`mweb.2 |${esc}[0m `) && /^\[\d+m/.test(a.slice(1)), JSON.stringify(a));
     assert.equal(prefixText({ prefix: 'slot', colour: true }, labels), a);
     const colours = new Set([0, 1, 2, 3, 4, 5, 6, 7].map((slot) => /\[(\d+)m/.exec(prefixText({ prefix: 'slot', colour: true }, { ...labels, slot }))?.[1]));
     assert.ok(colours.size >= 4, `8 slots get ${colours.size} colours`);
