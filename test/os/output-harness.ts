@@ -3,9 +3,11 @@
 // reports on stderr, one JSON object a line: {"event":"status",…} every statusEveryMs, then {"event":"done",…}.
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { LogFormat, LogPrefix, OutputStream } from '../../src/output/format.js';
 import { LineRing } from '../../src/output/line-ring.js';
+import { OutputSink } from '../../src/output/sink.js';
 import { native } from '../../src/os/native.js';
 import { pumpOutput, stdioSink, type OutputPump } from '../../src/os/output.js';
 
@@ -17,6 +19,9 @@ export interface HarnessConfig {
   readonly maxLine?: number;
   readonly sinkCap?: number;
   readonly statusEveryMs?: number;
+  /** A writer run first through the same path into a pipe the harness drains itself, before the baseline is
+   * taken: Node pages in its code and compiles the hot path once, as in a tend that has been running a while. */
+  readonly warmup?: readonly string[];
 }
 
 /** Memory figures from /proc/self/status, in bytes. */
@@ -46,8 +51,43 @@ function report(event: Record<string, unknown>): void {
   process.stderr.write(`${JSON.stringify(event)}\n`);
 }
 
+// Start a worker on a pipe and pump it into `sink`.
+function startWorker(argv: readonly string[], sink: OutputSink, config: HarnessConfig, labels: { service: string; slot: number; stream: OutputStream }, ring: LineRing): { pump: OutputPump; exit: Promise<number | null> } {
+  const [readEnd, writeEnd] = native.pipe();
+  const [file, ...args] = argv;
+  const child = spawn(file ?? 'false', args, { stdio: ['ignore', writeEnd, 'inherit'] });
+  native.closeFd(writeEnd);
+  const exit = new Promise<number | null>((resolve) => { child.on('exit', (code) => { resolve(code); }); });
+  const pump = pumpOutput({
+    fd: readEnd, stream: labels.stream, sink, ring,
+    format: { prefix: config.prefix, format: config.format },
+    labels: { service: labels.service, slot: labels.slot, pid: child.pid ?? 0 },
+    ...(config.maxLine === undefined ? {} : { maxLine: config.maxLine }),
+  });
+  return { pump, exit };
+}
+
+// Run the warm-up writer into a pipe this process drains, through a sink of its own.
+async function warmUp(argv: readonly string[], config: HarnessConfig): Promise<void> {
+  const [readEnd, writeEnd] = native.pipe();
+  const drain = new Socket({ fd: readEnd, readable: true, writable: false });
+  const drained = new Promise((resolve) => { drain.on('end', resolve); });
+  drain.resume();
+  const out = new Socket({ fd: writeEnd, readable: false, writable: true });
+  const sink = new OutputSink(out);
+  const { pump, exit } = startWorker(argv, sink, config, { service: 'warmup', slot: 0, stream: 'stdout' }, new LineRing());
+  await pump.done;
+  await exit;
+  await sink.flushed();
+  out.end();
+  await drained;
+  drain.destroy();
+}
+
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as HarnessConfig;
+  const cold = memory();
+  if (config.warmup !== undefined) await warmUp(config.warmup, config);
   const sink = stdioSink('stdout', config.sinkCap === undefined ? {} : { maxQueuedBytes: config.sinkCap });
   // Writing 5 resets VmHWM (Linux ≥ 4.0), so the peak measured is the pump's, not start-up's.
   try { writeFileSync('/proc/self/clear_refs', '5'); } catch { /* older kernel: VmHWM then includes start-up */ }
@@ -61,19 +101,11 @@ async function main(): Promise<void> {
   const pumps: OutputPump[] = [];
   const rings: LineRing[] = [];
   for (const worker of config.workers) {
-    const [readEnd, writeEnd] = native.pipe();
-    const [file, ...args] = worker.argv;
-    const child = spawn(file ?? 'false', args, { stdio: ['ignore', writeEnd, 'inherit'] });
-    native.closeFd(writeEnd);
-    exits.push(new Promise((resolve) => { child.on('exit', (code) => { resolve(code); }); }));
     const ring = new LineRing({ lines: 1000, bytes: 256 * 1024 });
     rings.push(ring);
-    pumps.push(pumpOutput({
-      fd: readEnd, stream: worker.stream, sink, ring,
-      format: { prefix: config.prefix, format: config.format },
-      labels: { service: worker.service, slot: worker.slot, pid: child.pid ?? 0 },
-      ...(config.maxLine === undefined ? {} : { maxLine: config.maxLine }),
-    }));
+    const { pump, exit } = startWorker(worker.argv, sink, config, worker, ring);
+    pumps.push(pump);
+    exits.push(exit);
   }
   const status = setInterval(() => {
     report({ event: 'status', ...memory(), heap: process.memoryUsage().heapTotal, external: process.memoryUsage().external, queued: sink.queuedBytes, paused: pumps.map((p) => p.stats().paused), bytesRead: pumps.map((p) => p.stats().bytesRead) });
@@ -86,7 +118,7 @@ async function main(): Promise<void> {
   const maxBusyGapMs = busy.stop();
   clearInterval(status);
   report({
-    event: 'done', baseline, ...memory(), exitCodes: codes, sinkError: sink.error?.message ?? null,
+    event: 'done', cold, baseline, ...memory(), exitCodes: codes, sinkError: sink.error?.message ?? null,
     cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - startedAt, maxLoopDelayMs: loop.max / 1e6, maxBusyGapMs,
     stats: pumps.map((p) => p.stats()), rings: rings.map((r) => r.size),
   });
