@@ -121,9 +121,9 @@ describe('output pump', () => {
     const workers = [1, 2].map((slot) => ({ service: 'web', slot, stream: 'stdout' as const, argv: [process.execPath, writer, 'lines', `w${slot}`, String(perWorker), String(slot * 7), '4000', '1'] }));
     const checker = new SequenceChecker((id) => `web.${id.slice(1)} | `);
     let holdStatuses: Status[] = [];
-    // The warm-up (1 MB through the same path, before the baseline) stands for a tend that has run a while:
+    // The warm-up (10 MB through the same path, before the baseline) stands for a tend that has run a while:
     // without it the baseline misses ~6 MiB of Node's own code paged in on first use (reported as "cold").
-    const warmup = [process.execPath, writer, 'lines', 'w0', '500', '3', '4000', '1'];
+    const warmup = [process.execPath, writer, 'lines', 'w0', '5000', '3', '4000', '1'];
     const { done, statuses } = await runHarness({ workers, prefix: 'slot', format: 'text', warmup }, (line) => { checker.check(line.toString('latin1')); }, {
       stall: async (seen) => {
         // The reader stays stalled for 2 s more (the scenario, not a synchronisation): nothing may be read meanwhile.
