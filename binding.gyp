@@ -21,6 +21,7 @@
         "native/rlimit.c",
         "native/sockaddr.c",
         "native/sockname.c",
+        "native/signals.c",
         "native/spawn.c",
         "native/subreaper.c",
         "native/tty.c",

@@ -1,10 +1,13 @@
 /* tend-launcher: runs before Node to record what Node's start-up would overwrite, then execs Node.
  *
- * Node raises its soft RLIMIT_NOFILE to the hard limit before any JS runs, so tend cannot see the limits it was
- * started with. This program exports them (and its exec time) in the environment and replaces itself with
+ * Node raises its soft RLIMIT_NOFILE to the hard limit before any JS runs, and resets every ignored signal to SIG_DFL
+ * and the signal mask to empty, so tend cannot see the limits and signal state it was started with. This program
+ * exports them (and its exec time) in the environment and replaces itself with
  *   node <entry.js> [args...]
  * using $TEND_NODE if set, else `node` from PATH. */
 #include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +24,37 @@ static size_t append_limit(char *buf, size_t len, size_t size, int resource, con
   else snprintf(hard, sizeof hard, "%llu", (unsigned long long)lim->rlim_max);
   int n = snprintf(buf + len, size - len, "%s%d=%s:%s", len > 0 ? "," : "", resource, soft, hard);
   return n > 0 && (size_t)n < size - len ? len + (size_t)n : len;
+}
+
+/* Appends ",N" (or "N" first) to a list; returns the new length. */
+static size_t append_signal(char *buf, size_t len, size_t size, bool first, int sig) {
+  int n = snprintf(buf + len, size - len, "%s%d", first ? "" : ",", sig);
+  return n > 0 && (size_t)n < size - len ? len + (size_t)n : len;
+}
+
+/* Writes "ignore=1,13;block=10": the signals whose disposition is SIG_IGN and the blocked mask, as exec left them. */
+static void record_signals(char *buf, size_t size) {
+  sigset_t blocked;
+  sigemptyset(&blocked);
+  sigprocmask(SIG_BLOCK, NULL, &blocked);
+  size_t len = (size_t)snprintf(buf, size, "ignore=");
+  bool first = true;
+  for (int sig = 1; sig <= SIGRTMAX; sig++) {
+    struct sigaction sa;
+    if (sigaction(sig, NULL, &sa) == 0 && !(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_IGN) {
+      len = append_signal(buf, len, size, first, sig);
+      first = false;
+    }
+  }
+  int n = snprintf(buf + len, size - len, ";block=");
+  if (n > 0 && (size_t)n < size - len) len += (size_t)n;
+  first = true;
+  for (int sig = 1; sig <= SIGRTMAX; sig++) {
+    if (sigismember(&blocked, sig) == 1) {
+      len = append_signal(buf, len, size, first, sig);
+      first = false;
+    }
+  }
 }
 
 /* tend-launcher <entry.js> [args...]: record start-up state, then become `node <entry.js> [args...]`. */
@@ -42,11 +76,16 @@ int main(int argc, char **argv) {
     if (getrlimit(resource, &lim) == 0) len = append_limit(limits, len, sizeof limits, resource, &lim);
   }
 
+  /* Two lists of at most 64 two-digit numbers with commas. */
+  char signals[2 * 64 * 3 + 32];
+  record_signals(signals, sizeof signals);
+
   char started[24];
   snprintf(started, sizeof started, "%llu",
            (unsigned long long)start.tv_sec * 1000000000ULL + (unsigned long long)start.tv_nsec);
 
-  if (setenv("TEND_INHERITED_RLIMITS", limits, 1) != 0 || setenv("TEND_EXEC_MONOTONIC_NS", started, 1) != 0) {
+  if (setenv("TEND_INHERITED_RLIMITS", limits, 1) != 0 || setenv("TEND_INHERITED_SIGNALS", signals, 1) != 0 ||
+      setenv("TEND_EXEC_MONOTONIC_NS", started, 1) != 0) {
     fprintf(stderr, "tend: unable to set environment: %s\n", strerror(errno));
     return 127;
   }

@@ -1,4 +1,5 @@
-/* fork + exec with the child's process group, terminal, limits, identity, cwd and fds set up in between. */
+/* fork + exec with the child's process group, terminal, limits, identity, parent-death signal, cwd and fds set up in
+ * between, and the signal dispositions and mask that exec would have passed on. */
 #include "args.h"
 #include "errors.h"
 #include "rlimit.h"
@@ -10,13 +11,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 /* Child set-up steps that can fail, in order; the names become the error's `syscall`. (tcsetpgrp is not one: a
  * failure to take the terminal is ignored.) */
-enum step { STEP_SETPGID, STEP_SETRLIMIT, STEP_SETGROUPS, STEP_SETGID, STEP_SETUID, STEP_CHDIR, STEP_DUP2, STEP_EXECVE };
-static const char *const step_names[] = { "setpgid", "setrlimit", "setgroups", "setgid", "setuid", "chdir", "dup2", "execve" };
+enum step { STEP_SETPGID, STEP_SETRLIMIT, STEP_SETGROUPS, STEP_SETGID, STEP_SETUID, STEP_PRCTL, STEP_CHDIR, STEP_DUP2, STEP_EXECVE };
+static const char *const step_names[] = { "setpgid", "setrlimit", "setgroups", "setgid", "setuid", "prctl", "chdir", "dup2", "execve" };
 
 /* What a failing child writes to the report pipe before _exit(127); small enough to be written atomically. */
 struct failure {
@@ -47,6 +49,10 @@ struct request {
   size_t ngroups;
   int *fds;          /* child fd i := fds[i]; -1 closes slot i */
   size_t nfds;
+  sigset_t ignored;  /* dispositions set to SIG_IGN; every other one becomes SIG_DFL */
+  sigset_t blocked;  /* the child's signal mask at exec */
+  int death_signal;  /* PR_SET_PDEATHSIG, 0 = none */
+  pid_t parent;      /* our pid at fork, to detect that we died before PR_SET_PDEATHSIG took hold */
 };
 
 /* ---- child side: async-signal-safe calls only ---- */
@@ -132,15 +138,38 @@ static void fill_listen_pid(char **envp) {
   }
 }
 
+/* Gives every signal the disposition exec would have passed on: SIG_IGN where tend was started with it ignored,
+ * SIG_DFL everywhere else (undoing Node's SIG_IGN for SIGPIPE/SIGXFSZ and every handler of tend's own). */
+static void reset_dispositions(const sigset_t *ignored) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sigemptyset(&sa.sa_mask);
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    sa.sa_handler = sigismember(ignored, sig) == 1 ? SIG_IGN : SIG_DFL;
+    sigaction(sig, &sa, NULL); /* EINVAL for libc-reserved signals is fine */
+  }
+}
+
+/* Asks for `sig` when the forking thread dies, then closes the race: if the parent died before prctl took hold, the
+ * kernel will never send it, so the child delivers it to itself (and exits regardless) instead of living on alone.
+ * Must run after the identity change, which clears the setting. */
+static void set_parent_death_signal(const struct request *req, int errfd) {
+  if (req->death_signal <= 0) return;
+  if (prctl(PR_SET_PDEATHSIG, (unsigned long)req->death_signal) != 0) fail(errfd, STEP_PRCTL, 0, errno);
+  if (getppid() == req->parent) return;
+  sigset_t only;
+  sigemptyset(&only);
+  sigaddset(&only, req->death_signal);
+  kill(getpid(), req->death_signal);
+  sigprocmask(SIG_UNBLOCK, &only, NULL);
+  _exit(128 + req->death_signal); /* the signal was ignored or only stops us: exit all the same */
+}
+
 /* Runs in the forked child with every signal blocked (the parent blocked them before fork). */
 __attribute__((noreturn)) static void child(struct request *req, int errfd) {
   fill_listen_pid(req->envp);
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
-  sigemptyset(&dfl.sa_mask);
-  for (int sig = 1; sig < NSIG; sig++)
-    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL); /* EINVAL for libc-reserved signals is fine */
+  reset_dispositions(&req->ignored);
 
   if (req->new_group && setpgid(0, 0) != 0) fail(errfd, STEP_SETPGID, 0, errno);
   if (req->tty_fd >= 0) (void)tcsetpgrp(req->tty_fd, getpid()); /* non-fatal; works from a background group since SIGTTOU is blocked */
@@ -150,12 +179,11 @@ __attribute__((noreturn)) static void child(struct request *req, int errfd) {
   if (req->set_groups && setgroups(req->ngroups, req->groups) != 0) fail(errfd, STEP_SETGROUPS, 0, errno);
   if (req->gid >= 0 && setgid((gid_t)req->gid) != 0) fail(errfd, STEP_SETGID, 0, errno);
   if (req->uid >= 0 && setuid((uid_t)req->uid) != 0) fail(errfd, STEP_SETUID, 0, errno);
+  set_parent_death_signal(req, errfd);
   if (req->cwd != NULL && chdir(req->cwd) != 0) fail(errfd, STEP_CHDIR, 0, errno);
   errfd = map_fds(req->fds, (int)req->nfds, errfd);
 
-  sigset_t empty;
-  sigemptyset(&empty);
-  sigprocmask(SIG_SETMASK, &empty, NULL);
+  sigprocmask(SIG_SETMASK, &req->blocked, NULL);
   exec_candidates(req, errfd);
 }
 
@@ -290,6 +318,20 @@ nomem:
   return -1;
 }
 
+/* Reads an optional array of signal numbers (1..64, checked by the TS side) into a set; absent means empty. */
+static int get_signal_set(napi_env env, napi_value obj, const char *key, sigset_t *set) {
+  napi_value v;
+  sigemptyset(set);
+  if (tend_get_prop(env, obj, key, &v) != 0) return -1;
+  if (tend_is_nullish(env, v)) return 0;
+  size_t n;
+  unsigned *signals = get_numbers(env, v, &n);
+  if (signals == NULL) return -1;
+  for (size_t i = 0; i < n; i++) sigaddset(set, (int)signals[i]); /* EINVAL for libc-reserved signals: left out */
+  free(signals);
+  return 0;
+}
+
 /* Converts the JS request object; 0 on success, -1 with an exception thrown. */
 static int parse_request(napi_env env, napi_value obj, struct request *req) {
   napi_value v;
@@ -319,6 +361,10 @@ static int parse_request(napi_env env, napi_value obj, struct request *req) {
   }
   if (tend_get_prop(env, obj, "fds", &v) != 0) return -1;
   if ((req->fds = (int *)get_numbers(env, v, &req->nfds)) == NULL) return -1; /* reading unsigned as int is allowed */
+  if (get_signal_set(env, obj, "ignoredSignals", &req->ignored) != 0) return -1;
+  if (get_signal_set(env, obj, "blockedSignals", &req->blocked) != 0) return -1;
+  if (tend_get_prop(env, obj, "parentDeathSignal", &v) != 0) return -1;
+  if (!tend_is_nullish(env, v) && tend_get_i32(env, v, &req->death_signal) != 0) return -1;
   return 0;
 }
 
@@ -384,6 +430,9 @@ napi_value tend_spawn(napi_env env, napi_callback_info info) {
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &old);
+  /* PR_SET_PDEATHSIG fires when the forking *thread* exits: tend spawns from Node's main thread, which lives as long
+   * as the process. */
+  req.parent = getpid();
   pid_t pid = fork();
   if (pid == 0) {
     close(report[0]);

@@ -54,6 +54,16 @@ export interface SpawnRequest {
   groups: readonly number[] | null;
   /** Child fd i := our fd fds[i]; -1 closes slot i. Other fds keep their own CLOEXEC flag. */
   fds: readonly number[];
+  /** Signals (1..64) the child starts with ignored; every other disposition is SIG_DFL. Default: none. */
+  ignoredSignals?: readonly number[];
+  /** The child's signal mask at exec (1..64). Default: empty. */
+  blockedSignals?: readonly number[];
+  /**
+   * PR_SET_PDEATHSIG: the signal the child gets when the thread that spawned it exits (tend spawns from Node's main
+   * thread, so: when tend dies). Set after the identity change, which would clear it; a parent that died before it took
+   * hold is detected and the child delivers the signal to itself. 0 = off (default).
+   */
+  parentDeathSignal?: number;
 }
 
 /** A resource limit pair; Infinity means RLIM_INFINITY. */
@@ -99,6 +109,18 @@ export type SocketAddress =
   | { family: 'tcp'; host: string; port: number }
   | { family: 'unix'; path: string };
 
+/** Handle returned by signalWatch. */
+export interface SignalWatch {
+  /** Stops watching and restores the previous dispositions; idempotent. */
+  close(): void;
+}
+
+/** SIGRTMIN and SIGRTMAX as the C library defines them (glibc reserves 32-33, musl 32-34). */
+export interface RealtimeSignalRange {
+  min: number;
+  max: number;
+}
+
 /** Handle returned by dgramWatch. */
 export interface DgramWatcher {
   /** Stops watching; idempotent. Does not close the fd (the caller owns it): close the watcher before the fd. */
@@ -134,6 +156,8 @@ interface Binding {
   pipe(): [number, number];
   socketAddress(fd: number): SocketAddress;
   setCloexec(fd: number): void;
+  signalWatch(signos: readonly number[], onSignal: (signo: number) => void): SignalWatch;
+  realtimeSignalRange(): RealtimeSignalRange;
 }
 
 let binding: Binding | undefined;
@@ -197,6 +221,13 @@ function checkCallback(fn: string, what: string, value: unknown): void {
   if (typeof value !== 'function') fail(fn, what, 'a function');
 }
 
+const MAX_SIGNAL = 64;
+
+function checkSignals(fn: string, what: string, value: unknown): void {
+  checkArray(fn, what, value, MAX_SIGNAL);
+  value.forEach((s, i) => { checkInt(fn, `${what}[${i}]`, s, 1, MAX_SIGNAL); });
+}
+
 // ---- process creation ----
 
 /**
@@ -231,6 +262,9 @@ export function spawn(req: SpawnRequest): number {
   }
   checkArray(fn, 'fds', req.fds, NGROUPS_MAX);
   req.fds.forEach((f, i) => { checkInt(fn, `fds[${i}]`, f, -1, INT32_MAX); });
+  checkSignals(fn, 'ignoredSignals', req.ignoredSignals ?? []);
+  checkSignals(fn, 'blockedSignals', req.blockedSignals ?? []);
+  checkInt(fn, 'parentDeathSignal', req.parentDeathSignal ?? 0, 0, MAX_SIGNAL);
   return addon().spawn(req);
 }
 
@@ -428,6 +462,25 @@ export function setCloexec(fd: number): void {
   addon().setCloexec(fd);
 }
 
+// ---- signals Node cannot listen for ----
+
+/**
+ * Catches signals Node has no listener for (real-time signals; SIGPIPE from another process, while SIGPIPE that tend's
+ * own writes raise is dropped) with a process-wide sigaction handler and a self-pipe, and calls onSignal(signo) on the
+ * event loop. One watch per process (EBUSY otherwise); it does not keep the loop alive. Do not pass a signal that has
+ * process.on() listeners.
+ */
+export function signalWatch(signos: readonly number[], onSignal: (signo: number) => void): SignalWatch {
+  checkSignals('signalWatch', 'signos', signos);
+  checkCallback('signalWatch', 'onSignal', onSignal);
+  return addon().signalWatch(signos, onSignal);
+}
+
+/** This C library's SIGRTMIN..SIGRTMAX, so tend watches exactly the real-time signals a program can use. */
+export function realtimeSignalRange(): RealtimeSignalRange {
+  return addon().realtimeSignalRange();
+}
+
 /** All of the above as one object, for callers that prefer `native.spawn(...)` or want to substitute a fake. */
 export const native = {
   spawn,
@@ -457,4 +510,6 @@ export const native = {
   pipe,
   socketAddress,
   setCloexec,
+  signalWatch,
+  realtimeSignalRange,
 } as const;

@@ -1,5 +1,6 @@
 // Questions about processes that only the kernel can answer: is a process group alive, which group is a pid in.
 import { readFileSync } from 'node:fs';
+import { signalNumber, type SignalName } from '../config/signal-names.js';
 
 // True while any process (zombies included) is in process group `pgid`.
 export function isGroupAlive(pgid: number): boolean {
@@ -24,9 +25,10 @@ export function processGroupOf(pid: number): number | null {
 }
 
 // Send a signal and treat "no such process" as success: a process that already exited is not an error.
-export function sendSignal(pid: number, signal: NodeJS.Signals): boolean {
+// Sent by number, so real-time signals (which Node has no names for) go the same way.
+export function sendSignal(pid: number, signal: SignalName): boolean {
   try {
-    process.kill(pid, signal);
+    process.kill(pid, signalNumber(signal));
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;

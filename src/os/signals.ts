@@ -1,17 +1,31 @@
 // The only place that calls process.on('SIG…'). Signals are captured from the first milliseconds of start-up
 // (cli/entry.ts calls captureSignals() before anything heavy loads) and buffered until the supervisor takes over.
-import type { SignalName } from '../config/signal-names.js';
+// Signals Node cannot listen for (real-time ones, SIGPIPE) come through the addon's signal watch into the same intake.
+import { signalFromNumber, SIGRTMIN, type SignalName } from '../config/signal-names.js';
+import { realtimeSignalRange, signalWatch, type SignalWatch } from './native.js';
 
 /**
  * Signals tend catches and acts on or forwards. Left out, deliberately:
  * SIGKILL/SIGSTOP (uncatchable); SIGCHLD (reaping); SIGSEGV/SIGBUS/SIGFPE/SIGILL/SIGABRT/SIGTRAP/SIGSYS
- * (synchronous faults of tend itself, as in tini); SIGPIPE (raised by tend's own writes to a closed pipe, it would
- * kill children that did nothing wrong); SIGTTIN/SIGTTOU (ignored so terminal I/O never stops tend).
+ * (synchronous faults of tend itself, as in tini); SIGTTIN/SIGTTOU (ignored so terminal I/O never stops tend).
+ * SIGPIPE and the real-time signals are caught natively (NATIVE_SIGNALS).
  */
-export const CAUGHT_SIGNALS: readonly SignalName[] = [
+export const CAUGHT_SIGNALS: readonly NodeJS.Signals[] = [
   'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGTERM', 'SIGSTKFLT', 'SIGCONT',
   'SIGTSTP', 'SIGURG', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGWINCH', 'SIGIO', 'SIGPWR',
 ];
+
+const SIGPIPE = 13;
+
+// The signals caught by the addon: SIGPIPE (only when another process sends it: the SIGPIPE tend's own writes to a
+// closed pipe raise is dropped, it would kill children that did nothing wrong) and every real-time signal this C
+// library lets programs use, from the named SIGRTMIN (34) up.
+function nativeSignals(): number[] {
+  const { min, max } = realtimeSignalRange();
+  const signals = [SIGPIPE];
+  for (let signo = Math.max(min, SIGRTMIN); signo <= max; signo++) signals.push(signo);
+  return signals;
+}
 
 /** Buffered signal intake: signals arrive in order, first into a buffer, then to the supervisor's handler. */
 export interface SignalIntake {
@@ -31,7 +45,7 @@ export function captureSignals(): SignalIntake {
   if (intake !== null) return intake;
   const buffered: SignalName[] = [];
   let handler: ((signal: SignalName) => void) | null = null;
-  const listeners = new Map<SignalName, () => void>();
+  const listeners = new Map<NodeJS.Signals, () => void>();
   for (const signal of CAUGHT_SIGNALS) {
     const listener = (): void => {
       if (handler === null) buffered.push(signal);
@@ -41,6 +55,17 @@ export function captureSignals(): SignalIntake {
     process.on(signal, listener);
   }
   const installedAtNs = process.hrtime.bigint();
+  let watch: SignalWatch | null = null;
+  try {
+    watch = signalWatch(nativeSignals(), (signo) => {
+      const signal = signalFromNumber(signo);
+      if (signal === null) return;
+      if (handler === null) buffered.push(signal);
+      else handler(signal);
+    });
+  } catch {
+    // No addon (a broken install): the first spawn reports it with the fix; until then only Node's signals are caught.
+  }
   intake = {
     installedAtNs,
     deliverTo(next) {
@@ -49,6 +74,7 @@ export function captureSignals(): SignalIntake {
     },
     release() {
       for (const [signal, listener] of listeners) process.removeListener(signal, listener);
+      watch?.close();
       intake = null;
     },
   };

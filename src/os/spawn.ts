@@ -1,6 +1,9 @@
-// Start a child with everything applied between fork and exec: own process group, terminal, limits, credentials.
+// Start a child with everything applied between fork and exec: own process group, terminal, limits, credentials, the
+// signal state exec would have passed on, and optionally a parent-death signal.
 // Failures come back as TendError with the documented exit code (127 not found, 126 not executable, 71 setup).
+import { signalNumber, type SignalName } from '../config/signal-names.js';
 import { TendError } from '../errors.js';
+import { INHERITED_SIGNALS_ENV, inheritedSignals, type InheritedSignals } from './inherited-signals.js';
 import type { Credentials } from './users.js';
 import { isNativeError, native } from './native.js';
 import type { RlimitEntry } from './rlimits.js';
@@ -17,6 +20,10 @@ export interface ProcessSpec {
   readonly foregroundTty: number;
   /** Child fd i := fds[i]; defaults to inheriting stdio. */
   readonly fds?: readonly number[];
+  /** Ignored signals and mask for the child; defaults to what tend itself was started with (as exec would pass on). */
+  readonly inheritedSignals?: InheritedSignals;
+  /** Sent to the child by the kernel the moment tend dies (PR_SET_PDEATHSIG); default none. */
+  readonly parentDeathSignal?: SignalName;
 }
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -25,12 +32,13 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 export function spawnProcess(spec: ProcessSpec): number {
   const [file] = spec.argv;
   if (file === undefined) throw new TendError('TEND_ERR_USAGE', 'no command given; write: tend run [options] -- <command> [args...]');
-  const launcherOnly = new Set<string>(LAUNCHER_ENV);
+  const launcherOnly = new Set<string>([...LAUNCHER_ENV, INHERITED_SIGNALS_ENV]);
   const env: Record<string, string | undefined> = Object.fromEntries(Object.entries(spec.env).filter(([k]) => !launcherOnly.has(k)));
   if (spec.credentials?.home != null) env['HOME'] = spec.credentials.home;
   const envList = Object.entries(env)
     .filter((e): e is [string, string] => e[1] !== undefined)
     .map(([k, v]) => `${k}=${v}`);
+  const signals = spec.inheritedSignals ?? inheritedSignals();
   try {
     return native.spawn({
       file,
@@ -45,6 +53,9 @@ export function spawnProcess(spec: ProcessSpec): number {
       gid: spec.credentials?.gid ?? -1,
       groups: spec.credentials?.groups ?? null,
       fds: spec.fds ?? [0, 1, 2],
+      ignoredSignals: signals.ignored,
+      blockedSignals: signals.blocked,
+      parentDeathSignal: spec.parentDeathSignal === undefined ? 0 : signalNumber(spec.parentDeathSignal),
     });
   } catch (error) {
     throw describeSpawnError(file, error);
@@ -67,6 +78,8 @@ function describeSpawnError(file: string, error: unknown): TendError {
     case 'setgid':
     case 'setuid':
       return new TendError('TEND_ERR_SPAWN_SETUP', `unable to switch --user (${error.syscall}): ${error.code}; changing user needs root (CAP_SETUID/CAP_SETGID)`, cause);
+    case 'prctl':
+      return new TendError('TEND_ERR_SPAWN_SETUP', `unable to set the parent-death signal (prctl): ${error.code}`, cause);
     case 'chdir':
       return new TendError('TEND_ERR_SPAWN_SETUP', `unable to enter the working directory: ${error.code}`, cause);
     default:

@@ -1,0 +1,219 @@
+/* Signals Node cannot listen for (real-time signals, and SIGPIPE sent by another process): a sigaction handler writes
+ * the signal number to a self-pipe, and the event loop reads the pipe and calls back into JS.
+ *
+ * A handler installed with sigaction is process-wide, so it does not matter which of Node's threads the kernel picks
+ * to deliver a signal: every thread that does not block it runs the same handler. */
+#include "args.h"
+#include "errors.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define MAX_SIGNAL 64
+
+/* Created once and never closed: a handler already running on another thread may still write to it, and a closed fd
+ * number could by then belong to something else. Both ends are CLOEXEC, so children never see them. */
+static int self_pipe[2] = { -1, -1 };
+
+struct watch {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context context;
+  napi_async_cleanup_hook_handle cleanup; /* holds environment teardown until the handle is closed */
+  bool stopped;
+  int owners; /* the uv handle and the JS close function; freed when both are gone */
+  bool watched[MAX_SIGNAL + 1];
+  struct sigaction previous[MAX_SIGNAL + 1];
+};
+
+/* The one active watch of the process (signal dispositions are process-wide). */
+static struct watch *active = NULL;
+
+static void on_signal(int signo, siginfo_t *info, void *context) {
+  (void)context;
+  /* The kernel raises SIGPIPE on a write to a closed pipe with the writer's own pid: that one is tend's business. */
+  if (signo == SIGPIPE && info != NULL && info->si_pid == getpid()) return;
+  int saved = errno;
+  unsigned char byte = (unsigned char)signo;
+  ssize_t n = write(self_pipe[1], &byte, 1); /* a full pipe (64 KiB of undelivered signals) drops this one */
+  (void)n;
+  errno = saved;
+}
+
+static void release(struct watch *w) {
+  if (--w->owners == 0) free(w);
+}
+
+static void on_handle_closed(uv_handle_t *handle) {
+  struct watch *w = handle->data;
+  if (w->cleanup != NULL) napi_remove_async_cleanup_hook(w->cleanup);
+  release(w);
+}
+
+/* Puts back the dispositions the watched signals had before (SIG_DFL for real-time signals, Node's SIG_IGN for SIGPIPE). */
+static void restore(struct watch *w) {
+  for (int sig = 1; sig <= MAX_SIGNAL; sig++)
+    if (w->watched[sig]) sigaction(sig, &w->previous[sig], NULL);
+}
+
+static void stop(struct watch *w) {
+  if (w->stopped) return;
+  w->stopped = true;
+  restore(w);
+  if (active == w) active = NULL;
+  uv_poll_stop(&w->poll);
+  if (w->callback != NULL) napi_delete_reference(w->env, w->callback);
+  if (w->context != NULL) napi_async_destroy(w->env, w->context);
+  uv_close((uv_handle_t *)&w->poll, on_handle_closed);
+}
+
+static void on_env_teardown(napi_async_cleanup_hook_handle handle, void *arg) {
+  (void)handle;
+  stop(arg);
+}
+
+static void deliver(struct watch *w, int signo) {
+  napi_env env = w->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value callback, recv, result, arg = tend_number(env, signo);
+  if (arg != NULL && napi_get_reference_value(env, w->callback, &callback) == napi_ok && napi_get_global(env, &recv) == napi_ok)
+    napi_make_callback(env, w->context, recv, callback, 1, &arg, &result);
+  bool pending = false;
+  napi_value exception;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+      napi_get_and_clear_last_exception(env, &exception) == napi_ok)
+    napi_fatal_exception(env, exception); /* an exception in onSignal becomes an ordinary uncaught exception */
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_readable(uv_poll_t *handle, int status, int events) {
+  (void)status;
+  (void)events;
+  struct watch *w = handle->data;
+  unsigned char buf[64];
+  while (!w->stopped) {
+    ssize_t n = read(self_pipe[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    for (ssize_t i = 0; i < n && !w->stopped; i++)
+      if (buf[i] <= MAX_SIGNAL && w->watched[buf[i]]) deliver(w, buf[i]);
+  }
+}
+
+static napi_value close_watch(napi_env env, napi_callback_info info) {
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, NULL, NULL, NULL, &data) != napi_ok) return tend_throw_napi(env);
+  stop(data);
+  return tend_undefined(env);
+}
+
+static void on_close_function_finalized(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  release(data);
+}
+
+/* Reads the signal numbers and installs the handler for each; 0, or -1 with an exception thrown (nothing installed). */
+static int install(napi_env env, napi_value array, struct watch *w) {
+  uint32_t n;
+  if (tend_get_length(env, array, &n) != 0) return -1;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_signal;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value item;
+    int32_t sig;
+    if (napi_get_element(env, array, i, &item) != napi_ok) {
+      tend_throw_napi(env);
+      goto undo;
+    }
+    if (tend_get_i32(env, item, &sig) != 0) goto undo;
+    if (sig < 1 || sig > MAX_SIGNAL || w->watched[sig]) continue;
+    if (sigaction(sig, &sa, &w->previous[sig]) != 0) {
+      tend_throw_errno(env, errno, "sigaction");
+      goto undo;
+    }
+    w->watched[sig] = true;
+  }
+  return 0;
+undo:
+  restore(w);
+  return -1;
+}
+
+/* signalWatch(signos, onSignal) -> {close}: catches signals Node cannot listen for and calls onSignal(signo) on the
+ * event loop. One watch per process; close() restores the previous dispositions. The watch does not keep the loop
+ * alive, like Node's own signal listeners. */
+napi_value tend_signal_watch(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (tend_args(env, info, 2, argv) != 0) return NULL;
+  if (active != NULL) return tend_throw_errno(env, EBUSY, "sigaction");
+  if (self_pipe[0] < 0 && pipe2(self_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+    int err = errno;
+    self_pipe[0] = self_pipe[1] = -1;
+    return tend_throw_errno(env, err, "pipe2");
+  }
+  /* Bytes left by an earlier watch belong to it. */
+  unsigned char stale[64];
+  while (read(self_pipe[0], stale, sizeof stale) > 0) {
+  }
+
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return tend_throw_napi(env);
+  struct watch *w = calloc(1, sizeof *w);
+  if (w == NULL) return tend_throw_errno(env, ENOMEM, "malloc");
+  w->env = env;
+  int rc = uv_poll_init(loop, &w->poll, self_pipe[0]);
+  if (rc != 0) {
+    free(w);
+    return tend_throw_errno(env, -rc, "uv_poll_init");
+  }
+  w->poll.data = w;
+  w->owners = 1;
+  uv_unref((uv_handle_t *)&w->poll);
+
+  napi_value resource, name, handle, close_fn;
+  if (napi_create_reference(env, argv[1], 1, &w->callback) != napi_ok || napi_create_object(env, &resource) != napi_ok ||
+      napi_create_string_utf8(env, "tend:signalWatch", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, resource, name, &w->context) != napi_ok || napi_create_object(env, &handle) != napi_ok ||
+      napi_create_function(env, "close", NAPI_AUTO_LENGTH, close_watch, w, &close_fn) != napi_ok ||
+      napi_set_named_property(env, handle, "close", close_fn) != napi_ok)
+    goto fail;
+  if (napi_add_finalizer(env, close_fn, w, on_close_function_finalized, NULL, NULL) != napi_ok) goto fail;
+  w->owners = 2;
+  if (napi_add_async_cleanup_hook(env, on_env_teardown, w, &w->cleanup) != napi_ok) goto fail;
+  rc = uv_poll_start(&w->poll, UV_READABLE, on_readable);
+  if (rc != 0) {
+    stop(w);
+    return tend_throw_errno(env, -rc, "uv_poll_start");
+  }
+  if (install(env, argv[0], w) != 0) {
+    stop(w);
+    return NULL;
+  }
+  active = w;
+  return handle;
+
+fail:
+  tend_throw_napi(env);
+  stop(w);
+  return NULL;
+}
+
+/* realtimeSignalRange() -> {min, max}: SIGRTMIN and SIGRTMAX as this libc reserves them (glibc 34, musl 35; 64). */
+napi_value tend_realtime_signal_range(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  if (napi_create_object(env, &result) != napi_ok) return tend_throw_napi(env);
+  if (tend_set_number(env, result, "min", SIGRTMIN) != 0 || tend_set_number(env, result, "max", SIGRTMAX) != 0) return NULL;
+  return result;
+}

@@ -1,0 +1,61 @@
+// Signal names: the forms users write (names, short names, numbers, real-time offsets) and the numbers they mean.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseSignal, signalFromNumber, signalNumber, type SignalName } from '../../../src/config/signal-names.js';
+import { parseStopSpec } from '../../../src/config/run-config.js';
+import { parseInheritedSignals } from '../../../src/os/inherited-signals.js';
+
+describe('parseSignal', () => {
+  const rows: [string, SignalName | null][] = [
+    ['TERM', 'SIGTERM'], ['sigterm', 'SIGTERM'], [' 15 ', 'SIGTERM'], ['9', 'SIGKILL'],
+    ['RTMIN', 'SIGRTMIN'], ['SIGRTMIN', 'SIGRTMIN'], ['RTMIN+0', 'SIGRTMIN'], ['34', 'SIGRTMIN'],
+    ['RTMIN+3', 'SIGRTMIN+3'], ['SIGRTMIN+3', 'SIGRTMIN+3'], ['sigrtmin+3', 'SIGRTMIN+3'], ['37', 'SIGRTMIN+3'],
+    ['RTMAX', 'SIGRTMIN+30'], ['SIGRTMAX-1', 'SIGRTMIN+29'], ['RTMAX-30', 'SIGRTMIN'], ['64', 'SIGRTMIN+30'],
+    ['RTMIN+30', 'SIGRTMIN+30'],
+    ['RTMIN+31', null], ['RTMIN-1', null], ['RTMAX+1', null], ['RTMAX-31', null], ['RTMIN+', null], ['RTMIN+100', null],
+    ['32', null], ['33', null], ['65', null], ['0', null], ['NOPE', null], ['', null],
+  ];
+  for (const [text, expected] of rows) {
+    it(`${JSON.stringify(text)} → ${String(expected)}`, () => { assert.equal(parseSignal(text), expected); });
+  }
+});
+
+describe('signalNumber and signalFromNumber', () => {
+  it('round-trip every signal from 1 to 64 that has a name', () => {
+    for (let signo = 1; signo <= 64; signo++) {
+      const name = signalFromNumber(signo);
+      if (signo === 32 || signo === 33) {
+        assert.equal(name, null, `${signo} is reserved by libc`);
+        continue;
+      }
+      assert.notEqual(name, null, `signal ${signo} has a name`);
+      assert.equal(signalNumber(name!), signo, `${name} ↔ ${signo}`);
+    }
+  });
+
+  it('rejects real-time names outside the range', () => {
+    assert.throws(() => signalNumber('SIGRTMIN+31'), /unknown signal SIGRTMIN\+31/);
+    assert.throws(() => signalNumber('SIGRTMIN+x' as SignalName), /unknown signal/);
+  });
+
+  it('a real-time signal can be a --stop stage (a STOPSIGNAL like SIGRTMIN+3)', () => {
+    assert.deepEqual(parseStopSpec('RTMIN+3:5s,TERM:5s'), [
+      { signal: 'SIGRTMIN+3', timeoutMs: 5_000 },
+      { signal: 'SIGTERM', timeoutMs: 5_000 },
+    ]);
+  });
+});
+
+describe('parseInheritedSignals (the launcher record)', () => {
+  it('reads both lists, either of which may be empty', () => {
+    assert.deepEqual(parseInheritedSignals('ignore=1,13;block=10'), { ignored: [1, 13], blocked: [10] });
+    assert.deepEqual(parseInheritedSignals('ignore=;block='), { ignored: [], blocked: [] });
+    assert.deepEqual(parseInheritedSignals('ignore=;block=10,37,64'), { ignored: [], blocked: [10, 37, 64] });
+  });
+
+  it('treats an absent or malformed record as none', () => {
+    for (const text of [undefined, '', 'ignore=1', 'ignore=1;block=x', 'ignore=0;block=', 'ignore=65;block=', 'ignore=1,,2;block=', 'block=1;ignore=2']) {
+      assert.equal(parseInheritedSignals(text), null, String(text));
+    }
+  });
+});
