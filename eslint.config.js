@@ -58,6 +58,40 @@ export default tseslint.config(
       'no-restricted-syntax': ['error',
         { selector: "CallExpression[callee.object.name='process'][callee.property.name=/^(on|once|addListener|prependListener)$/][arguments.0.value=/^SIG/]", message: "process.on('SIG…') belongs to os/signals.ts only." },
       ],
+      },
+    },
+  {
+    files: ['src/**/*.ts', 'src/**/*.cts'],
+    rules: {
+      'max-lines-per-function': ['error', { max: 120, skipBlankLines: true, skipComments: true }],
+      complexity: ['error', 20],
+    },
+  },
+  {
+    // Functions over these limits when the limits were added (reported to the lead, who is reworking them): warnings
+    // until each is split, errors everywhere else. Remove a file from this list once it is clean.
+    files: [
+      'src/cli/spec-from-flags.ts', 'src/config/command-line.ts', 'src/config/config-file.ts', 'src/config/pool-config.ts',
+      'src/preload/drain.cts', 'src/runner/log-view.ts',
+    ],
+    rules: {
+      'max-lines-per-function': ['warn', { max: 120, skipBlankLines: true, skipComments: true }],
+      complexity: ['warn', 20],
+    },
+  },
+  {
+    // The core is pure: it may import values only from core/ itself; types from anywhere (docs/architecture.md).
+    files: ['src/core/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [{ regex: '^(?!\\./)', allowTypeImports: true, message: 'core/ may import values only from core/: use `import type`, or move the value into core/.' }],
+      }],
+      // With verbatimModuleSyntax, `import { type X } from '../y.js'` still loads ../y.js at run time.
+      '@typescript-eslint/no-import-type-side-effects': 'error',
+      'no-restricted-syntax': ['error',
+        { selector: 'ImportExpression', message: 'core/ does not load modules at run time.' },
+        { selector: "CallExpression[callee.object.name='process']", message: 'core/ is pure: no process.* calls.' },
+      ],
     },
   },
   {

@@ -220,6 +220,13 @@ function onSpawned(d: Draft, id: number, pid: number, at: number): void {
     feed(d, id, { type: 'stop', reason: 'shutdown', signal: 'SIGTERM' });
     return;
   }
+  // A reload replacement still unanswered when its rollout failed could not be aborted then (no pid yet): abort it now,
+  // or it would come up and take its slot after the rollout had already given up.
+  const slot = d.s.slots[rec.slot];
+  if (slot?.replacement === id && slot.replacing === 'reload' && d.s.rollout?.failure != null) {
+    feed(d, id, { type: 'stop', reason: 'aborted', signal: 'SIGTERM' });
+    return;
+  }
   if (rec.role === 'step' || d.p.spec.type === 'oneshot') return;
   const mode = d.p.spec.ready;
   d.fx.push({ type: 'arm', timer: { kind: 'ready', proc: id }, ms: d.p.spec.readyTimeoutMs });

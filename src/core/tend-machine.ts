@@ -206,8 +206,10 @@ function nothingLeft(policy: TendPolicy, state: TendState): boolean {
 
 function withStanding(state: TendState, service: string, standing: ServiceStanding): TendState {
   const current = state.services[service];
-  // An ended service stays ended until its processes are gone; a stopped one stays stopped.
+  // An ended service stays ended until its processes are gone; a stopped one stays stopped. A stopping one only ends or
+  // stops: a service-ready queued before tend's stop reached the service must not make it "ready" (and stoppable) again.
   if (current === 'stopped' || (current === 'ended' && standing !== 'stopped')) return state;
+  if (current === 'stopping' && standing !== 'ended' && standing !== 'stopped') return state;
   return { ...state, services: { ...state.services, [service]: standing } };
 }
 
