@@ -29,6 +29,9 @@ export interface SpawnContext {
   readonly preloadPath: string | null;
 }
 
+/** What a child gets the moment tend dies: TERM, the start of every graceful stop (a drain, a clean exit). */
+export const PARENT_DEATH_SIGNAL = 'SIGTERM';
+
 // Build the spawn request for one process.
 export function spawnRequest(ctx: SpawnContext): ProcessSpec {
   const argv = ctx.role === 'step' ? (ctx.spec.before[ctx.step] ?? []) : ctx.spec.command;
@@ -65,6 +68,8 @@ export function spawnRequest(ctx: SpawnContext): ProcessSpec {
     rlimits: ctx.rlimits,
     credentials: ctx.credentials,
     foregroundTty: ctx.foregroundTty,
+    // No process outlives tend: if tend dies (SIGKILL, the OOM killer) its children get the usual graceful signal.
+    parentDeathSignal: PARENT_DEATH_SIGNAL,
     fds: [...ctx.stdio, ...sockets.map((s) => s.fd), ...(ctx.notify === null ? [] : [ctx.notify.childFd])],
   };
 }
