@@ -1,6 +1,9 @@
 // argv → config → supervisor → exit code. The only module that calls process.exit.
 import { readFileSync } from 'node:fs';
-import { TendError, ExitCode } from '../errors.js';
+import { DEFAULT_READY_TIMEOUT_MS, type PoolConfig } from '../config/pool-config.js';
+import type { RunConfig } from '../config/run-config.js';
+import type { TendSpec } from '../config/spec.js';
+import { TendError, ExitCode, usageError } from '../errors.js';
 import { createLogger } from '../log.js';
 import type { SignalIntake } from '../os/signals.js';
 import { serveControl } from '../supervisor/control.js';
@@ -29,14 +32,16 @@ export async function main(argv: readonly string[], signals: SignalIntake): Prom
         code = 0;
         break;
       case 'run': {
-        const log = createLogger({ verbose: command.config.verbose, debug });
+        const log = createLogger({ verbose: command.spec.verbose, debug });
+        for (const warning of command.warnings) log.warn(warning);
+        const legacy = toLegacyConfig(command.spec);
         logStartupWindow(signals, (m) => { log.info(m); });
-        if (command.pool === null) {
-          code = await runCommand(command.config, { log, signals, env: process.env });
+        if (legacy.pool === null) {
+          code = await runCommand(legacy.config, { log, signals, env: process.env });
         } else {
           const sd = createSystemdObserver(process.env, log);
-          const pool = startPool(command.config, command.pool, { log, signals, env: process.env, ...(sd === null ? {} : { observer: sd.observer }) });
-          const control = command.pool.control === null ? null : serveControl(command.pool.control, pool, log);
+          const pool = startPool(legacy.config, legacy.pool, { log, signals, env: process.env, ...(sd === null ? {} : { observer: sd.observer }) });
+          const control = legacy.pool.control === null ? null : serveControl(legacy.pool.control, pool, log);
           code = await pool.done;
           sd?.stop();
           control?.close();
@@ -57,6 +62,33 @@ export async function main(argv: readonly string[], signals: SignalIntake): Prom
     }
   }
   process.exit(code);
+}
+
+// Bridge until the one-core supervisor lands: a single-service TendSpec back to the RunConfig/PoolConfig that run.ts
+// and pool.ts take; settings that only the new core honours are refused rather than ignored.
+function toLegacyConfig(spec: TendSpec): { config: RunConfig; pool: PoolConfig | null } {
+  const [service, ...more] = spec.services;
+  if (service === undefined || more.length > 0) {
+    throw new TendError('TEND_ERR_USAGE', `tend run: this build runs one service; ${spec.services.length} need the multi-service core`);
+  }
+  const config: RunConfig = {
+    command: service.command, before: service.before, signalScope: service.signalScope, subreaper: spec.subreaper,
+    remapExit: service.remapExit, stop: service.stop, limits: service.limits, user: service.user, verbose: spec.verbose,
+  };
+  const unsupported = spec.eventLog !== null ? 'event-log' : Object.keys(service.env).length > 0 ? 'env' : service.cwd !== null ? 'cwd' : null;
+  if (unsupported !== null) throw usageError(`--${unsupported}`, undefined, 'is not supported by this build yet', 'remove it');
+  if (service.pool) {
+    return { config, pool: {
+      workers: service.workers, listen: service.listen, socketStrategy: service.socketStrategy, ready: service.ready,
+      readyTimeoutMs: service.readyTimeoutMs, restart: service.backoff, reloadSurge: service.reloadSurge, guards: service.guards,
+      preload: service.preload, control: spec.control, watchdogMs: service.watchdogMs,
+    } };
+  }
+  const poolOnly = service.listen.length > 0 ? 'listen' : service.ready.kind !== 'auto' ? 'ready' : service.readyTimeoutMs !== DEFAULT_READY_TIMEOUT_MS
+    ? 'ready-timeout' : service.socketStrategy !== 'shared' ? 'socket-strategy' : !service.preload ? 'no-preload' : spec.control !== null ? 'control'
+      : service.restart !== 'never' ? 'restart' : null;
+  if (poolOnly !== null) throw usageError(`--${poolOnly}`, undefined, 'only applies to a worker pool', 'add --workers N (or remove it)');
+  return { config, pool: null };
 }
 
 function logStartupWindow(signals: SignalIntake, info: (m: string) => void): void {
