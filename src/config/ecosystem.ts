@@ -110,7 +110,8 @@ function appService(path: string, index: number, app: App, warnings: string[], c
   const given = new Set<string>();
   const origin: Origin = { kind: 'file', path, service: name };
   const set = (pm2Key: string, key: string, value: RawValue): void => {
-    wrap(path, `"${name}"`, pm2Key, () => { applyServiceKey(draft, origin, key, value, given); });
+    // Applied as a flag would be, so the error is worded once, with the PM2 key, by wrap().
+    wrap(path, `"${name}"`, pm2Key, () => { applyServiceKey(draft, { kind: 'flags' }, key, value, given); });
   };
   draft.commandGiven = appCommand(path, name, app, script);
   draft.cwd = appCwd(path, name, app['cwd']);
