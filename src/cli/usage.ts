@@ -30,9 +30,10 @@ then only the options under "tend itself" may be given as flags (see docs/config
 `;
 
 const RUN_TAIL = `
-Every option except config and help is also a config-file key (the name without dashes). Per-service keys that
-only a config file has: command, env, cwd, type (simple|oneshot), depends-on, can-die.
+Every option except config and help is also a config-file key (the name without dashes).
+`;
 
+const RUN_EXIT = `
 Exit codes: the child's code; 128+N if killed by signal N; 126 not executable; 127 not found; 64 usage error;
 69 cannot listen; 71 setup failed (limit, user, directory); 70 internal error; 75 a service gave up; 78 bad config
 file. A pool stopped by SIGTERM/SIGINT exits 0.
@@ -71,10 +72,11 @@ function wrap(text: string, width: number): string[] {
 
 // One flag's help entry: signature, help text wrapped beside it, its default and what it needs.
 function renderFlag(flag: Flag): string {
-  const notes = [
-    flag.default === null ? '' : ` (default: ${flag.default})`,
-    flag.needs === 'pool' ? ' Needs --workers.' : flag.needs === 'restarts' ? ' Needs a service that restarts.' : '',
-  ].join('');
+  const parts = [
+    flag.default === null ? '' : `default: ${flag.default}`,
+    flag.needs === 'pool' ? 'needs --workers' : flag.needs === 'restarts' ? 'needs a service that restarts' : '',
+  ].filter((p) => p !== '');
+  const notes = parts.length === 0 ? '' : ` (${parts.join('; ')})`;
   const signature = `  ${flagSignature(flag)}`;
   const body = wrap(`${flag.help}${notes}`, WIDTH - LEFT);
   const first = signature.length < LEFT ? `${signature.padEnd(LEFT)}${body.shift() ?? ''}` : signature;
@@ -87,7 +89,9 @@ export function runUsage(): string {
     const flags = FLAGS.filter((f) => f.cli && f.section === section);
     return flags.length === 0 ? '' : `${section}:\n${flags.map(renderFlag).join('\n')}\n`;
   });
-  return `${RUN_HEAD}\n${sections.join('')}${RUN_TAIL}`;
+  const fileOnly = FLAGS.filter((f) => !f.cli).map((f) => (f.arg === '' ? f.name : `${f.name} ${f.arg}`));
+  const keys = `Per-service keys only a config file has:\n${wrap(fileOnly.join(', '), WIDTH - 2).map((l) => `  ${l}`).join('\n')}\n`;
+  return `${RUN_HEAD}\n${sections.join('')}${RUN_TAIL}${keys}${RUN_EXIT}`;
 }
 
 // The README's flag table (between its flags markers), rendered from the flag table.

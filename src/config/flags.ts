@@ -218,7 +218,7 @@ export const FLAGS: readonly Flag[] = [
   fileKey({ name: 'can-die', value: 'boolean', arg: '', help: 'when it exits for good or gives up, the others go on (false: tend stops everything with its status)', default: 'false',
     apply: (d, v) => { d.canDie = v === true; } }),
   // Worker pool
-  svc({ name: 'workers', short: 'w', arg: 'N|max|auto', section: 'Worker pool', default: '1 (not a pool)',
+  svc({ name: 'workers', short: 'w', arg: 'N|max|auto', section: 'Worker pool', default: '1, not a pool',
     help: 'run N copies as a pool; max = one per core, auto = cores - 1 (at least 1). Each worker gets TEND_WORKER_INDEX (0..N-1), TEND_WORKER_COUNT and TEND_GENERATION' },
   (v) => parseWorkers(v), (d, v) => { d.workersGiven = v; }),
   svc({ name: 'reload-surge', arg: 'N', section: 'Worker pool', default: '1', needs: 'pool',

@@ -15,8 +15,7 @@ function run(argv: readonly string[], files: Record<string, string> = {}): { spe
     if (text === undefined) throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
     return text;
   });
-  assert.equal(result.kind, 'run');
-  if (result.kind !== 'run') throw new Error('unreachable');
+  assert.ok(result.kind === 'run', `expected run, got ${result.kind}`);
   return result;
 }
 
@@ -101,8 +100,8 @@ describe('tend run with flags only', () => {
   });
   it('--help is rendered from the table', () => {
     const help = parseCli(['run', '--help']);
-    assert.equal(help.kind, 'help');
-    if (help.kind === 'help') assert.match(help.text, /--event-log PATH/);
+    assert.ok(help.kind === 'help');
+    assert.match(help.text, /--event-log PATH/);
   });
 });
 

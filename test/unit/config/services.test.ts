@@ -119,14 +119,14 @@ describe('a Procfile', () => {
 });
 
 describe('a PM2 ecosystem file', () => {
-  const apps = `[
+  const apps = JSON.stringify([
     { name: 'api', script: 'server.js', args: '--port 3000', instances: 2, exec_mode: 'cluster', node_args: ['--max-old-space-size=256'],
       cwd: 'srv', env: { NODE_ENV: 'production', PORT: 3000 }, max_memory_restart: '300M', kill_timeout: 5000, wait_ready: true,
       listen_timeout: 8000, max_restarts: 4, min_uptime: 2000, exp_backoff_restart_delay: 100, watch: true, out_file: '/var/log/x',
       env_production: { A: '1' }, frobnicate: 1 },
     { script: 'worker.py', restart_delay: 3000, kill_signal: 'SIGTERM' },
     { name: 'bin', script: './bin/tool', interpreter: 'none', args: ['a b', 'c'], autorestart: false, instances: 'max', exec_mode: 'fork' },
-  ]`;
+  ]);
   function check(spec: TendSpec, warnings: readonly string[], path: string): void {
     assert.deepEqual(spec.services.map((s) => s.name), ['api', 'worker', 'bin']);
     const api = byName(spec, 'api');
@@ -155,7 +155,7 @@ describe('a PM2 ecosystem file', () => {
     for (const [name, text] of [
       ['ecosystem.config.js', `module.exports = { apps: ${apps} };\n`],
       ['ecosystem.config.mjs', `export default { apps: ${apps} };\n`],
-      ['ecosystem.json', JSON.stringify({ apps: new Function(`return ${apps}`)() as unknown })],
+      ['ecosystem.json', `{ "apps": ${apps} }`],
     ] as const) {
       const path = file(name, text);
       const major = Number(process.versions.node.split('.')[0]);
