@@ -7,7 +7,7 @@ import { TendError } from '../errors.js';
 import { splitCommandLine } from './command-line.js';
 import { parseEnv, parseServiceName, type RawValue } from './flags.js';
 import { parseSignal } from './signal-names.js';
-import { applyServiceKey, finishService, newServiceDraft, type Origin } from './service-builder.js';
+import { applyServiceKey, finishService, newServiceDraft } from './service-builder.js';
 import type { ServiceSpec } from './spec.js';
 
 /** PM2 keys tend ignores, and why (any other unknown key gets a generic reason). */
@@ -92,24 +92,33 @@ export function ecosystemServices(path: string, data: unknown, warnings: string[
   return services;
 }
 
-function appService(path: string, index: number, app: App, warnings: string[], cores: number): ServiceSpec {
-  const script = app['script'];
-  if (typeof script !== 'string' || script === '' || script.includes('\0')) {
-    throw new TendError('TEND_ERR_USAGE', `${path}: apps[${index}]: key "script" must be a file or command name; write script: "server.js"`);
-  }
+type Setter = (pm2Key: string, key: string, value: RawValue) => void;
+
+function appName(path: string, index: number, app: App, script: string): string {
   const nameValue = app['name'] ?? basename(script, extname(script));
   const label = `apps[${index}] ${JSON.stringify(nameValue)}`;
   if (typeof nameValue !== 'string') throw fail(path, label, 'name', 'must be a string');
-  const name = wrap(path, label, 'name', () => parseServiceName(nameValue, 'name'));
+  return wrap(path, label, 'name', () => parseServiceName(nameValue, 'name'));
+}
+
+function warnIgnored(path: string, name: string, app: App, warnings: string[]): void {
   for (const key of Object.keys(app)) {
     if ((PM2_MAPPED as readonly string[]).includes(key) || key in PM2_ALIASES) continue;
     const reason = PM2_IGNORED[key] ?? (key.startsWith('env_') ? 'tend has no --env switch; merge the variables you want into env' : 'it has no tend meaning');
     warnings.push(`${path}: app "${name}": key "${key}" ignored: ${reason}`);
   }
+}
+
+function appService(path: string, index: number, app: App, warnings: string[], cores: number): ServiceSpec {
+  const script = app['script'];
+  if (typeof script !== 'string' || script === '' || script.includes('\0')) {
+    throw new TendError('TEND_ERR_USAGE', `${path}: apps[${index}]: key "script" must be a file or command name; write script: "server.js"`);
+  }
+  const name = appName(path, index, app, script);
+  warnIgnored(path, name, app, warnings);
   const draft = newServiceDraft(name);
   const given = new Set<string>();
-  const origin: Origin = { kind: 'file', path, service: name };
-  const set = (pm2Key: string, key: string, value: RawValue): void => {
+  const set: Setter = (pm2Key, key, value) => {
     // Applied as a flag would be, so the error is worded once, with the PM2 key, by wrap().
     wrap(path, `"${name}"`, pm2Key, () => { applyServiceKey(draft, { kind: 'flags' }, key, value, given); });
   };
@@ -118,39 +127,41 @@ function appService(path: string, index: number, app: App, warnings: string[], c
   if (app['env'] !== undefined) draft.env = wrap(path, `"${name}"`, 'env', () => parseEnv(envStrings(app['env']), 'env'));
   const workers = appWorkers(path, name, app, cores);
   if (workers !== null) set('instances', 'workers', String(workers));
-  if (app['autorestart'] === false) set('autorestart', 'restart', 'never');
-  const restarts = app['autorestart'] !== false;
-  const timed = (pm2Key: string, key: string): void => {
-    const ms = msValue(path, name, pm2Key, app[pm2Key]);
-    if (ms !== null) set(pm2Key, key, `${ms}ms`);
-  };
+  stopAndReadiness(path, name, app, set, warnings);
+  if (app['autorestart'] === false) {
+    set('autorestart', 'restart', 'never');
+    for (const key of ['max_restarts', 'min_uptime', 'restart_delay', 'exp_backoff_restart_delay', 'max_memory_restart']) {
+      if (app[key] !== undefined) warnings.push(`${path}: app "${name}": key "${key}" ignored: autorestart is false`);
+    }
+  } else {
+    if (app['max_memory_restart'] !== undefined) set('max_memory_restart', 'max-memory', scalar(path, name, 'max_memory_restart', app['max_memory_restart']));
+    if (app['max_restarts'] !== undefined) set('max_restarts', 'max-restarts', scalar(path, name, 'max_restarts', app['max_restarts']));
+    const uptime = msValue(path, name, 'min_uptime', app['min_uptime']);
+    if (uptime !== null) set('min_uptime', 'stable-after', `${uptime}ms`);
+    restartDelays(path, name, app, set);
+  }
+  if (workers !== null && workers > 1) {
+    warnings.push(`${path}: app "${name}": if its ${workers} instances serve one port: PM2 shares it through node:cluster, tend only sockets it owns; use a tend.yaml with listen: (docs/configuration.md)`);
+  }
+  return finishService(draft, { kind: 'file', path, service: name }, given, true);
+}
+
+// PM2 stops with kill_signal (SIGINT unless set), then SIGKILL after kill_timeout (1.6 s unless set); wait_ready and
+// listen_timeout become readiness.
+function stopAndReadiness(path: string, name: string, app: App, set: Setter, warnings: string[]): void {
   const signal = app['kill_signal'] === undefined ? 'SIGINT' : scalar(path, name, 'kill_signal', app['kill_signal']);
   if (parseSignal(signal) === null) throw fail(path, `"${name}"`, 'kill_signal', `"${signal}" is not a signal; use e.g. SIGINT or SIGTERM`);
-  // PM2 stops with kill_signal (SIGINT unless set), then SIGKILL after kill_timeout (1.6 s unless set).
   set('kill_timeout', 'stop', `${signal}:${msValue(path, name, 'kill_timeout', app['kill_timeout']) ?? PM2_KILL_TIMEOUT_MS}ms`);
   if (app['wait_ready'] === true) {
     set('wait_ready', 'ready', 'notify');
     warnings.push(`${path}: app "${name}": wait_ready means READY=1 here (call ready() from "tend", or sd_notify); process.send('ready') is not seen yet`);
   }
-  timed('listen_timeout', 'ready-timeout');
-  if (restarts) {
-    if (app['max_memory_restart'] !== undefined) set('max_memory_restart', 'max-memory', scalar(path, name, 'max_memory_restart', app['max_memory_restart']));
-    if (app['max_restarts'] !== undefined) set('max_restarts', 'max-restarts', scalar(path, name, 'max_restarts', app['max_restarts']));
-    timed('min_uptime', 'stable-after');
-    restartDelays(path, name, app, set);
-  } else {
-    for (const key of ['max_restarts', 'min_uptime', 'restart_delay', 'exp_backoff_restart_delay', 'max_memory_restart']) {
-      if (app[key] !== undefined) warnings.push(`${path}: app "${name}": key "${key}" ignored: autorestart is false`);
-    }
-  }
-  if (workers !== null && workers > 1) {
-    warnings.push(`${path}: app "${name}": if its ${workers} instances serve one port: PM2 shares it through node:cluster, tend only sockets it owns; use a tend.yaml with listen: (docs/configuration.md)`);
-  }
-  return finishService(draft, origin, given, true);
+  const timeout = msValue(path, name, 'listen_timeout', app['listen_timeout']);
+  if (timeout !== null) set('listen_timeout', 'ready-timeout', `${timeout}ms`);
 }
 
 // restart_delay is a fixed delay in PM2 (tend: initial = cap); exp_backoff_restart_delay grows to 15 s (it wins).
-function restartDelays(path: string, name: string, app: App, set: (pm2Key: string, key: string, value: RawValue) => void): void {
+function restartDelays(path: string, name: string, app: App, set: Setter): void {
   const exp = msValue(path, name, 'exp_backoff_restart_delay', app['exp_backoff_restart_delay']);
   const fixed = msValue(path, name, 'restart_delay', app['restart_delay']);
   if (exp !== null) {

@@ -99,24 +99,25 @@ export function parseListen(text: string): ListenSpec {
     const host = (match[1] ?? '').replace(/^\[|\]$/g, '');
     return { kind: 'tcp', host, port, name: params.get('name') ?? 'tcp' };
   }
-  if (base.startsWith('unix:')) {
-    const path = base.slice('unix:'.length);
-    if (!path.startsWith('/') && !path.startsWith('@')) throw usageError('--listen', text, 'the unix socket path must be absolute (or @abstract)', fix);
-    if (path === '@' || path === '/') throw usageError('--listen', text, 'the socket has no name', 'write a path such as unix:/run/app.sock or an abstract name such as unix:@app');
-    if (Buffer.byteLength(path) > UNIX_PATH_MAX) throw usageError('--listen', text, `the path is longer than ${UNIX_PATH_MAX} bytes (the kernel's limit for a unix socket)`, 'use a shorter path');
-    if (path.includes('\0')) throw usageError('--listen', text, 'the path contains a NUL byte', 'remove it');
-    const modeText = params.get('mode');
-    if (modeText !== null && !/^0?[0-7]{3}$/.test(modeText)) throw usageError('--listen', text, `mode "${modeText}" is not octal`, 'write e.g. mode=0660');
-    return {
-      kind: 'unix',
-      path,
-      mode: modeText === null ? null : parseInt(modeText, 8),
-      owner: params.get('owner'),
-      group: params.get('group'),
-      name: params.get('name') ?? 'unix',
-    };
-  }
+  if (base.startsWith('unix:')) return parseUnixListen(text, base.slice('unix:'.length), params, fix);
   throw usageError('--listen', text, 'unknown socket type', fix);
+}
+
+function parseUnixListen(text: string, path: string, params: URLSearchParams, fix: string): ListenSpec {
+  if (!path.startsWith('/') && !path.startsWith('@')) throw usageError('--listen', text, 'the unix socket path must be absolute (or @abstract)', fix);
+  if (path === '@' || path === '/') throw usageError('--listen', text, 'the socket has no name', 'write a path such as unix:/run/app.sock or an abstract name such as unix:@app');
+  if (Buffer.byteLength(path) > UNIX_PATH_MAX) throw usageError('--listen', text, `the path is longer than ${UNIX_PATH_MAX} bytes (the kernel's limit for a unix socket)`, 'use a shorter path');
+  if (path.includes('\0')) throw usageError('--listen', text, 'the path contains a NUL byte', 'remove it');
+  const modeText = params.get('mode');
+  if (modeText !== null && !/^0?[0-7]{3}$/.test(modeText)) throw usageError('--listen', text, `mode "${modeText}" is not octal`, 'write e.g. mode=0660');
+  return {
+    kind: 'unix',
+    path,
+    mode: modeText === null ? null : parseInt(modeText, 8),
+    owner: params.get('owner'),
+    group: params.get('group'),
+    name: params.get('name') ?? 'unix',
+  };
 }
 
 /** The longest unix socket path the kernel accepts (sun_path is 108 bytes with its terminating NUL). */

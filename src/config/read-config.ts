@@ -62,48 +62,63 @@ export function readConfigText(path: string): string {
   }
 }
 
+interface Scan {
+  readonly path: string;
+  depth: number;
+  nodes: number;
+  quote: string;
+  prev: string;
+  lineStart: boolean;
+  indent: number;
+  readonly indents: number[];
+}
+
+function countNode(scan: Scan): void {
+  if (++scan.nodes > MAX_CONFIG_NODES) throw tooMany(scan.path);
+}
+
+// At the first non-blank character of a line: close the block levels indented at least as deep, open this one.
+function enterLine(scan: Scan): void {
+  const { indents } = scan;
+  while (indents.length > 0 && (indents[indents.length - 1] ?? 0) >= scan.indent) indents.pop();
+  indents.push(scan.indent);
+  if (indents.length > MAX_CONFIG_DEPTH) throw tooDeep(scan.path);
+}
+
+// One character outside quotes; returns how many characters to skip (a comment runs to the end of the line).
+function scanChar(scan: Scan, text: string, i: number, ch: string): number {
+  // A quote or comment starts only where a token starts (YAML allows "it's" and "a#b" inside a plain scalar).
+  const atTokenStart = ' \t\n[{,:-'.includes(scan.prev);
+  scan.prev = ch;
+  if ((ch === '"' || ch === "'") && atTokenStart) scan.quote = ch;
+  else if (ch === '[' || ch === '{') { if (++scan.depth > MAX_CONFIG_DEPTH) throw tooDeep(scan.path); }
+  else if (ch === ']' || ch === '}') scan.depth = Math.max(0, scan.depth - 1);
+  else if (ch === ':' || ch === ',') countNode(scan);
+  else if (ch === '\n') { scan.lineStart = true; scan.indent = 0; countNode(scan); }
+  else if (ch === '#' && atTokenStart) { const end = text.indexOf('\n', i); return (end < 0 ? text.length : end) - i - 1; }
+  return 0;
+}
+
 // Bound a JSON or YAML text before parsing it: nesting of brackets and indentation, and the count of separators.
 // A bound, not a parser: quoted strings and comments are skipped, so a real config is never near the limits.
 export function checkTextBounds(path: string, text: string): void {
   if (text.length > MAX_CONFIG_BYTES) throw configError(path, `it is more than ${MAX_CONFIG_BYTES} bytes`, 'split it or trim it');
-  let depth = 0;
-  let nodes = 0;
-  let quote = '';
-  let prev = '\n';
-  let lineStart = true;
-  let indent = 0;
-  const indents: number[] = [];
+  const scan: Scan = { path, depth: 0, nodes: 0, quote: '', prev: '\n', lineStart: true, indent: 0, indents: [] };
   for (let i = 0; i < text.length; i++) {
     const ch = text.charAt(i);
-    if (quote !== '') {
-      if (ch === '\\' && quote === '"') i++;
-      else if (ch === quote) quote = '';
-      else if (ch === '\n' && ++nodes > MAX_CONFIG_NODES) throw tooMany(path);
-      prev = ch;
+    if (scan.quote !== '') {
+      if (ch === '\\' && scan.quote === '"') i++;
+      else if (ch === scan.quote) scan.quote = '';
+      else if (ch === '\n') countNode(scan);
+      scan.prev = ch;
       continue;
     }
-    if (lineStart) {
-      if (ch === ' ' || ch === '-') { indent++; continue; }
-      lineStart = false;
-      if (ch !== '\n' && ch !== '#') {
-        // Block nesting: the indentations still open above this line.
-        while (indents.length > 0 && (indents[indents.length - 1] ?? 0) >= indent) indents.pop();
-        indents.push(indent);
-        if (indents.length > MAX_CONFIG_DEPTH) throw tooDeep(path);
-      }
+    if (scan.lineStart) {
+      if (ch === ' ' || ch === '-') { scan.indent++; continue; }
+      scan.lineStart = false;
+      if (ch !== '\n' && ch !== '#') enterLine(scan);
     }
-    const atTokenStart = ' \t\n[{,:-'.includes(prev);
-    prev = ch;
-    switch (ch) {
-      // A quote opens a string only where a token starts (YAML allows "it's" inside a plain scalar).
-      case '"': case "'": if (atTokenStart) quote = ch; break;
-      case '[': case '{': if (++depth > MAX_CONFIG_DEPTH) throw tooDeep(path); break;
-      case ']': case '}': depth = Math.max(0, depth - 1); break;
-      case ':': case ',': if (++nodes > MAX_CONFIG_NODES) throw tooMany(path); break;
-      case '#': if (atTokenStart) while (i + 1 < text.length && text.charAt(i + 1) !== '\n') i++; break;
-      case '\n': lineStart = true; indent = 0; if (++nodes > MAX_CONFIG_NODES) throw tooMany(path); break;
-      default: break;
-    }
+    i += scanChar(scan, text, i, ch);
   }
 }
 
