@@ -145,6 +145,8 @@ function loadJsModule(path: string): unknown {
   const absolute = isAbsolute(path) ? path : resolve(path);
   let exported: unknown;
   try {
+    // As PM2 does: a fresh load each time, never a cached copy of an edited file.
+    Reflect.deleteProperty(require.cache, absolute);
     exported = require(absolute);
   } catch (error) {
     const code = (error as { code?: string }).code;

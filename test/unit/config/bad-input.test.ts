@@ -54,6 +54,8 @@ describe('reading a config file', () => {
     for (let i = 0; i < 40_000; i++) yaml += `k${i}: ${i}\n`;
     const json = JSON.stringify(Object.fromEntries(Array.from({ length: 40_000 }, (_, i) => [`k${i}`, i])));
     for (const [name, text] of [['many.yaml', yaml], ['many.json', json], ['flow.yaml', `{${yaml.replaceAll('\n', ', ')}}`]] as const) {
+      // Once untimed, so the bound measures the check and not the first compilation of the scanner.
+      assert.throws(() => run(['--config', name], { [name]: text }), fails(78, /more than 10000/));
       const started = performance.now();
       assert.throws(() => run(['--config', name], { [name]: text }), fails(78, /more than 10000 keys, items or lines/));
       const ms = performance.now() - started;
