@@ -71,7 +71,7 @@ export default tseslint.config(
     // Functions over these limits when the limits were added (reported to the lead, who is reworking them): warnings
     // until each is split, errors everywhere else. Remove a file from this list once it is clean.
     files: [
-      'src/cli/spec-from-flags.ts', 'src/config/command-line.ts', 'src/config/config-file.ts', 'src/config/pool-config.ts',
+      'src/config/command-line.ts', 'src/config/config-file.ts', 'src/config/pool-config.ts',
       'src/preload/drain.cts', 'src/runner/log-view.ts',
     ],
     rules: {

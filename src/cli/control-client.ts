@@ -3,12 +3,12 @@ import { connect } from 'node:net';
 import { ExitCode, TendError } from '../errors.js';
 
 // Send `request` and resolve with tend's exit code, printing the answer.
-export function requestControl(socketPath: string, request: 'reload' | 'status'): Promise<number> {
+export function requestControl(socketPath: string, request: 'reload' | 'status', service: string | null = null): Promise<number> {
   return new Promise((resolve, reject) => {
     const socket = connect(socketPath);
     let buffered = '';
     socket.setEncoding('utf8');
-    socket.on('connect', () => { socket.write(`${JSON.stringify({ request })}\n`); });
+    socket.on('connect', () => { socket.write(`${JSON.stringify({ request, service })}\n`); });
     socket.on('data', (chunk: string) => {
       buffered += chunk;
       const nl = buffered.indexOf('\n');

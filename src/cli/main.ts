@@ -14,7 +14,6 @@ import { createSystemdObserver } from '../systemd/notifier.js';
 import type { EventSink } from '../core/events.js';
 import { requestControl } from './control-client.js';
 import { parseCli } from './parse-args.js';
-import { specFromFlags } from './spec-from-flags.js';
 
 // Run the tend CLI and exit the process with the documented exit code.
 export async function main(argv: readonly string[], signals: SignalIntake): Promise<never> {
@@ -34,10 +33,10 @@ export async function main(argv: readonly string[], signals: SignalIntake): Prom
         code = 0;
         break;
       case 'run':
-        code = await run(specFromFlags(command.config, command.pool), signals);
+        code = await run(command.spec, command.warnings, signals);
         break;
       case 'control':
-        code = await requestControl(command.socket, command.request);
+        code = await requestControl(command.socket, command.request, command.service);
         break;
     }
   } catch (error) {
@@ -53,8 +52,9 @@ export async function main(argv: readonly string[], signals: SignalIntake): Prom
 }
 
 // Wire the subscribers (log, event log, systemd, control socket) to a new runner and wait for its exit code.
-async function run(spec: TendSpec, signals: SignalIntake): Promise<number> {
+async function run(spec: TendSpec, warnings: readonly string[], signals: SignalIntake): Promise<number> {
   const log = createLogger({ verbose: spec.verbose, debug: process.env['TEND_DEBUG'] === '1' });
+  for (const warning of warnings) log.warn(warning);
   logStartupWindow(signals, (m) => { log.info(m); });
   const sinks: EventSink[] = [logView(log, spec.services.length === 1)];
   if (spec.eventLog !== null) sinks.push(eventLogSink(spec.eventLog));

@@ -19,10 +19,11 @@ export function splitCommandLine(text: string): SplitResult {
       continue;
     }
     if (quote === '"') {
-      if (ch === '"') quote = null;
-      else if (ch === '\\' && i + 1 < text.length && '"\\$`'.includes(text.charAt(i + 1))) current += text.charAt(++i);
-      else if (ch === '$' || ch === '`') return expansionProblem(text);
-      else current += ch;
+      const step = doubleQuoted(text, i);
+      if (step === null) return expansionProblem(text);
+      if (step.close) quote = null;
+      current += step.add;
+      i = step.next;
       continue;
     }
     if (ch === "'" || ch === '"') {
@@ -53,6 +54,15 @@ export function splitCommandLine(text: string): SplitResult {
   if (inWord) argv.push(current);
   if (argv.length === 0) return { problem: 'the command line is empty', fix: 'give a command, e.g. --before "npm run migrate"' };
   return { argv };
+}
+
+// One step inside "...": the closing quote, an escaped character, or a literal; null for an expansion.
+function doubleQuoted(text: string, i: number): { close: boolean; add: string; next: number } | null {
+  const ch = text.charAt(i);
+  if (ch === '"') return { close: true, add: '', next: i };
+  if (ch === '\\' && i + 1 < text.length && '"\\$`'.includes(text.charAt(i + 1))) return { close: false, add: text.charAt(i + 1), next: i + 1 };
+  if (ch === '$' || ch === '`') return null;
+  return { close: false, add: ch, next: i };
 }
 
 function expansionProblem(text: string): SplitResult {

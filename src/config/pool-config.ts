@@ -99,22 +99,29 @@ export function parseListen(text: string): ListenSpec {
     const host = (match[1] ?? '').replace(/^\[|\]$/g, '');
     return { kind: 'tcp', host, port, name: params.get('name') ?? 'tcp' };
   }
-  if (base.startsWith('unix:')) {
-    const path = base.slice('unix:'.length);
-    if (!path.startsWith('/') && !path.startsWith('@')) throw usageError('--listen', text, 'the unix socket path must be absolute (or @abstract)', fix);
-    const modeText = params.get('mode');
-    if (modeText !== null && !/^0?[0-7]{3}$/.test(modeText)) throw usageError('--listen', text, `mode "${modeText}" is not octal`, 'write e.g. mode=0660');
-    return {
-      kind: 'unix',
-      path,
-      mode: modeText === null ? null : parseInt(modeText, 8),
-      owner: params.get('owner'),
-      group: params.get('group'),
-      name: params.get('name') ?? 'unix',
-    };
-  }
+  if (base.startsWith('unix:')) return parseUnixListen(text, base.slice('unix:'.length), params, fix);
   throw usageError('--listen', text, 'unknown socket type', fix);
 }
+
+function parseUnixListen(text: string, path: string, params: URLSearchParams, fix: string): ListenSpec {
+  if (!path.startsWith('/') && !path.startsWith('@')) throw usageError('--listen', text, 'the unix socket path must be absolute (or @abstract)', fix);
+  if (path === '@' || path === '/') throw usageError('--listen', text, 'the socket has no name', 'write a path such as unix:/run/app.sock or an abstract name such as unix:@app');
+  if (Buffer.byteLength(path) > UNIX_PATH_MAX) throw usageError('--listen', text, `the path is longer than ${UNIX_PATH_MAX} bytes (the kernel's limit for a unix socket)`, 'use a shorter path');
+  if (path.includes('\0')) throw usageError('--listen', text, 'the path contains a NUL byte', 'remove it');
+  const modeText = params.get('mode');
+  if (modeText !== null && !/^0?[0-7]{3}$/.test(modeText)) throw usageError('--listen', text, `mode "${modeText}" is not octal`, 'write e.g. mode=0660');
+  return {
+    kind: 'unix',
+    path,
+    mode: modeText === null ? null : parseInt(modeText, 8),
+    owner: params.get('owner'),
+    group: params.get('group'),
+    name: params.get('name') ?? 'unix',
+  };
+}
+
+/** The longest unix socket path the kernel accepts (sun_path is 108 bytes with its terminating NUL). */
+export const UNIX_PATH_MAX = 107;
 
 // --ready auto|notify|listen|delay:DURATION|http://HOST:PORT/PATH|tcp://HOST:PORT
 export function parseReady(text: string): ReadyMode {
@@ -148,12 +155,32 @@ export function parseDurationFlag(flag: string, text: string): number {
   return ms;
 }
 
-// A byte size such as 512M or 2G (1024-based).
+// A positive duration (a zero timeout or watchdog would fire at once), with the flag named in the error.
+export function parsePositiveDurationFlag(flag: string, text: string): number {
+  const ms = parseDurationFlag(flag, text);
+  if (ms <= 0) throw usageError(flag, text, 'must be longer than zero', `write e.g. ${flag} 10s`);
+  return ms;
+}
+
+// A byte size such as 512M or 2G (1024-based); zero and sizes beyond 2^53 bytes are refused.
 export function parseSize(flag: string, text: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
   const scale: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
   if (match === null) throw usageError(flag, text, 'not a size', 'write e.g. 512M or 2G');
-  return Math.round(Number(match[1]) * (scale[(match[2] ?? '').toLowerCase()] ?? 1));
+  const bytes = Math.round(Number(match[1]) * (scale[(match[2] ?? '').toLowerCase()] ?? 1));
+  if (bytes <= 0) throw usageError(flag, text, 'must be more than zero bytes', 'write e.g. 512M or 2G');
+  if (!Number.isSafeInteger(bytes)) throw usageError(flag, text, 'is too large', 'write at most 8192T');
+  return bytes;
+}
+
+// A path tend creates or opens (--control, --event-log): not empty, no NUL byte; a socket path fits sun_path.
+export function parsePath(flag: string, text: string, kind: 'socket' | 'file'): string {
+  if (text === '') throw usageError(flag, text, 'the path is empty', `give a path, e.g. ${flag} ${kind === 'socket' ? '/run/app.ctl' : '/run/tend-events.jsonl'}`);
+  if (text.includes('\0')) throw usageError(flag, text, 'the path contains a NUL byte', 'remove it');
+  if (kind === 'socket' && Buffer.byteLength(text) > UNIX_PATH_MAX) {
+    throw usageError(flag, text, `the path is longer than ${UNIX_PATH_MAX} bytes (the kernel's limit for a unix socket)`, 'use a shorter path');
+  }
+  return text;
 }
 
 // A percentage such as 90 or 150% (CPU can exceed 100% on several cores).

@@ -1,0 +1,317 @@
+// THE flag table: every `tend run` setting once (name, alias, value, scope, parser, default, help). The argv parser,
+// the config-file schema, `tend run --help`, the README's table and the scope checks are all derived from it, so a new
+// setting is one entry here. Pure: no I/O.
+import { splitCommandLine } from './command-line.js';
+import { formatDuration } from './duration.js';
+import {
+  DEFAULT_GUARDS,
+  DEFAULT_READY_TIMEOUT_MS,
+  DEFAULT_RESTART,
+  parseCount,
+  parseDurationFlag,
+  parseListen,
+  parsePath,
+  parsePercent,
+  parsePositiveDurationFlag,
+  parseReady,
+  parseSize,
+  parseWorkers,
+  type GuardPolicy,
+  type RestartPolicy,
+} from './pool-config.js';
+import { DEFAULT_STOP_TIMEOUT_MS, parseLimit, parseRemap, parseSignalScope, parseStopSpec, parseUserSpec } from './run-config.js';
+import type { RestartMode, ServiceSpec, ServiceType } from './spec.js';
+import { usageError } from '../errors.js';
+
+/** `process`: a setting of tend itself (top level of a file); `service`: one per service. */
+export type Scope = 'process' | 'service';
+
+/** What a setting needs to mean anything: a pool (`workers`), or a service that restarts. */
+export type Needs = 'pool' | 'restarts';
+
+/** The help sections, in the order --help shows them. */
+export const SECTIONS = ['Signals', 'Setup', 'Limits and privileges', 'Exit status', 'Service', 'Worker pool',
+  'Sockets and readiness', 'Restarts', 'Guards', 'tend itself'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+/** A service under construction: ServiceSpec with writable fields; `given` records which keys were set. */
+export type ServiceDraft = {
+  -readonly [K in Exclude<keyof ServiceSpec, 'backoff' | 'guards'>]: ServiceSpec[K];
+} & {
+  backoff: { -readonly [K in keyof RestartPolicy]: RestartPolicy[K] };
+  guards: { -readonly [K in keyof GuardPolicy]: GuardPolicy[K] };
+  /** null until `workers` is given (then the service is a pool). */
+  workersGiven: number | null;
+  /** null until `restart` is given: the default depends on the service's type and pool. */
+  restartGiven: RestartMode | null;
+  /** null until `command` is given. */
+  commandGiven: readonly string[] | null;
+};
+
+/** tend's own settings under construction. */
+export interface ProcessDraft {
+  subreaper: boolean;
+  verbose: boolean;
+  control: string | null;
+  eventLog: string | null;
+}
+
+/** A raw value as argv or a file gives it: a string, a list of strings, true (a boolean flag), or a file-only shape. */
+export type RawValue = string | readonly string[] | boolean | Readonly<Record<string, string>>;
+
+/** How a value is written: a string, a boolean switch, or a shape only a config file has. */
+export type ValueKind = 'string' | 'boolean' | 'command' | 'env' | 'list' | 'limit';
+
+interface FlagCommon {
+  /** The long name without dashes; also the config-file key. */
+  readonly name: string;
+  readonly short?: string;
+  readonly value: ValueKind;
+  /** Repeatable on the command line (a list in a file). */
+  readonly multiple: boolean;
+  /** The placeholder in help, e.g. DUR; empty for switches. */
+  readonly arg: string;
+  readonly section: Section;
+  readonly help: string;
+  /** The default as help shows it; null when there is none. */
+  readonly default: string | null;
+  /** false: a config-file key only (command, env, cwd, ...), not a flag. */
+  readonly cli: boolean;
+  readonly needs?: Needs;
+}
+
+/** One row of the table: a setting of one service. */
+export interface ServiceFlag extends FlagCommon {
+  readonly scope: 'service';
+  readonly apply: (draft: ServiceDraft, value: RawValue) => void;
+}
+
+/** One row of the table: a setting of tend itself (config and help are handled by the parser). */
+export interface ProcessFlag extends FlagCommon {
+  readonly scope: 'process';
+  readonly apply: ((draft: ProcessDraft, value: RawValue) => void) | null;
+}
+
+export type Flag = ServiceFlag | ProcessFlag;
+
+const text = (name: string, value: RawValue): string => {
+  if (typeof value === 'string') return value;
+  throw usageError(`--${name}`, undefined, 'expects one value', `write --${name} VALUE once`);
+};
+const texts = (value: RawValue): readonly string[] => (typeof value === 'string' ? [value] : Array.isArray(value) ? value as readonly string[] : []);
+
+// Typed constructors: each row's parser and setter meet here, so the table itself stays declarative.
+function svc<T>(row: Omit<ServiceFlag, 'scope' | 'apply' | 'cli' | 'multiple' | 'value'> & { cli?: boolean },
+  parse: (value: string, flag: string) => T, set: (d: ServiceDraft, v: T) => void): ServiceFlag {
+  return { ...row, scope: 'service', cli: row.cli ?? true, multiple: false, value: 'string', apply: (d, v) => { set(d, parse(text(row.name, v), `--${row.name}`)); } };
+}
+function svcList<T>(row: Omit<ServiceFlag, 'scope' | 'apply' | 'cli' | 'multiple' | 'value'> & { value?: ValueKind },
+  parse: (value: string, flag: string) => T, set: (d: ServiceDraft, v: T[]) => void): ServiceFlag {
+  return { ...row, scope: 'service', cli: true, multiple: true, value: row.value ?? 'string', apply: (d, v) => { set(d, texts(v).map((t) => parse(t, `--${row.name}`))); } };
+}
+function svcSwitch(row: Omit<ServiceFlag, 'scope' | 'apply' | 'cli' | 'multiple' | 'value' | 'arg'>, set: (d: ServiceDraft, on: boolean) => void): ServiceFlag {
+  return { ...row, scope: 'service', cli: true, multiple: false, value: 'boolean', arg: '', apply: (d, v) => { set(d, v === true); } };
+}
+function fileKey(row: Omit<ServiceFlag, 'scope' | 'cli' | 'multiple' | 'default' | 'section'> & { default?: string | null }): ServiceFlag {
+  return { ...row, default: row.default ?? null, section: 'Service', scope: 'service', cli: false, multiple: false };
+}
+function proc(row: Omit<ProcessFlag, 'scope' | 'cli' | 'multiple' | 'section'> & { multiple?: boolean }): ProcessFlag {
+  return { ...row, scope: 'process', cli: true, multiple: row.multiple ?? false, section: 'tend itself' };
+}
+
+const RESTART_MODES: readonly RestartMode[] = ['always', 'on-failure', 'never'];
+
+// --restart always|on-failure|never
+export function parseRestartMode(value: string, flag = '--restart'): RestartMode {
+  if ((RESTART_MODES as readonly string[]).includes(value)) return value as RestartMode;
+  throw usageError(flag, value, 'unknown restart mode', 'use always, on-failure or never');
+}
+
+// type: simple|oneshot (config files only)
+export function parseServiceType(value: string, flag = 'type'): ServiceType {
+  if (value === 'simple' || value === 'oneshot') return value;
+  throw usageError(flag, value, 'unknown service type', 'use simple (runs until stopped) or oneshot (done when it exits 0)');
+}
+
+// A service command: a non-empty argv whose first word is not empty; sh-style quoting when given as one string.
+export function parseCommand(value: RawValue, key = 'command'): string[] {
+  let argv: string[];
+  if (typeof value === 'string') {
+    const split = splitCommandLine(value);
+    if ('problem' in split) throw usageError(key, value, split.problem, `${split.fix.replace('--before', `${key}:`)}, or give a list`);
+    argv = split.argv;
+  } else if (Array.isArray(value)) {
+    argv = [...(value as readonly string[])];
+  } else {
+    throw usageError(key, undefined, 'expects a command line or a list of words', `write ${key}: node server.js or ${key}: [node, server.js]`);
+  }
+  if (argv.length === 0 || argv[0] === '') throw usageError(key, JSON.stringify(value), 'the command is empty', `write e.g. ${key}: node server.js`);
+  if (argv.some((word) => word.includes('\0'))) throw usageError(key, JSON.stringify(value), 'a word contains a NUL byte', 'remove it');
+  return argv;
+}
+
+// env: a map of variable names to strings (numbers and booleans as YAML writes them are turned into text by the loader).
+export function parseEnv(value: RawValue, key = 'env'): Record<string, string> {
+  if (typeof value !== 'object' || Array.isArray(value)) throw usageError(key, undefined, 'expects a map of NAME: value', `write ${key}: { NODE_ENV: production }`);
+  const env: Record<string, string> = {};
+  for (const [name, val] of Object.entries(value as Readonly<Record<string, string>>)) {
+    if (name === '' || name.includes('=') || name.includes('\0')) throw usageError(key, name, 'is not a variable name', 'use a name without "=" or NUL');
+    if (val.includes('\0')) throw usageError(key, name, 'its value contains a NUL byte', 'remove it');
+    env[name] = val;
+  }
+  return env;
+}
+
+const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+
+// A service name: starts with a letter, then letters, digits, "_", "." or "-", at most 64 characters.
+export function parseServiceName(value: string, key = 'service name'): string {
+  if (NAME.test(value)) return value;
+  throw usageError(key, value, 'is not a valid service name', 'start with a letter; use letters, digits, "_", "." and "-" (at most 64)');
+}
+
+/** Every `tend run` setting, in help order within each section. */
+export const FLAGS: readonly Flag[] = [
+  // Signals
+  svc({ name: 'signal-scope', arg: 'group|child', section: 'Signals', default: 'group',
+    help: "where forwarded signals go: the child's process group (reaches a worker behind a bash entrypoint) or the child's pid alone" },
+  (v) => parseSignalScope(v), (d, v) => { d.signalScope = v; }),
+  svc({ name: 'stop', arg: 'SIG[:DUR],...', section: 'Signals', default: `the signal received, KILL after ${formatDuration(DEFAULT_STOP_TIMEOUT_MS)}`,
+    help: 'stop sequence, e.g. TSTP:10s,TERM:25s (quiet, then terminate, then KILL). Durations need a unit: ms, s, m, h. The same sequence stops processes that linger after the child exits' },
+  (v) => parseStopSpec(v), (d, v) => { d.stop = v; }),
+  // Setup
+  svcList({ name: 'before', arg: '"<command line>"', section: 'Setup', default: null,
+    help: "a step run before the service starts (repeatable, in order; once, before the first worker of a pool). Quoting as in sh, but no shell: use \"sh -c '...'\" for pipes, && or variables. A failing step stops tend with its status" },
+  (v, flag) => {
+    const split = splitCommandLine(v);
+    if ('problem' in split) throw usageError(flag, v, split.problem, split.fix);
+    return split.argv;
+  }, (d, v) => { d.before = v; }),
+  // Limits and privileges
+  svcList({ name: 'limit', arg: 'NAME=SOFT[:HARD]', section: 'Limits and privileges', default: 'the limits tend was started with', value: 'limit',
+    help: 'a resource limit for every process of the service, every start (repeatable): as core cpu data fsize locks memlock msgqueue nice nofile nproc rss rtprio rttime sigpending stack; a number, "unlimited", sizes with K/M/G/T' },
+  (v) => parseLimit(v), (d, v) => {
+    // A later --limit for the same resource wins, as with repeated flags elsewhere.
+    const byName = new Map(v.map((l) => [l.name, l]));
+    d.limits = [...byName.values()];
+  }),
+  svc({ name: 'user', short: 'u', arg: 'USER[:GROUP]', section: 'Limits and privileges', default: "tend's user",
+    help: 'run as USER (name or uid) with its supplementary groups, like gosu/su-exec' },
+  (v) => parseUserSpec(v), (d, v) => { d.user = v; }),
+  // Exit status
+  svcList({ name: 'remap-exit', arg: 'FROM:TO', section: 'Exit status', default: null,
+    help: "map the service's exit code FROM to TO (repeatable), e.g. 143:0" },
+  (v) => parseRemap(v), (d, v) => { d.remapExit = new Map(v); }),
+  svc({ name: 'restart', arg: 'always|on-failure|never', section: 'Service', default: 'never for a single command and a oneshot; always for a pool and a service in a services map',
+    help: 'when an exited process is started again' },
+  (v, flag) => parseRestartMode(v, flag), (d, v) => { d.restartGiven = v; }),
+  // Config-file keys of a service (not flags).
+  fileKey({ name: 'command', value: 'command', arg: 'CMD', help: 'the command: one string (sh-style quoting, no shell) or a list of words',
+    apply: (d, v) => { d.commandGiven = parseCommand(v); } }),
+  fileKey({ name: 'env', value: 'env', arg: 'MAP', help: "variables set over tend's environment", default: '{}', apply: (d, v) => { d.env = parseEnv(v); } }),
+  fileKey({ name: 'cwd', value: 'string', arg: 'DIR', help: 'working directory; relative to the config file', default: "tend's",
+    apply: (d, v) => { d.cwd = parsePath('cwd', text('cwd', v), 'file'); } }),
+  fileKey({ name: 'type', value: 'string', arg: 'simple|oneshot', help: 'oneshot: done when it exits 0 (setup work such as migrations); simple: runs until stopped', default: 'simple',
+    apply: (d, v) => { d.type = parseServiceType(text('type', v)); } }),
+  fileKey({ name: 'depends-on', value: 'list', arg: '[NAMES]', help: 'start only once each of these is ready (a oneshot: exited 0); stop only after they have', default: '[]',
+    apply: (d, v) => { d.dependsOn = texts(v).map((n) => parseServiceName(n, 'depends-on')); } }),
+  fileKey({ name: 'can-die', value: 'boolean', arg: '', help: 'when it exits for good or gives up, the others go on (false: tend stops everything with its status)', default: 'false',
+    apply: (d, v) => { d.canDie = v === true; } }),
+  // Worker pool
+  svc({ name: 'workers', short: 'w', arg: 'N|max|auto', section: 'Worker pool', default: '1, not a pool',
+    help: 'run N copies as a pool; max = one per core, auto = cores - 1 (at least 1). Each worker gets TEND_WORKER_INDEX (0..N-1), TEND_WORKER_COUNT and TEND_GENERATION' },
+  (v) => parseWorkers(v), (d, v) => { d.workersGiven = v; }),
+  svc({ name: 'reload-surge', arg: 'N', section: 'Worker pool', default: '1', needs: 'pool',
+    help: 'slots replaced at once during a reload (SIGHUP or tend reload): each new worker must be ready before its old one is stopped. A SIGHUP during a reload runs one more reload after it' },
+  (v, flag) => parseCount(flag, v, 1, 1024), (d, v) => { d.reloadSurge = v; }),
+  // Sockets and readiness
+  svcList({ name: 'listen', arg: 'ADDRESS', section: 'Sockets and readiness', default: null,
+    help: 'a socket tend owns and hands to every process of the service (repeatable): tcp://0.0.0.0:3000, tcp://[::]:3000, unix:/run/app.sock?mode=0660&owner=app&group=www (name=NAME sets LISTEN_FDNAMES). Node apps that call server.listen(3000) use it unchanged; others get LISTEN_FDS (fds from 3)' },
+  (v) => parseListen(v), (d, v) => { d.listen = v; }),
+  svc({ name: 'socket-strategy', arg: 'shared|reuseport', section: 'Sockets and readiness', default: 'shared',
+    help: 'one socket for all workers, or one SO_REUSEPORT socket per slot' },
+  (v, flag) => {
+    if (v === 'shared' || v === 'reuseport') return v;
+    throw usageError(flag, v, 'unknown strategy', 'use "shared" (one socket for all workers) or "reuseport" (one SO_REUSEPORT socket per worker)');
+  }, (d, v) => { d.socketStrategy = v; }),
+  svc({ name: 'ready', arg: 'MODE', section: 'Sockets and readiness', default: 'auto',
+    help: 'when a process counts as ready: auto (READY=1, or a Node server listening; with no --listen, 1 s up), notify (READY=1 on $NOTIFY_SOCKET), listen, delay:2s, http://127.0.0.1:3000/health, tcp://127.0.0.1:3000' },
+  (v) => parseReady(v), (d, v) => { d.ready = v; }),
+  svc({ name: 'ready-timeout', arg: 'DUR', section: 'Sockets and readiness', default: formatDuration(DEFAULT_READY_TIMEOUT_MS),
+    help: 'a process not ready by then is stopped' },
+  (v, flag) => parsePositiveDurationFlag(flag, v), (d, v) => { d.readyTimeoutMs = v; }),
+  svcSwitch({ name: 'no-preload', section: 'Sockets and readiness', default: 'preload on',
+    help: 'do not inject the Node preload (listen redirect and graceful HTTP drain)' }, (d, on) => { d.preload = !on; }),
+  // Restarts
+  svc({ name: 'restart-delay', arg: 'DUR', section: 'Restarts', default: formatDuration(DEFAULT_RESTART.initialDelayMs), needs: 'restarts',
+    help: 'first restart delay after a failed start; doubles per failed start, with jitter' },
+  (v, flag) => parseDurationFlag(flag, v), (d, v) => { d.backoff.initialDelayMs = v; }),
+  svc({ name: 'restart-max-delay', arg: 'DUR', section: 'Restarts', default: formatDuration(DEFAULT_RESTART.maxDelayMs), needs: 'restarts',
+    help: 'the cap of the restart delay' },
+  (v, flag) => parsePositiveDurationFlag(flag, v), (d, v) => { d.backoff.maxDelayMs = v; }),
+  svc({ name: 'stable-after', arg: 'DUR', section: 'Restarts', default: formatDuration(DEFAULT_RESTART.stableAfterMs), needs: 'restarts',
+    help: 'uptime after which a start counts as good and the backoff resets' },
+  (v, flag) => parsePositiveDurationFlag(flag, v), (d, v) => { d.backoff.stableAfterMs = v; }),
+  svc({ name: 'max-restarts', arg: 'N', section: 'Restarts', default: String(DEFAULT_RESTART.maxRestarts), needs: 'restarts',
+    help: 'consecutive failed starts before the service counts as crash-looping' },
+  (v, flag) => parseCount(flag, v, 1, 1_000_000), (d, v) => { d.backoff.maxRestarts = v; }),
+  svc({ name: 'on-crash-loop', arg: 'exit|retry', section: 'Restarts', default: DEFAULT_RESTART.onCrashLoop, needs: 'restarts',
+    help: 'exit: give up (stop everything, exit 75); retry: keep trying at the cap' },
+  (v, flag) => {
+    if (v === 'exit' || v === 'retry') return v;
+    throw usageError(flag, v, 'unknown policy', 'use "exit" (stop and exit 75 so the orchestrator notices, the default) or "retry" (keep trying at the maximum delay)');
+  }, (d, v) => { d.backoff.onCrashLoop = v; }),
+  // Guards
+  svc({ name: 'max-memory', arg: 'SIZE', section: 'Guards', default: null, needs: 'restarts',
+    help: 'replace a process whose RSS stays above SIZE (e.g. 512M) for the guard window' },
+  (v, flag) => parseSize(flag, v), (d, v) => { d.guards.maxRssBytes = v; }),
+  svc({ name: 'max-cpu', arg: 'PCT', section: 'Guards', default: null, needs: 'restarts',
+    help: 'replace a process whose CPU stays above PCT% for the guard window' },
+  (v, flag) => parsePercent(flag, v), (d, v) => { d.guards.maxCpuPercent = v; }),
+  svc({ name: 'guard-window', arg: 'DUR', section: 'Guards', default: formatDuration(DEFAULT_GUARDS.windowMs), needs: 'restarts',
+    help: "how long a limit must be exceeded; open files are also watched, with a warning at 80% of the process's nofile limit" },
+  (v, flag) => parsePositiveDurationFlag(flag, v), (d, v) => { d.guards.windowMs = v; }),
+  svc({ name: 'watchdog', arg: 'DUR', section: 'Guards', default: null, needs: 'restarts',
+    help: 'give processes WATCHDOG_USEC; one whose WATCHDOG=1 pings stop is replaced' },
+  (v, flag) => parsePositiveDurationFlag(flag, v), (d, v) => { d.watchdogMs = v; }),
+  // tend itself
+  proc({ name: 'config', short: 'c', value: 'string', arg: 'FILE', default: null, apply: null,
+    help: 'read the services from a file: tend YAML or JSON (keys = flag names without dashes; a services: map for several), a Procfile, or a PM2 ecosystem file (see docs/configuration.md)' }),
+  proc({ name: 'control', value: 'string', arg: 'PATH', default: null,
+    help: 'a unix socket for tend reload / tend status',
+    apply: (d, v) => { d.control = parsePath('--control', text('control', v), 'socket'); } }),
+  proc({ name: 'event-log', value: 'string', arg: 'PATH', default: null,
+    help: "append tend's typed event stream to PATH as JSON lines",
+    apply: (d, v) => { d.eventLog = parsePath('--event-log', text('event-log', v), 'file'); } }),
+  proc({ name: 'no-subreaper', value: 'boolean', arg: '', default: 'subreaper on',
+    help: 'when not PID 1, do not register as child subreaper (orphans then go to init)',
+    apply: (d, v) => { d.subreaper = v !== true; } }),
+  proc({ name: 'verbose', short: 'v', value: 'boolean', arg: '', default: 'off',
+    help: 'log every action to stderr, prefixed "tend:"', apply: (d, v) => { d.verbose = v === true; } }),
+  proc({ name: 'help', short: 'h', value: 'boolean', arg: '', default: null, apply: null, help: 'this text' }),
+];
+
+/** The table by name. */
+export const FLAG_BY_NAME: ReadonlyMap<string, Flag> = new Map(FLAGS.map((f) => [f.name, f]));
+
+/** Process keys that only mean something on the command line (not in a file). */
+export const CLI_ONLY: ReadonlySet<string> = new Set(['config', 'help']);
+
+/** The node:util parseArgs options, derived from the table. */
+export function parseArgsOptions(): Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+  for (const flag of FLAGS) {
+    if (!flag.cli) continue;
+    options[flag.name] = {
+      type: flag.value === 'boolean' ? 'boolean' : 'string',
+      ...(flag.short === undefined ? {} : { short: flag.short }),
+      ...(flag.multiple ? { multiple: true } : {}),
+    };
+  }
+  return options;
+}
+
+/** A switch named no-X may be written X: false in a file (subreaper: false, preload: false). */
+export function negatedKey(flag: Flag): string | null {
+  return flag.value === 'boolean' && flag.name.startsWith('no-') ? flag.name.slice(3) : null;
+}

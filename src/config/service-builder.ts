@@ -1,0 +1,99 @@
+// Raw settings (from flags, a tend file, a Procfile or an ecosystem file) → one ServiceSpec, through the flag table.
+// Errors name where the value came from: the flag, or the file, the service and the key. Pure.
+import { TendError } from '../errors.js';
+import { FLAG_BY_NAME, type ProcessDraft, type RawValue, type ServiceDraft } from './flags.js';
+import { DEFAULT_GUARDS, DEFAULT_READY_TIMEOUT_MS, DEFAULT_RESTART } from './pool-config.js';
+import { DEFAULT_STOP } from './run-config.js';
+import type { RestartMode, ServiceSpec } from './spec.js';
+
+/** Where settings come from, for error messages and for the defaults that differ between sources. */
+export type Origin =
+  | { readonly kind: 'flags' }
+  | { readonly kind: 'file'; readonly path: string; readonly service: string | null };
+
+// A fresh service with every default; the flag table's setters overwrite what is given.
+export function newServiceDraft(name: string): ServiceDraft {
+  return {
+    name, command: [], env: {}, cwd: null, type: 'simple', pool: false, workers: 1, restart: 'never', canDie: false, dependsOn: [],
+    before: [], stop: DEFAULT_STOP, signalScope: 'group', remapExit: new Map(), limits: [], user: null, listen: [],
+    socketStrategy: 'shared', ready: { kind: 'auto' }, readyTimeoutMs: DEFAULT_READY_TIMEOUT_MS, backoff: { ...DEFAULT_RESTART },
+    reloadSurge: 1, guards: { ...DEFAULT_GUARDS }, preload: true, watchdogMs: null,
+    workersGiven: null, restartGiven: null, commandGiven: null,
+  };
+}
+
+// tend's own settings with their defaults.
+export function newProcessDraft(): ProcessDraft {
+  return { subreaper: true, verbose: false, control: null, eventLog: null };
+}
+
+// How a key is named in a message from this origin: --stop, or tend.yaml: services.web: key "stop".
+export function keyLabel(origin: Origin, key: string): string {
+  if (origin.kind === 'flags') return `--${key}`;
+  const service = origin.service === null ? '' : ` services.${origin.service}:`;
+  return `${origin.path}:${service} key "${key}"`;
+}
+
+// Run a setter; a usage error it throws is prefixed with the file and service it came from.
+export function inOrigin<T>(origin: Origin, key: string, run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    if (!(error instanceof TendError) || error.code !== 'TEND_ERR_USAGE' || origin.kind === 'flags') throw error;
+    throw new TendError('TEND_ERR_USAGE', `${keyLabel(origin, key)}: ${error.message}`, { cause: error });
+  }
+}
+
+// Apply one per-service key (a flag or a file key) to a draft.
+export function applyServiceKey(draft: ServiceDraft, origin: Origin, key: string, value: RawValue, given: Set<string>): void {
+  const flag = FLAG_BY_NAME.get(key);
+  if (flag?.scope !== 'service') throw new TendError('TEND_ERR_INTERNAL', `not a service key: ${key}`);
+  inOrigin(origin, key, () => { flag.apply(draft, value); });
+  given.add(key);
+}
+
+// Apply one process key to tend's settings.
+export function applyProcessKey(draft: ProcessDraft, origin: Origin, key: string, value: RawValue): void {
+  const flag = FLAG_BY_NAME.get(key);
+  if (flag?.scope !== 'process') throw new TendError('TEND_ERR_INTERNAL', `not a process key: ${key}`);
+  if (flag.apply !== null) inOrigin(origin, key, () => { flag.apply?.(draft, value); });
+}
+
+/**
+ * Close a draft into a ServiceSpec: defaults that depend on other keys, then the checks between keys.
+ * `inMap`: the service comes from a services map, Procfile or ecosystem file (long-running services restart by default);
+ * otherwise it is the single command of `tend run -- cmd` (restarts only as a pool).
+ */
+export function finishService(draft: ServiceDraft, originOf: Origin | ((key: string) => Origin), given: ReadonlySet<string>, inMap: boolean): ServiceSpec {
+  const usage = (key: string, problem: string, flagFix: string, fileFix: string): TendError => {
+    const origin = typeof originOf === 'function' ? originOf(key) : originOf;
+    return new TendError('TEND_ERR_USAGE', `${keyLabel(origin, key)}: ${problem}; ${origin.kind === 'flags' ? flagFix : fileFix}`);
+  };
+  const pool = draft.workersGiven !== null && draft.type === 'simple';
+  const workers = draft.workersGiven ?? 1;
+  if (draft.type === 'oneshot' && workers > 1) {
+    throw usage('workers', `a oneshot runs once, not as ${workers} workers`, 'remove --workers', 'remove workers: or make it type: simple');
+  }
+  const restart: RestartMode = draft.restartGiven ?? (inMap ? (draft.type === 'oneshot' ? 'never' : 'always') : (pool ? 'always' : 'never'));
+  if (draft.type === 'oneshot' && restart === 'always') {
+    throw usage('restart', 'a oneshot is done when it exits 0, so it cannot restart always', '', 'use restart: on-failure or never');
+  }
+  for (const key of given) {
+    const needs = FLAG_BY_NAME.get(key)?.needs;
+    if (needs === 'pool' && !pool) {
+      throw usage(key, 'only applies to a worker pool', 'add --workers N (or remove it)', 'add workers: N (or remove it)');
+    }
+    if (needs === 'restarts' && restart === 'never') {
+      throw usage(key, 'only applies to a service that restarts', 'add --restart on-failure or always, or --workers N (or remove it)',
+        'set restart: on-failure or always (or remove it)');
+    }
+  }
+  if (draft.backoff.maxDelayMs < draft.backoff.initialDelayMs) {
+    throw usage('restart-max-delay', 'is shorter than restart-delay', 'make the cap at least the initial delay', 'make the cap at least the initial delay');
+  }
+  if (draft.reloadSurge > workers) {
+    throw usage('reload-surge', `is more than the ${workers} workers`, `use at most --reload-surge ${workers}`, `use at most reload-surge: ${workers}`);
+  }
+  const { workersGiven: _w, restartGiven: _r, commandGiven, ...spec } = draft;
+  return { ...spec, command: commandGiven ?? draft.command, pool, workers, restart };
+}
