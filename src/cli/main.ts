@@ -8,6 +8,7 @@ import { serveControl } from '../runner/control.js';
 import { eventLogSink } from '../runner/event-log.js';
 import { logView } from '../runner/log-view.js';
 import { startTend } from '../runner/runner.js';
+import { stdioSink } from '../os/output.js';
 import { clearStaleLeftovers } from '../runner/stale.js';
 import { systemdSink } from '../systemd/bridge.js';
 import { createSystemdObserver } from '../systemd/notifier.js';
@@ -69,6 +70,8 @@ async function run(spec: TendSpec, warnings: readonly string[], signals: SignalI
   summary = () => tend.status().services.map((s) => `${spec.services.length > 1 ? `${s.name}: ` : ''}${s.ready}/${s.desired} workers ready, generation ${s.generation}`).join('; ');
   const control = spec.control === null ? null : serveControl(spec.control, tend, log);
   const code = await tend.done;
+  // Workers' last lines are written before tend exits.
+  await Promise.all([stdioSink('stdout').flushed(), stdioSink('stderr').flushed()]);
   bridge?.stop();
   sd?.stop();
   control?.close();

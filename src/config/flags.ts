@@ -1,6 +1,8 @@
 // THE flag table: every `tend run` setting once (name, alias, value, scope, parser, default, help). The argv parser,
 // the config-file schema, `tend run --help`, the README's table and the scope checks are all derived from it, so a new
 // setting is one entry here. Pure: no I/O.
+import { parseLogFormat, parseLogMaxLine, parseLogPrefix } from '../output/options.js';
+import type { LogFormat, LogPrefix } from '../output/format.js';
 import { splitCommandLine } from './command-line.js';
 import { formatDuration } from './duration.js';
 import {
@@ -54,6 +56,9 @@ export interface ProcessDraft {
   verbose: boolean;
   control: string | null;
   eventLog: string | null;
+  logPrefix: LogPrefix | null;
+  logFormat: LogFormat;
+  logMaxLine: number;
 }
 
 /** A raw value as argv or a file gives it: a string, a list of strings, true (a boolean flag), or a file-only shape. */
@@ -283,6 +288,15 @@ export const FLAGS: readonly Flag[] = [
   proc({ name: 'event-log', value: 'string', arg: 'PATH', default: null,
     help: "append tend's typed event stream to PATH as JSON lines",
     apply: (d, v) => { d.eventLog = parsePath('--event-log', text('event-log', v), 'file'); } }),
+  proc({ name: 'log-prefix', value: 'string', arg: 'none|name|slot', default: 'none for a single command; slot (web.1 |) for pools and services',
+    help: 'label each line a worker writes with its service (name) or service and slot; coloured only on a terminal',
+    apply: (d, v) => { d.logPrefix = parseLogPrefix(text('log-prefix', v)); } }),
+  proc({ name: 'log-format', value: 'string', arg: 'text|json', default: 'text',
+    help: "json: tend's lines and workers' lines as JSON objects (a worker's JSON line gets service, slot and pid added)",
+    apply: (d, v) => { d.logFormat = parseLogFormat(text('log-format', v)); } }),
+  proc({ name: 'log-max-line', value: 'string', arg: 'SIZE', default: '64K',
+    help: 'cut a longer worker line into pieces marked [tend:cut] / [tend:cont], so one event stays one event',
+    apply: (d, v) => { d.logMaxLine = parseLogMaxLine(text('log-max-line', v)); } }),
   proc({ name: 'no-subreaper', value: 'boolean', arg: '', default: 'subreaper on',
     help: 'when not PID 1, do not register as child subreaper (orphans then go to init)',
     apply: (d, v) => { d.subreaper = v !== true; } }),

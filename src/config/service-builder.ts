@@ -1,5 +1,6 @@
 // Raw settings (from flags, a tend file, a Procfile or an ecosystem file) → one ServiceSpec, through the flag table.
 // Errors name where the value came from: the flag, or the file, the service and the key. Pure.
+import { DEFAULT_MAX_LINE } from '../output/line-splitter.js';
 import { TendError } from '../errors.js';
 import { FLAG_BY_NAME, type ProcessDraft, type RawValue, type ServiceDraft } from './flags.js';
 import { DEFAULT_GUARDS, DEFAULT_READY_TIMEOUT_MS, DEFAULT_RESTART } from './pool-config.js';
@@ -24,7 +25,7 @@ export function newServiceDraft(name: string): ServiceDraft {
 
 // tend's own settings with their defaults.
 export function newProcessDraft(): ProcessDraft {
-  return { subreaper: true, verbose: false, control: null, eventLog: null };
+  return { subreaper: true, verbose: false, control: null, eventLog: null, logPrefix: null, logFormat: 'text', logMaxLine: DEFAULT_MAX_LINE };
 }
 
 // How a key is named in a message from this origin: --stop, or tend.yaml: services.web: key "stop".

@@ -2,6 +2,7 @@
 // ecosystem file): one TendSpec with one ServiceSpec per service. A single command is a service with one slot that
 // is never restarted and whose exit ends tend; a pool is a service with N slots. Types only.
 import type { GuardPolicy, ListenSpec, ReadyMode, RestartPolicy } from './pool-config.js';
+import type { LogFormat, LogPrefix } from '../output/format.js';
 import type { LimitSpec, StopStage, UserSpec } from './run-config.js';
 
 /** Whether a service is done when its command exits 0 (oneshot, systemd's Type=oneshot) or is meant to run. */
@@ -53,6 +54,10 @@ export interface TendSpec {
   readonly control: string | null;
   /** Where the typed event stream is written as JSON lines (`--event-log`), or null. */
   readonly eventLog: string | null;
+  /** `--log-prefix`; null = the default (none for a single command, slot for pools and several services). */
+  readonly logPrefix: LogPrefix | null;
+  readonly logFormat: LogFormat;
+  readonly logMaxLine: number;
   /** Where the services came from, for messages. */
   readonly source: { readonly kind: 'flags' } | { readonly kind: 'file'; readonly path: string; readonly format: 'tend' | 'procfile' | 'ecosystem' };
 }

@@ -12,7 +12,9 @@ import { TendError } from '../errors.js';
 import { closeListenSockets, openListenSockets, removeSocketFile, reopenReusePort, type OpenSocket } from '../os/listen-sockets.js';
 import { native } from '../os/native.js';
 import { openNotifyChannel, removeTendRuntimeDir, type NotifyChannel } from '../os/notify-channel.js';
-import { OutputTail, pipeOutput } from '../os/output.js';
+import { pumpOutput, stdioSink } from '../os/output.js';
+import { LineRing } from '../output/line-ring.js';
+import type { LogPrefix } from '../output/format.js';
 import { isGroupAlive, sendSignal } from '../os/process-tree.js';
 import { startReaper, type Reaped, type Reaper } from '../os/reaper.js';
 import { limitsForChild, parseInheritedLimits, type RlimitEntry } from '../os/rlimits.js';
@@ -60,7 +62,8 @@ export interface ProcRuntime {
   pid: number | null;
   readonly lifetime: AbortController;
   notify: NotifyChannel | null;
-  readonly tail: OutputTail | null;
+  /** The recent lines it wrote (crash reports, `tend logs`); null for a single command, which writes to tend's stdio. */
+  readonly ring: LineRing | null;
   lastPingAt: number;
   statusText: string | null;
   startedAt: number;
@@ -82,8 +85,11 @@ export interface ServiceRuntime {
   lastReload: { readonly ok: boolean; readonly at: string; readonly detail: string } | null;
 }
 
-const OUTPUT_TAIL_LINES = 10;
+/** Lines of a crashed worker's output shown in its crash report. */
+const CRASH_REPORT_LINES = 10;
 const GROUP_POLL_MS = 100;
+/** How long tend waits at exit for the workers' last output to be read from their pipes. */
+const PUMP_DRAIN_MS = 2_000;
 
 type Queued = { readonly to: 'tend'; readonly event: TendMachineEvent } | { readonly to: 'service'; readonly service: string; readonly event: ServiceEvent };
 
@@ -111,6 +117,8 @@ class Runner {
   private nextRequest = 1;
   /** Listening fds tend has already closed (the numbers may be reused: never close them twice). */
   private readonly closedFds = new Set<number>();
+  /** Output pumps still reading a worker's pipe: tend exits once they have drained (bounded). */
+  private readonly pumps = new Set<Promise<void>>();
   private resolveDone!: (code: number) => void;
   readonly done = new Promise<number>((resolve) => { this.resolveDone = resolve; });
 
@@ -292,7 +300,7 @@ class Runner {
   private enrich(rt: ServiceRuntime, event: TendEvent): TendEvent {
     if (event.type !== 'exited' || (event.reason !== null && event.reason !== 'not-ready')) return event;
     const proc = [...rt.procs.values()].find((p) => p.pid === event.pid);
-    const lines = proc?.tail?.snapshot() ?? [];
+    const lines = proc?.ring?.snapshot(CRASH_REPORT_LINES) ?? [];
     return lines.length === 0 ? event : { ...event, lastLines: lines };
   }
 
@@ -332,7 +340,7 @@ class Runner {
   private spawn(rt: ServiceRuntime, effect: Extract<ServiceEffect, { type: 'spawn' }>): void {
     const proc: ProcRuntime = {
       id: effect.proc, service: rt.spec.name, slot: effect.slot, pid: null, lifetime: new AbortController(), notify: null,
-      tail: this.plain ? null : new OutputTail(OUTPUT_TAIL_LINES), lastPingAt: Date.now(), statusText: null, startedAt: Date.now(),
+      ring: this.plain ? null : new LineRing(), lastPingAt: Date.now(), statusText: null, startedAt: Date.now(),
     };
     rt.procs.set(proc.id, proc);
     const pipes = this.plain ? null : { out: native.pipe(), err: native.pipe() };
@@ -351,11 +359,10 @@ class Runner {
       proc.notify?.bind(pid);
       // Known before anything can reap it: a process that exits within microseconds is still this slot's.
       this.byPid.set(pid, { service: rt.spec.name, proc: proc.id });
-      if (pipes !== null && proc.tail !== null) {
+      if (pipes !== null) {
         native.closeFd(pipes.out[1]);
         native.closeFd(pipes.err[1]);
-        void pipeOutput(pipes.out[0], process.stdout, proc.tail);
-        void pipeOutput(pipes.err[0], process.stderr, proc.tail);
+        this.pump(rt, proc, pid, pipes.out[0], pipes.err[0]);
       }
       this.dispatch({ to: 'service', service: rt.spec.name, event: { type: 'spawned', proc: proc.id, pid, at: proc.startedAt } });
     } catch (error) {
@@ -364,6 +371,24 @@ class Runner {
       if (!(error instanceof TendError)) throw error;
       this.dispatch({ to: 'service', service: rt.spec.name, event: { type: 'spawn-failed', proc: proc.id, code: error.exitCode, message: error.message } });
     }
+  }
+
+  // Copy the worker's stdout and stderr to tend's, whole lines, labelled, bounded (the worker blocks when tend's
+  // reader stalls), and keep its recent lines.
+  private pump(rt: ServiceRuntime, proc: ProcRuntime, pid: number, out: number, err: number): void {
+    const format = { prefix: this.logPrefix(), format: this.spec.logFormat };
+    const labels = { service: rt.spec.name, slot: proc.slot, pid };
+    for (const [fd, stream] of [[out, 'stdout'], [err, 'stderr']] as const) {
+      const { done } = pumpOutput({ fd, stream, sink: stdioSink(stream), format, labels, maxLine: this.spec.logMaxLine, ring: proc.ring });
+      this.pumps.add(done);
+      void done.then(() => { this.pumps.delete(done); });
+    }
+  }
+
+  private logPrefix(): LogPrefix {
+    if (this.spec.logPrefix !== null) return this.spec.logPrefix;
+    const only = this.spec.services.length === 1 ? this.spec.services[0] : undefined;
+    return only !== undefined && only.workers === 1 && !only.pool ? 'none' : 'slot';
   }
 
   // Every process of a pool or of several services gets a notify channel; a plain command only under systemd (relay).
@@ -514,7 +539,10 @@ class Runner {
     removeTendRuntimeDir();
     this.publish({ type: 'exit', code });
     this.lifetime.abort();
-    this.resolveDone(code);
+    // What the workers wrote last is read to the end of their pipes before tend goes (at most PUMP_DRAIN_MS).
+    const drained = Promise.all([...this.pumps]);
+    const bound = new Promise<void>((resolve) => { setTimeout(resolve, PUMP_DRAIN_MS).unref(); });
+    void Promise.race([drained, bound]).then(() => { this.resolveDone(code); });
   }
 
   private publish(event: TendEvent): void {
