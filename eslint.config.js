@@ -11,7 +11,7 @@ export default tseslint.config(
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
-      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -72,7 +72,7 @@ export default tseslint.config(
     // until each is split, errors everywhere else. Remove a file from this list once it is clean.
     files: [
       'src/config/command-line.ts', 'src/config/config-file.ts', 'src/config/pool-config.ts',
-      'src/preload/drain.cts', 'src/runner/log-view.ts',
+      'src/preload/drain.cts',
     ],
     rules: {
       'max-lines-per-function': ['warn', { max: 120, skipBlankLines: true, skipComments: true }],

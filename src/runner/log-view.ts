@@ -26,47 +26,65 @@ interface View {
 }
 
 function render(e: TendEvent, view: View): Line {
-  const { who, svc, single, lastExit } = view;
+  return renderProcess(e, view) ?? renderService(e, view) ?? renderTend(e);
+}
+
+// Lines about one process: started, ready, signalled, exited, restarted, replaced.
+function renderProcess(e: TendEvent, view: View): Line | undefined {
+  const { who, svc } = view;
   switch (e.type) {
-    case 'log': return { level: e.level, text: e.message };
-    case 'received': return { level: 'info', text: `received ${e.signal}` };
     case 'spawned':
       return { level: 'info', text: e.role === 'step' ? `${svc(e.service)}: started step ${e.step + 1} as pid ${e.pid}` : `${who(e.service, e.slot)} started as pid ${e.pid} (generation ${e.generation})` };
     case 'spawn-failed': return { level: 'error', text: e.message };
     case 'ready': return { level: 'info', text: `${who(e.service, e.slot)} (pid ${e.pid}) is ready after ${formatDuration(e.afterMs)}` };
     case 'signalled': return { level: 'info', text: `${who(e.service, e.slot)}: sent ${e.signal} to ${e.to === 'group' ? 'process group' : 'pid'} ${e.pid}` };
-    case 'exited': return renderExit(e, who, lastExit, single);
+    case 'exited': return renderExit(e, who, view.lastExit, view.single);
     case 'lingering': return { level: 'info', text: `${who(e.service, e.slot)} (pid ${e.pid}) exited while other processes of its group are still running; stopping them` };
     case 'restart-scheduled': {
-      const exit = lastExit.get(`${e.service}.${e.slot}`) ?? `${who(e.service, e.slot)} exited`;
+      const exit = view.lastExit.get(`${e.service}.${e.slot}`) ?? `${who(e.service, e.slot)} exited`;
       const loop = e.crashLooping ? ' (crash loop: retrying at the cap)' : '';
       return { level: e.failures > 1 ? 'warn' : 'info', text: `${exit}; restarting in ${formatDuration(e.delayMs)}${loop}` };
     }
     case 'replacing': return { level: 'warn', text: `${who(e.service, e.slot)} (pid ${e.pid}) is unhealthy: ${e.why}; starting a replacement before stopping it` };
     case 'replace-failed': return { level: 'error', text: `unable to replace unhealthy ${who(e.service, e.slot)}: ${e.detail}` };
     case 'gave-up': return { level: 'error', text: `giving up on ${who(e.service, e.slot)}: ${e.detail}; stopping` };
+    case 'extended': return { level: 'info', text: `${who(e.service, e.slot)} (pid ${e.pid}) extended its ${e.deadline} deadline to ${formatDuration(e.ms)}` };
+    case 'notified': return { level: 'debug', text: `${who(e.service, e.slot)} (pid ${e.pid}) notified${e.status === null ? '' : ` STATUS=${e.status}`}` };
+    default: return undefined;
+  }
+}
+
+// Lines about a service as a whole: readiness, reloads, scaling, its end.
+function renderService(e: TendEvent, view: View): Line | undefined {
+  const { svc, single } = view;
+  const reload = single ? 'reload' : `reload ${'service' in e ? e.service : ''}`;
+  switch (e.type) {
     case 'service-ready': return { level: 'info', text: `${svc(e.service)} ready: ${e.ready}/${e.desired} workers ready, generation ${e.generation}` };
     case 'service-done': return { level: 'info', text: `${svc(e.service)} finished its work (oneshot, exit code 0)` };
     case 'service-ended': return { level: e.code === 0 ? 'info' : 'warn', text: `${svc(e.service)} ended (${e.why}, exit code ${e.code})` };
     case 'service-stopped': return { level: 'info', text: `${svc(e.service)} stopped` };
-    case 'reload-started': return { level: 'info', text: `reload${single ? '' : ` ${e.service}`}: rolling ${e.workers} worker(s) to generation ${e.generation}, ${e.surge} at a time` };
+    case 'reload-started': return { level: 'info', text: `${reload}: rolling ${e.workers} worker(s) to generation ${e.generation}, ${e.surge} at a time` };
     case 'reload-finished':
       return e.ok
-        ? { level: 'info', text: `reload${single ? '' : ` ${e.service}`}: generation ${e.generation} is serving (${e.detail})` }
-        : { level: 'error', text: `reload${single ? '' : ` ${e.service}`} failed: ${e.detail}; the workers not replaced keep serving` };
+        ? { level: 'info', text: `${reload}: generation ${e.generation} is serving (${e.detail})` }
+        : { level: 'error', text: `${reload} failed: ${e.detail}; the workers not replaced keep serving` };
+    case 'reload-coalesced': return { level: 'info', text: 'reload requested during a reload: it will run again when this one finishes' };
     case 'scale-started': return { level: 'info', text: `scale ${e.service}: ${e.from} → ${e.to} worker(s)` };
     case 'scale-finished': return { level: e.ok ? 'info' : 'error', text: `scale ${e.service}: ${e.ok ? 'done' : 'refused'}: ${e.detail}` };
-    case 'reload-coalesced': return { level: 'info', text: 'reload requested during a reload: it will run again when this one finishes' };
-    case 'extended': return { level: 'info', text: `${who(e.service, e.slot)} (pid ${e.pid}) extended its ${e.deadline} deadline to ${formatDuration(e.ms)}` };
+    default: return undefined;
+  }
+}
+
+// Lines about tend itself: signals, the stop, orphans, the exit.
+function renderTend(e: TendEvent): Line {
+  switch (e.type) {
+    case 'log': return { level: e.level, text: e.message };
+    case 'received': return { level: 'info', text: `received ${e.signal}` };
     case 'stopping': return { level: 'info', text: `stopping: ${e.why} (deadline ${formatDuration(e.deadlineMs)})` };
     case 'orphans': return { level: 'info', text: `stop: sent ${e.signal} to ${e.pids.length} adopted orphan(s)` };
     case 'reaped-orphan': return { level: 'info', text: `reaped pid ${e.pid} (${describeStatus(e.status)})` };
     case 'exit': return { level: 'info', text: `exiting with code ${e.code}` };
-    case 'notified': return { level: 'debug', text: `${who(e.service, e.slot)} (pid ${e.pid}) notified${e.status === null ? '' : ` STATUS=${e.status}`}` };
-    case 'service-starting':
-    case 'service-status':
-    case 'all-ready':
-      return null;
+    default: return null;
   }
 }
 
