@@ -35,8 +35,7 @@ export type TendErrorCode =
   | 'TEND_ERR_GAVE_UP'
   | 'TEND_ERR_RELOAD_FAILED'
   | 'TEND_ERR_CONTROL'
-  | 'TEND_ERR_NATIVE_MISSING'
-  | 'TEND_ERR_INTERNAL';
+  | 'TEND_ERR_NATIVE_MISSING';
 
 /** The exit code each error code maps to. */
 export const exitCodeOf: Readonly<Record<TendErrorCode, number>> = {
@@ -50,7 +49,6 @@ export const exitCodeOf: Readonly<Record<TendErrorCode, number>> = {
   TEND_ERR_RELOAD_FAILED: ExitCode.reloadFailed,
   TEND_ERR_CONTROL: ExitCode.controlUnreachable,
   TEND_ERR_NATIVE_MISSING: ExitCode.internal,
-  TEND_ERR_INTERNAL: ExitCode.internal,
 };
 
 // One error type for everything tend reports, so the CLI can map any failure to a documented exit code.

@@ -24,8 +24,7 @@ export function requestControl(socketPath: string, request: 'reload' | 'status',
         process.stdout.write(`tend: reload done: ${reply.detail ?? ''}\n`);
         resolve(0);
       } else {
-        process.stderr.write(`tend: reload failed and was rolled back: ${reply.detail ?? reply.error ?? ''}\n`);
-        resolve(ExitCode.reloadFailed);
+        reject(new TendError('TEND_ERR_RELOAD_FAILED', `reload failed: ${reply.detail ?? reply.error ?? ''}; the workers not replaced keep serving`));
       }
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {

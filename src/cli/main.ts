@@ -57,7 +57,8 @@ async function run(spec: TendSpec, warnings: readonly string[], signals: SignalI
   const log = createLogger({ verbose: spec.verbose, debug: process.env['TEND_DEBUG'] === '1' });
   for (const warning of warnings) log.warn(warning);
   logStartupWindow(signals, (m) => { log.info(m); });
-  const sinks: EventSink[] = [logView(log, spec.services.length === 1)];
+  const only = spec.services.length === 1 ? spec.services[0] : undefined;
+  const sinks: EventSink[] = [logView(log, only === undefined ? null : only.pool ? 'pool' : 'command')];
   if (spec.eventLog !== null) sinks.push(eventLogSink(spec.eventLog));
   const single = spec.services.length === 1 && spec.services[0]?.pool === false;
   // A single command relays its own notifications to systemd; pools and several services report as a whole.
@@ -66,6 +67,8 @@ async function run(spec: TendSpec, warnings: readonly string[], signals: SignalI
   const bridge = sd === null ? null : systemdSink(sd.observer, () => summary());
   if (bridge !== null) sinks.push(bridge.sink);
   for (const removed of await clearStaleLeftovers(spec)) log.warn(`removed a leftover of an earlier tend: ${removed}`);
+  const gaveUp: string[] = [];
+  sinks.push((event) => { if (event.type === 'gave-up') gaveUp.push(`giving up on ${event.service} slot ${event.slot}: ${event.detail}`); });
   const tend = startTend(spec, { signals, env: process.env }, sinks);
   summary = () => tend.status().services.map((s) => `${spec.services.length > 1 ? `${s.name}: ` : ''}${s.ready}/${s.desired} workers ready, generation ${s.generation}`).join('; ');
   const control = spec.control === null ? null : serveControl(spec.control, tend, log);
@@ -75,6 +78,8 @@ async function run(spec: TendSpec, warnings: readonly string[], signals: SignalI
   bridge?.stop();
   sd?.stop();
   control?.close();
+  const [first] = gaveUp;
+  if (first !== undefined && code === ExitCode.gaveUp) throw new TendError('TEND_ERR_GAVE_UP', `${first}; tend stopped everything (exit ${code})`);
   return code;
 }
 

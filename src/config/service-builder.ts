@@ -48,7 +48,7 @@ export function inOrigin<T>(origin: Origin, key: string, run: () => T): T {
 // Apply one per-service key (a flag or a file key) to a draft.
 export function applyServiceKey(draft: ServiceDraft, origin: Origin, key: string, value: RawValue, given: Set<string>): void {
   const flag = FLAG_BY_NAME.get(key);
-  if (flag?.scope !== 'service') throw new TendError('TEND_ERR_INTERNAL', `not a service key: ${key}`);
+  if (flag?.scope !== 'service') throw new Error(`invariant: not a service key: ${key}`);
   inOrigin(origin, key, () => { flag.apply(draft, value); });
   given.add(key);
 }
@@ -56,7 +56,7 @@ export function applyServiceKey(draft: ServiceDraft, origin: Origin, key: string
 // Apply one process key to tend's settings.
 export function applyProcessKey(draft: ProcessDraft, origin: Origin, key: string, value: RawValue): void {
   const flag = FLAG_BY_NAME.get(key);
-  if (flag?.scope !== 'process') throw new TendError('TEND_ERR_INTERNAL', `not a process key: ${key}`);
+  if (flag?.scope !== 'process') throw new Error(`invariant: not a process key: ${key}`);
   if (flag.apply !== null) inOrigin(origin, key, () => { flag.apply?.(draft, value); });
 }
 

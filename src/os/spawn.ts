@@ -2,6 +2,8 @@
 // signal state exec would have passed on, and optionally a parent-death signal.
 // Failures come back as TendError with the documented exit code (127 not found, 126 not executable, 71 setup).
 import { signalNumber, type SignalName } from '../config/signal-names.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { TendError } from '../errors.js';
 import { INHERITED_SIGNALS_ENV, inheritedSignals, type InheritedSignals } from './inherited-signals.js';
 import type { Credentials } from './users.js';
@@ -62,12 +64,23 @@ export function spawnProcess(spec: ProcessSpec): number {
   }
 }
 
+// True when `file` names an existing file, directly or through PATH (as execvp would find it).
+function existsOnPath(file: string): boolean {
+  if (file.includes('/')) return existsSync(file);
+  return (process.env['PATH'] ?? DEFAULT_PATH).split(':').some((dir) => dir !== '' && existsSync(join(dir, file)));
+}
+
 // Turn the addon's errno report into a message that says what failed and how to fix it.
 function describeSpawnError(file: string, error: unknown): TendError {
-  if (!isNativeError(error)) return new TendError('TEND_ERR_INTERNAL', `unable to spawn ${file}: ${String(error)}`, { cause: error });
+  // Anything but the addon's errno report is a bug in tend: it surfaces as an internal error (exit 70).
+  if (!isNativeError(error)) throw error;
   const cause = { cause: error };
   switch (error.syscall) {
     case 'execve':
+      if (error.code === 'ENOENT' && existsOnPath(file)) {
+        // The file is there, so what execve could not find is its #! interpreter (or ELF loader): not executable, as bash says.
+        return new TendError('TEND_ERR_SPAWN_NOT_EXECUTABLE', `unable to run ${JSON.stringify(file)}: its #! interpreter (or ELF loader) was not found; check its first line`, cause);
+      }
       if (error.code === 'ENOENT') {
         return new TendError('TEND_ERR_SPAWN_NOT_FOUND', `unable to run ${JSON.stringify(file)}: command not found (searched PATH); check the name or give a path`, cause);
       }

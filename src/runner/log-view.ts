@@ -5,10 +5,12 @@ import type { EventSink, TendEvent } from '../core/events.js';
 import type { Logger } from '../log.js';
 import { describeStatus } from '../os/exit-status.js';
 
-// A sink that writes each event as a human line; `single` = one service, named "worker N" instead of "web.N".
-export function logView(log: Logger, single: boolean): EventSink {
-  const who = (service: string, slot: number): string => (single ? `worker ${slot}` : `${service}.${slot}`);
-  const svc = (service: string): string => (single ? 'pool' : `service ${service}`);
+// A sink that writes each event as a human line. `shape` names a lone service ("pool": workers are "worker N";
+// "command": the single command) or null for several services ("web.1", "service web").
+export function logView(log: Logger, shape: 'pool' | 'command' | null): EventSink {
+  const single = shape !== null;
+  const who = (service: string, slot: number): string => (shape === 'command' ? 'command' : single ? `worker ${slot}` : `${service}.${slot}`);
+  const svc = (service: string): string => shape ?? `service ${service}`;
   const lastExit = new Map<string, string>();
   return (event: TendEvent) => {
     const line = render(event, { who, svc, single, lastExit });
@@ -61,7 +63,7 @@ function renderService(e: TendEvent, view: View): Line | undefined {
   switch (e.type) {
     case 'service-ready': return { level: 'info', text: `${svc(e.service)} ready: ${e.ready}/${e.desired} workers ready, generation ${e.generation}` };
     case 'service-done': return { level: 'info', text: `${svc(e.service)} finished its work (oneshot, exit code 0)` };
-    case 'service-ended': return { level: e.code === 0 ? 'info' : 'warn', text: `${svc(e.service)} ended (${e.why}, exit code ${e.code})` };
+    case 'service-ended': return { level: e.code === 0 || view.who(e.service, 0) === 'command' ? 'info' : 'warn', text: `${svc(e.service)} ended (${e.why}, exit code ${e.code})` };
     case 'service-stopped': return { level: 'info', text: `${svc(e.service)} stopped` };
     case 'reload-started': return { level: 'info', text: `${reload}: rolling ${e.workers} worker(s) to generation ${e.generation}, ${e.surge} at a time` };
     case 'reload-finished':
