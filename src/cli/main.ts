@@ -9,12 +9,12 @@ import { createSystemdObserver } from '../systemd/notifier.js';
 import { runCommand } from '../supervisor/run.js';
 import { requestControl } from './control-client.js';
 import { parseCli } from './parse-args.js';
+import { ignoreStdioErrors } from './stdio.js';
 
 // Run the tend CLI and exit the process with the documented exit code.
 export async function main(argv: readonly string[], signals: SignalIntake): Promise<never> {
   // A closed stderr must not crash the supervisor with an 'error' event.
-  process.stderr.on('error', () => undefined);
-  process.stdout.on('error', () => undefined);
+  ignoreStdioErrors();
   const debug = process.env['TEND_DEBUG'] === '1';
   let code: number;
   try {

@@ -23,12 +23,16 @@ export interface SignalIntake {
   release(): void;
 }
 
-let intake: SignalIntake | null = null;
+// The intake lives on `process`, not in this module: the shipped build has two bundles (the entry's and the
+// rest's), each with its own copy of this module, and both must see the one intake.
+const INTAKE = Symbol.for('tend.signalIntake');
+const holder = process as unknown as { [INTAKE]?: SignalIntake | null };
 
 // Install listeners for every caught signal right away; the earlier this runs, the smaller the window in which a
 // signal to PID 1 is lost (the kernel drops signals PID 1 has no handler for).
 export function captureSignals(): SignalIntake {
-  if (intake !== null) return intake;
+  const existing = holder[INTAKE];
+  if (existing != null) return existing;
   const buffered: SignalName[] = [];
   let handler: ((signal: SignalName) => void) | null = null;
   const listeners = new Map<SignalName, () => void>();
@@ -41,7 +45,7 @@ export function captureSignals(): SignalIntake {
     process.on(signal, listener);
   }
   const installedAtNs = process.hrtime.bigint();
-  intake = {
+  const intake: SignalIntake = {
     installedAtNs,
     deliverTo(next) {
       handler = next;
@@ -49,9 +53,10 @@ export function captureSignals(): SignalIntake {
     },
     release() {
       for (const [signal, listener] of listeners) process.removeListener(signal, listener);
-      intake = null;
+      holder[INTAKE] = null;
     },
   };
+  holder[INTAKE] = intake;
   return intake;
 }
 
