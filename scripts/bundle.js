@@ -3,7 +3,7 @@
 //   dist/bundle/entry.cjs   dist/src/cli/entry.js and its static imports (the signal intake): starts first
 //   dist/bundle/<name>.cjs  one file per module entry.js imports dynamically (main.js), with everything it imports
 // CommonJS because Node starts a CommonJS script without its ES module loader (~2 MiB and milliseconds less), and
-// in two parts because Node's compile cache, which entry.js turns on, covers only what loads after it. Every
+// in two parts so that the second can be compiled with V8's code cache (src/cli/compile-cache.ts). Every
 // module keeps its own import.meta.url (the path it has in dist/src), so paths relative to it (package.json, the
 // addon, the preload, zod and yaml) resolve exactly as in the unbundled build, and heavy Node built-ins load on
 // first use rather than at start-up. Usage: node scripts/bundle.js [--if-stale]
@@ -56,21 +56,27 @@ function moduleUrlPlugin(outfile) {
   };
 }
 
-// In the entry's bundle, a dynamic import of a relative module becomes a require() of that module's own bundle
-// (left as import(), it would bring in the ES module loader after all).
+// In the entry's bundle, a dynamic import of a relative module becomes a load of that module's own bundle through
+// cli/compile-cache.js, which keeps V8's code cache for it (left as import(), it would also bring in the ES
+// module loader).
 function splitPlugin(splits) {
+  const loader = join(srcOut, 'cli', 'compile-cache.js');
   return {
     name: 'tend-split',
     setup(b) {
       b.onResolve({ filter: /^\./ }, (args) => {
-        if (args.namespace === 'tend-split') return { path: args.path, external: true };
         if (args.kind !== 'dynamic-import' || args.importer !== entryFile) return undefined;
         const source = join(args.resolveDir, args.path);
         const name = `${basename(source, '.js')}.cjs`;
         splits.set(name, source);
         return { path: name, namespace: 'tend-split' };
       });
-      b.onLoad({ filter: /.*/, namespace: 'tend-split' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(`./${args.path}`)});`, loader: 'js' }));
+      b.onLoad({ filter: /.*/, namespace: 'tend-split' }, (args) => ({
+        contents: `const { requireWithCodeCache } = require(${JSON.stringify(loader)});\n` +
+          `module.exports = requireWithCodeCache(require('node:path').join(__dirname, ${JSON.stringify(args.path)}));\n`,
+        loader: 'js',
+        resolveDir: dirname(loader),
+      }));
     },
   };
 }

@@ -1,9 +1,9 @@
 // What `tend run` costs at start-up, held close to Node's own floor: no heavy built-in loaded that the run does not
-// use, peak memory within a bound of a bare `node`, the stdio streams created only when written, and Node's
-// compile cache on where it exists, without ever failing when its directory is unusable.
+// use, peak memory within a bound of a bare `node`, the stdio streams created only when written, and compiled code
+// kept between runs, without ever failing when its directory is unusable.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
@@ -70,22 +70,56 @@ describe('tend run start-up', () => {
   });
 });
 
-describe("Node's compile cache", () => {
+describe('compiled code cache', () => {
   const probe = spawnSync(nodeBin, ['-p', "typeof require('node:module').enableCompileCache"], { encoding: 'utf8' });
-  const hasCache = probe.stdout.trim() === 'function';
+  const nodeHasCompileCache = probe.stdout.trim() === 'function';
+  const runIn = async (home: string, args: readonly string[] = ['run', '--', 'true']): Promise<void> => {
+    const run = startTend(args, { env: { ...process.env, HOME: home, XDG_CACHE_HOME: undefined, NODE_DISABLE_COMPILE_CACHE: undefined } });
+    assert.equal(shellCode(await run.exited()), 0, run.stderr());
+    assert.equal(run.stderr(), '');
+  };
+  const entriesIn = (dir: string): string[] => readdirSync(dir).filter((n) => n.endsWith('.v8')).sort();
 
-  it('is kept in $HOME/.cache/tend, private to the user, where Node has one', T, async (t) => {
-    if (!hasCache) { t.skip(`${nodeBin} ${process.version} has no module.enableCompileCache (Node 22.8+)`); return; }
+  it("keeps V8's code for the CLI in ~/.cache/tend (0700): written once, then used; stale or corrupt entries replaced", T, async () => {
     const home = tempDir();
     try {
-      for (let i = 0; i < 2; i++) {
-        const run = startTend(['run', '--', 'true'], { env: { ...process.env, HOME: home, XDG_CACHE_HOME: undefined, NODE_DISABLE_COMPILE_CACHE: undefined } });
-        assert.equal(shellCode(await run.exited()), 0, run.stderr());
-      }
       const dir = join(home, '.cache', 'tend');
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      writeFileSync(join(dir, 'main.cjs-v0.0.0-x64-1-2-3.v8'), 'from an earlier build');
+      await runIn(home);
       assert.equal(statSync(dir).mode & 0o777, 0o700);
-      const entries = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
-      assert.ok(entries.length > 0, 'the cache holds compiled code');
+      const [entry, ...more] = entriesIn(dir);
+      assert.ok(entry !== undefined && more.length === 0, `one entry, the earlier build's gone: ${entriesIn(dir).join(', ')}`);
+      const written = readFileSync(join(dir, entry));
+      const writtenAt = statSync(join(dir, entry)).mtimeMs;
+      await runIn(home);
+      assert.equal(statSync(join(dir, entry)).mtimeMs, writtenAt, 'a valid entry is used, not rewritten');
+      // Same name (same build), wrong content: V8 rejects it, tend compiles from source and writes a good one.
+      const garbage = Buffer.alloc(written.length, 7);
+      writeFileSync(join(dir, entry), garbage);
+      await runIn(home);
+      assert.deepEqual(entriesIn(dir), [entry]);
+      assert.ok(!readFileSync(join(dir, entry)).equals(garbage), 'the corrupt entry was replaced');
+      const rewrittenAt = statSync(join(dir, entry)).mtimeMs;
+      await runIn(home);
+      assert.equal(statSync(join(dir, entry)).mtimeMs, rewrittenAt, 'and the replacement is used');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it("turns on Node's compile cache there too, for what loads later (zod and yaml for a config file)", T, async (t) => {
+    if (!nodeHasCompileCache) { t.skip(`${nodeBin} has no module.enableCompileCache (Node 22.8+)`); return; }
+    const home = tempDir();
+    try {
+      const config = join(home, 'tend.yaml');
+      writeFileSync(config, 'command: [sh, -c, "exit 0"]\n');
+      await runIn(home, ['run', '-c', config]);
+      const dir = join(home, '.cache', 'tend');
+      const nodeCache = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory());
+      assert.equal(nodeCache.length, 1, 'one directory per Node version');
+      const files = readdirSync(join(dir, nodeCache[0]!.name), { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+      assert.ok(files.length > 0, "Node's compile cache holds compiled modules");
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
