@@ -83,7 +83,8 @@ function splitPlugin(splits) {
 
 const lazyRequire = new RegExp(`require\\("(?:node:)?(${LAZY_BUILTINS.join('|')})"\\)`, 'g');
 
-// Bundle one entry point into outDir/name.
+// Bundle one entry point into outDir/name; returns the files written (each replaced atomically, so a tend started
+// meanwhile runs either the old build or the new one).
 async function bundle(entry, name, plugins) {
   const outfile = join(outDir, name);
   const result = await build({
@@ -108,6 +109,7 @@ async function bundle(entry, name, plugins) {
     writeFileSync(`${file.path}.tmp`, text);
     renameSync(`${file.path}.tmp`, file.path);
   }
+  return result.outputFiles.map((file) => basename(file.path));
 }
 
 // Modification times of the files under `dir` (none if it does not exist).
@@ -130,12 +132,12 @@ async function main() {
     return 1;
   }
   if (process.argv.includes('--if-stale') && !stale()) return 0;
-  rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const splits = new Map();
   // A module both bundles import (os/signals.js) exists twice at run time: state it shares lives on `process`.
-  await bundle(entryFile, 'entry.cjs', [splitPlugin(splits)]);
-  for (const [name, source] of splits) await bundle(source, name, []);
+  const written = new Set(await bundle(entryFile, 'entry.cjs', [splitPlugin(splits)]));
+  for (const [name, source] of splits) for (const file of await bundle(source, name, [])) written.add(file);
+  for (const name of readdirSync(outDir)) if (!written.has(name)) rmSync(join(outDir, name), { force: true });
   return 0;
 }
 

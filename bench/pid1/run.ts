@@ -1,5 +1,6 @@
 // PID 1 benchmark: tend vs tini vs dumb-init, each as PID 1 of a new PID namespace (start-up also as a plain
-// process), and tend against Node's own floor (`node -e 0`). Run as root:  npm run bench:pid1 [-- --quick] [--no-tend]
+// process), and tend against Node's own floor (`node -e 0`). Run as root:
+//   npm run bench:pid1 [-- --quick] [--no-tend] [--no-wait] [--tend=PATH/bin/tend]
 // Prints a markdown table on stdout, progress on stderr, and writes bench/results/pid1-<date>.json.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -59,7 +60,8 @@ async function main(argv: readonly string[]): Promise<number> {
     for (const p of problems) log(p);
     return 2;
   }
-  const tendBin = join(repoRoot, 'bin', 'tend');
+  // --tend=PATH measures another build of tend (an earlier commit's bin/tend) against the same peers.
+  const tendBin = argv.find((a) => a.startsWith('--tend='))?.slice('--tend='.length) ?? join(repoRoot, 'bin', 'tend');
   const tendIssue = argv.includes('--no-tend') ? 'skipped (--no-tend)' : tendProblem(tendBin);
   if (tendIssue !== null) log(`tend left out: ${tendIssue}`);
   const sups = supervisors(tendIssue === null ? tendBin : null);
@@ -122,7 +124,7 @@ async function main(argv: readonly string[]): Promise<number> {
       node: process.version,
       tini: versionOf(TINI),
       dumbInit: versionOf(DUMB_INIT),
-      tendCommit: gitRevision(),
+      tendCommit: tendBin === join(repoRoot, 'bin', 'tend') ? gitRevision() : tendBin,
     };
     const load = `Other load on the machine (sampled between phases): ${otherLoad.map((b) => (b * 100).toFixed(0)).join(', ')} % CPU.`;
     process.stdout.write(`## PID 1: tend vs tini vs dumb-init\n\n${machineLine(machine)} ${load}\n\n${table}\n\n` +
