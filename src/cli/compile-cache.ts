@@ -62,6 +62,14 @@ export function enableCompileCache(env: NodeJS.ProcessEnv = process.env): void {
   }
 }
 
+// A short name for the directory `file` is in (FNV-1a of its path), so that two installations of tend used by the
+// same user keep one entry each instead of replacing each other's on every run.
+function installation(file: string): string {
+  let hash = 0x811c9dc5;
+  for (const char of dirname(file)) hash = Math.imul(hash ^ (char.codePointAt(0) ?? 0), 0x01000193) >>> 0;
+  return hash.toString(16).padStart(8, '0');
+}
+
 type ModuleFunction = (exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void;
 
 // Load the CommonJS file `file` as require() would, compiling it with V8's cached code for it when there is a
@@ -69,13 +77,15 @@ type ModuleFunction = (exports: unknown, require: NodeJS.Require, module: { expo
 export function requireWithCodeCache(file: string, env: NodeJS.ProcessEnv = process.env): unknown {
   const source = readFileSync(file, 'utf8');
   let entry: string | null = null;
+  let prefix = '';
   let cachedData: Buffer | undefined;
   try {
     const dir = cacheDir(env);
     if (dir !== null) {
       // V8 checks its version, its flags and the source's length, not its content: the key adds the file's identity.
       const stat = statSync(file);
-      entry = join(dir, `${basename(file)}-${process.version}-${process.arch}-${stat.ino}-${stat.size}-${Math.trunc(stat.mtimeMs)}.v8`);
+      prefix = `${basename(file)}-${installation(file)}-`;
+      entry = join(dir, `${prefix}${process.version}-${process.arch}-${stat.ino}-${stat.size}-${Math.trunc(stat.mtimeMs)}.v8`);
       cachedData = readFileSync(entry);
     }
   } catch {
@@ -85,14 +95,15 @@ export function requireWithCodeCache(file: string, env: NodeJS.ProcessEnv = proc
   const script = new Script(`(function (exports, require, module, __filename, __dirname) { ${source}\n})`, { filename: file, ...(cachedData === undefined ? {} : { cachedData }) });
   if (entry !== null && (cachedData === undefined || script.cachedDataRejected === true)) {
     const target = entry;
-    process.once('exit', () => { saveCodeCache(script, target, `${basename(file)}-`); });
+    process.once('exit', () => { saveCodeCache(script, target, prefix); });
   }
   const module = { exports: {} as unknown };
   (script.runInThisContext() as ModuleFunction)(module.exports, createRequire(file), module, file, dirname(file));
   return module.exports;
 }
 
-// Write the code cache entry atomically and drop the entries (`prefix`…) of earlier builds of the file; never throws.
+// Write the code cache entry atomically and drop the entries (`prefix`…) of earlier builds of the same installed
+// file; never throws.
 function saveCodeCache(script: Script, entry: string, prefix: string): void {
   try {
     const tmp = `${entry}.${process.pid}.tmp`;

@@ -3,7 +3,7 @@
 // kept between runs, without ever failing when its directory is unusable.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
@@ -84,21 +84,24 @@ describe('compiled code cache', () => {
     const home = tempDir();
     try {
       const dir = join(home, '.cache', 'tend');
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      writeFileSync(join(dir, 'main.cjs-v0.0.0-x64-1-2-3.v8'), 'from an earlier build');
       await runIn(home);
       assert.equal(statSync(dir).mode & 0o777, 0o700);
       const [entry, ...more] = entriesIn(dir);
-      assert.ok(entry !== undefined && more.length === 0, `one entry, the earlier build's gone: ${entriesIn(dir).join(', ')}`);
-      const written = readFileSync(join(dir, entry));
+      assert.ok(entry !== undefined && more.length === 0, `one entry: ${entriesIn(dir).join(', ')}`);
       const writtenAt = statSync(join(dir, entry)).mtimeMs;
       await runIn(home);
       assert.equal(statSync(join(dir, entry)).mtimeMs, writtenAt, 'a valid entry is used, not rewritten');
-      // Same name (same build), wrong content: V8 rejects it, tend compiles from source and writes a good one.
-      const garbage = Buffer.alloc(written.length, 7);
+      // Same name (same build), wrong content: V8 rejects it, tend compiles from source and writes a good one, and
+      // drops what an earlier build of this installation left, not what another installation keeps.
+      const garbage = Buffer.alloc(statSync(join(dir, entry)).size, 7);
       writeFileSync(join(dir, entry), garbage);
+      const installation = entry.split('-').slice(0, 2).join('-');
+      const earlier = `${installation}-v0.0.0-x64-1-2-3.v8`;
+      const other = 'main.cjs-00000000-v0.0.0-x64-1-2-3.v8';
+      writeFileSync(join(dir, earlier), 'an earlier build');
+      writeFileSync(join(dir, other), 'another installation');
       await runIn(home);
-      assert.deepEqual(entriesIn(dir), [entry]);
+      assert.deepEqual(entriesIn(dir), [entry, other].sort());
       assert.ok(!readFileSync(join(dir, entry)).equals(garbage), 'the corrupt entry was replaced');
       const rewrittenAt = statSync(join(dir, entry)).mtimeMs;
       await runIn(home);
