@@ -12,7 +12,7 @@ type EnableCompileCache = (directory: string) => { status: number; message?: str
 
 // The cache directory: $XDG_CACHE_HOME/tend or ~/.cache/tend, private to the user running tend (a directory
 // other users can write to could feed it compiled code); null when neither variable says where that is.
-export function compileCacheDir(env: NodeJS.ProcessEnv): string | null {
+function compileCacheDir(env: NodeJS.ProcessEnv): string | null {
   const xdg = env['XDG_CACHE_HOME'];
   if (xdg !== undefined && xdg.startsWith('/')) return join(xdg, 'tend');
   const home = env['HOME'];

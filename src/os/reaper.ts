@@ -36,9 +36,11 @@ function trackLibuvChildren(): void {
   subscribe('child_process', (message) => {
     const child = (message as { process: ChildProcess }).process;
     libuvChildren.add(child);
-    child.once('exit', () => libuvChildren.delete(child));
-    // A failed spawn emits 'error' without 'exit', and never gets a pid.
-    child.once('error', () => { if (child.pid === undefined) libuvChildren.delete(child); });
+    // 'exit' once libuv has reaped it; a failed spawn has no 'exit' but still a 'close' (an 'error' listener here
+    // would swallow the error the app's own code must see).
+    const drop = (): void => { libuvChildren.delete(child); };
+    child.once('exit', drop);
+    child.once('close', drop);
   });
 }
 

@@ -37,7 +37,7 @@ describe('reaper', () => {
     }
   });
 
-  it('leaves alone the children of a child_process loaded after the reaper started', { timeout: 20_000 }, () => {
+  it('leaves alone the children of a child_process loaded after the reaper started, and swallows none of its errors', { timeout: 20_000 }, () => {
     // A fresh Node: the reaper starts before anything loads child_process (tend's own start-up never does), then a
     // child exits with a code only libuv can report, while the reaper reaps on every SIGCHLD.
     const script = `
@@ -46,15 +46,19 @@ describe('reaper', () => {
       const stolen = [];
       const reaper = startReaper((r) => stolen.push(r.pid));
       const { spawn } = await import('node:child_process');
+      // A failed spawn's 'error' still reaches the app: tracking must not add a listener that swallows it.
+      let uncaught = null;
+      process.once('uncaughtException', (error) => { uncaught = error.code; });
+      spawn('/nonexistent-command-for-tend-test');
       const child = spawn('sh', ['-c', 'exit 7']);
       child.on('exit', (code) => {
         reaper.reapNow();
         reaper.stop();
-        console.log(JSON.stringify({ before, code, stolen: stolen.includes(child.pid) }));
+        setImmediate(() => console.log(JSON.stringify({ before, code, stolen: stolen.includes(child.pid), uncaught })));
       });
     `;
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15_000 });
     assert.equal(run.status, 0, run.stderr);
-    assert.deepEqual(JSON.parse(run.stdout), { before: false, code: 7, stolen: false });
+    assert.deepEqual(JSON.parse(run.stdout), { before: false, code: 7, stolen: false, uncaught: 'ENOENT' });
   });
 });
