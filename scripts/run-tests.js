@@ -16,6 +16,9 @@ const walk = (dir) => {
   }
 };
 walk(join(root, 'dist', 'test'));
+// bin/tend runs dist/bundle/: rebuild it if tsc wrote something newer, so the tests never run a stale bundle.
+const bundled = spawnSync(process.execPath, [join(root, 'scripts', 'bundle.js'), '--if-stale'], { stdio: 'inherit' });
+if (bundled.status !== 0) process.exit(bundled.status ?? 1);
 const selected = files.filter((f) => filters.length === 0 || filters.some((s) => f.includes(s))).sort();
 if (selected.length === 0) {
   console.error(`no test files matched ${filters.join(' ')}`);

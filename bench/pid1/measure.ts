@@ -290,18 +290,73 @@ export function delayKey(delay: Delay): string {
   return delay.from === 'spawn' ? String(delay.ms) : `exec+${delay.ms}`;
 }
 
-// tend's own report of when its signal handlers were installed (`tend run -v`: "… installed X ms after exec",
-// measured from the native launcher's exec), as PID 1; the lower edge of its early-signal window.
-export async function measureTendHandlerWindow(tendBin: string, child: string, runs: number): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const session = new Session(inNamespace([tendBin, 'run', '-v', '--', child, 'stamp']), true);
-    try {
-      await session.waitExit(15_000);
-      const match = /signal handlers installed ([\d.]+) ms after exec/.exec(session.stderr);
-      if (match) out.push(Number(match[1]));
-    } finally {
-      await session.close();
+/** Whole runs of one command, fork → reaped, measured by the fixture's `run` mode (wait4). */
+export interface FloorSamples {
+  wallMs: number[];
+  // ru_maxrss: the peak resident set of the command (and of what it reaped), the VmHWM it had at exit
+  maxRssKb: number[];
+}
+
+/** A command measured against Node's floor. */
+export interface FloorCommand {
+  name: string;
+  argv: readonly string[];
+}
+
+// Metric 6: each command as a plain process, run start to finish by `pid1-child run` (fork, exec, wait4), in
+// rotated rounds; `warmup` rounds are discarded.
+export async function measureFloor(commands: readonly FloorCommand[], child: string, runs: number, warmup: number): Promise<Map<string, FloorSamples>> {
+  const out = new Map<string, FloorSamples>(commands.map((c) => [c.name, { wallMs: [], maxRssKb: [] }]));
+  for (let round = 0; round < warmup + runs; round++) {
+    for (const command of rotate(commands, round)) {
+      const session = new Session([child, 'run', ...command.argv], false);
+      try {
+        const line = await session.waitFor((t) => t.startsWith('ran '), 15_000);
+        const [, wallNs, maxRss, status] = line?.text.split(' ') ?? [];
+        if (wallNs === undefined || maxRss === undefined || status !== '0') {
+          throw new Error(`${command.argv.join(' ')}: ${line === null ? 'no result' : `wait status ${status}`}: ${session.stderr}`);
+        }
+        if (round < warmup) continue;
+        out.get(command.name)!.wallMs.push(Number(wallNs) / 1e6);
+        out.get(command.name)!.maxRssKb.push(Number(maxRss));
+      } finally {
+        await session.close();
+      }
+    }
+  }
+  return out;
+}
+
+/** ms from the launcher's exec to installed signal handlers, as PID 1: tend's, and Node's own floor for it. */
+export interface HandlerWindows {
+  tend: number[];
+  node: number[];
+}
+
+// The floor for tend's handler window: a `node -e` script whose first statement installs a SIGTERM handler,
+// started by the same launcher (which records its exec time in TEND_EXEC_MONOTONIC_NS, as for tend).
+const NODE_HANDLER_SCRIPT = "process.on('SIGTERM', () => {}); const at = process.hrtime.bigint(); " +
+  "process.stderr.write(`handlers ${Number(at - BigInt(process.env.TEND_EXEC_MONOTONIC_NS)) / 1e6}\\n`);";
+
+// Metric 7: signal handlers installed, ms after the launcher's exec, as PID 1: tend (`tend run -v` reports it,
+// "installed X ms after exec") and the `node -e` floor above, alternating.
+export async function measureHandlerWindows(tendBin: string, launcher: string, child: string, runs: number): Promise<HandlerWindows> {
+  const out: HandlerWindows = { tend: [], node: [] };
+  const peers = [
+    { samples: out.tend, argv: [tendBin, 'run', '-v', '--', child, 'stamp'], pattern: /signal handlers installed ([\d.]+) ms after exec/ },
+    { samples: out.node, argv: [launcher, '-e', NODE_HANDLER_SCRIPT], pattern: /^handlers ([\d.]+)$/m },
+  ];
+  for (let round = 0; round < runs; round++) {
+    for (const peer of rotate(peers, round)) {
+      const session = new Session(inNamespace(peer.argv), true);
+      try {
+        await session.waitExit(15_000);
+        const match = peer.pattern.exec(session.stderr);
+        if (match === null) throw new Error(`${peer.argv.join(' ')} reported no handler time: ${session.stderr}`);
+        peer.samples.push(Number(match[1]));
+      } finally {
+        await session.close();
+      }
     }
   }
   return out;

@@ -1,5 +1,5 @@
 // Turns raw samples into the summary (for the JSON file) and the markdown tables (stdout, docs/benchmarks.md).
-import { delayKey, type Delay, type EarlyTrial, type LatencySamples, type MemorySamples, type ReapSamples, type StartupSamples } from './measure.js';
+import { delayKey, type Delay, type EarlyTrial, type FloorSamples, type HandlerWindows, type LatencySamples, type MemorySamples, type ReapSamples, type StartupSamples } from './measure.js';
 import { round, summarize, type Summary } from './stats.js';
 
 /** Early-SIGTERM summary of one supervisor. */
@@ -164,5 +164,51 @@ export function earlyTable(s: Summaries, delays: readonly Delay[]): string {
     lines.push(`| ${d.from === 'spawn' ? `spawn + ${d.ms}` : `exec + ${d.ms}`} | ${names.map((n) => cell(s.early[n]!)).join(' | ')} |`);
   }
   if (interesting.length === 0) lines.push(`| (no delay lost a signal) | ${names.map(() => '').join(' | ')} |`);
+  return lines.join('\n');
+}
+
+/** The comparison with Node's own floor: whole runs per command name, and the handler windows. */
+export interface FloorSummaries {
+  wallMs: Record<string, Summary>;
+  maxRssKb: Record<string, Summary>;
+  handlerAfterExecMs: { tend: Summary; node: Summary };
+}
+
+// Summaries of the floor measurements.
+export function summarizeFloor(floor: Map<string, FloorSamples>, handlers: HandlerWindows): FloorSummaries {
+  const map = <R>(f: (v: FloorSamples) => R): Record<string, R> => Object.fromEntries([...floor].map(([k, v]) => [k, f(v)]));
+  return {
+    wallMs: map((s) => rounded(summarize(s.wallMs))),
+    maxRssKb: map((s) => rounded(summarize(s.maxRssKb))),
+    handlerAfterExecMs: { tend: rounded(summarize(handlers.tend)), node: rounded(summarize(handlers.node)) },
+  };
+}
+
+/** The targets tend is held to against `node -e 0` (issue 11). */
+export const FLOOR_TARGETS = { wallRatio: 1.2, memoryRatio: 1.1, handlerExtraMs: 15 } as const;
+
+const FLOOR_PEERS = ['true', 'node -e 0', 'tend', 'tini', 'dumb-init'] as const;
+
+// The floor table: tend run -- true against node -e 0 (tini and dumb-init alongside), with tend/node and the target.
+export function floorTable(s: FloorSummaries): string {
+  const t = FLOOR_TARGETS;
+  type Row = [label: string, get: (name: string) => number | undefined, digits: number, target: string];
+  const rows: Row[] = [
+    ['Run to the end, fork → reaped, median (ms)', (n) => s.wallMs[n]?.median, 2, `≤ ${t.wallRatio.toFixed(2)}×`],
+    ['Run to the end, fork → reaped, min (ms)', (n) => s.wallMs[n]?.min, 2, `≤ ${t.wallRatio.toFixed(2)}×`],
+    ['Peak RSS (ru_maxrss = VmHWM at exit), median (kB)', (n) => s.maxRssKb[n]?.median, 0, `≤ ${t.memoryRatio.toFixed(2)}×`],
+  ];
+  const lines = [
+    '| metric | `true` | `node -e 0` | `tend run -- true` | `tini -- true` | `dumb-init true` | tend/node | target |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const [label, get, digits, target] of rows) {
+    lines.push(`| ${label} | ${FLOOR_PEERS.map((n) => fmt(get(n), digits)).join(' | ')} | ${ratio(get('tend'), get('node -e 0'))} | ${target} |`);
+  }
+  const h = s.handlerAfterExecMs;
+  const diff = h.tend.median - h.node.median;
+  const extra = h.tend.n > 0 && h.node.n > 0 ? `${diff >= 0 ? '+' : '−'}${Math.abs(diff).toFixed(1)} ms` : 'n/a';
+  lines.push(`| Signal handlers installed, ms after exec, as PID 1, median | — | ${fmt(h.node.median, 1)} | ${fmt(h.tend.median, 1)} | — | — | ` +
+    `${extra} | ≤ +${t.handlerExtraMs} ms |`);
   return lines.join('\n');
 }

@@ -1,15 +1,16 @@
 // PID 1 benchmark: tend vs tini vs dumb-init, each as PID 1 of a new PID namespace (start-up also as a plain
-// process). Run as root:  npm run build && node dist/bench/pid1/run.js [--quick] [--no-tend]
+// process), and tend against Node's own floor (`node -e 0`). Run as root:
+//   npm run bench:pid1 [-- --quick] [--no-tend] [--no-wait] [--tend=PATH/bin/tend]
 // Prints a markdown table on stdout, progress on stderr, and writes bench/results/pid1-<date>.json.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Delay, measureEarlySignal, measureLatency, measureMemory, measureReap, measureStartup, measureTendHandlerWindow } from './measure.js';
+import { type Delay, type FloorCommand, measureEarlySignal, measureFloor, measureHandlerWindows, measureLatency, measureMemory, measureReap, measureStartup } from './measure.js';
 import { cpuBusyFraction, killAllSessions } from './procs.js';
-import { earlyTable, markdownTable, summarizeAll, type Raw } from './report.js';
-import { round, sleep, summarize } from './stats.js';
+import { earlyTable, floorTable, markdownTable, summarizeAll, summarizeFloor, type Raw } from './report.js';
+import { round, sleep } from './stats.js';
 import { NONE, buildFixture, checkPrerequisites, DUMB_INIT, supervisors, tendProblem, TINI, versionOf } from './supervisors.js';
 
 /** How many samples each metric takes. */
@@ -25,6 +26,10 @@ interface Plan {
   earlyDelays: Delay[];
   earlyTrials: number;
   earlyExecTrials: number;
+  // whole runs against node -e 0, and as-PID-1 handler windows of tend and of a bare `node -e`
+  floorRuns: number;
+  floorWarmup: number;
+  handlerRuns: number;
 }
 
 const fromSpawn = (ms: number[]): Delay[] => ms.map((m) => ({ from: 'spawn', ms: m }));
@@ -33,11 +38,12 @@ const fromExec = (ms: number[]): Delay[] => ms.map((m) => ({ from: 'exec', ms: m
 const FULL: Plan = {
   startupRuns: 30, startupWarmup: 2, memoryRuns: 7, latencySignals: 200, latencyWarmup: 10, reapRuns: 7, orphans: 1000,
   earlyDelays: [...fromExec([0, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4]), ...fromSpawn(Array.from({ length: 31 }, (_, i) => i * 5))],
-  earlyTrials: 6, earlyExecTrials: 10,
+  earlyTrials: 6, earlyExecTrials: 10, floorRuns: 30, floorWarmup: 2, handlerRuns: 15,
 };
 const QUICK: Plan = {
   startupRuns: 5, startupWarmup: 1, memoryRuns: 2, latencySignals: 30, latencyWarmup: 2, reapRuns: 2, orphans: 1000,
   earlyDelays: [...fromExec([0, 1]), ...fromSpawn([0, 10, 20, 30, 40, 60, 80, 100, 150])], earlyTrials: 1, earlyExecTrials: 1,
+  floorRuns: 5, floorWarmup: 1, handlerRuns: 3,
 };
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -54,7 +60,8 @@ async function main(argv: readonly string[]): Promise<number> {
     for (const p of problems) log(p);
     return 2;
   }
-  const tendBin = join(repoRoot, 'bin', 'tend');
+  // --tend=PATH measures another build of tend (an earlier commit's bin/tend) against the same peers.
+  const tendBin = argv.find((a) => a.startsWith('--tend='))?.slice('--tend='.length) ?? join(repoRoot, 'bin', 'tend');
   const tendIssue = argv.includes('--no-tend') ? 'skipped (--no-tend)' : tendProblem(tendBin);
   if (tendIssue !== null) log(`tend left out: ${tendIssue}`);
   const sups = supervisors(tendIssue === null ? tendBin : null);
@@ -75,16 +82,29 @@ async function main(argv: readonly string[]): Promise<number> {
       log(title);
       return run();
     };
-    const startup = await phase(`1/5 start-up (${plan.startupRuns} runs each, PID 1 and plain)…`,
+    const startup = await phase(`1/7 start-up (${plan.startupRuns} runs each, PID 1 and plain)…`,
       () => measureStartup([...sups, NONE], child, plan.startupRuns, plan.startupWarmup));
-    const memory = await phase(`2/5 peak memory (${plan.memoryRuns} runs each)…`, () => measureMemory(sups, child, plan.memoryRuns, 300));
-    const latency = await phase(`3/5 signal forwarding latency (${plan.latencySignals} signals each)…`,
+    const memory = await phase(`2/7 peak memory (${plan.memoryRuns} runs each)…`, () => measureMemory(sups, child, plan.memoryRuns, 300));
+    const latency = await phase(`3/7 signal forwarding latency (${plan.latencySignals} signals each)…`,
       () => measureLatency(sups, child, plan.latencySignals, plan.latencyWarmup, 2));
-    const reap = await phase(`4/5 reaping a ${plan.orphans}-orphan burst (${plan.reapRuns} runs each)…`,
+    const reap = await phase(`4/7 reaping a ${plan.orphans}-orphan burst (${plan.reapRuns} runs each)…`,
       () => measureReap(sups, child, plan.reapRuns, plan.orphans));
-    const early = await phase(`5/5 early SIGTERM (${plan.earlyDelays.length} delays, ${plan.earlyTrials}–${plan.earlyExecTrials} trials each)…`,
+    const early = await phase(`5/7 early SIGTERM (${plan.earlyDelays.length} delays, ${plan.earlyTrials}–${plan.earlyExecTrials} trials each)…`,
       () => measureEarlySignal(sups, child, plan.earlyDelays, plan.earlyTrials, plan.earlyExecTrials));
-    const tendHandlerMs = await phase('tend -v: handler install time…', () => tendIssue === null ? measureTendHandlerWindow(tendBin, child, 7) : Promise.resolve([]));
+    const floorCommands: FloorCommand[] = [
+      { name: 'true', argv: ['true'] },
+      { name: 'node -e 0', argv: [process.env['TEND_NODE'] ?? 'node', '-e', '0'] },
+      ...(tendIssue === null ? [{ name: 'tend', argv: [tendBin, 'run', '--', 'true'] }] : []),
+      { name: 'tini', argv: [TINI, '--', 'true'] },
+      { name: 'dumb-init', argv: [DUMB_INIT, 'true'] },
+    ];
+    const floor = await phase(`6/7 against node -e 0: whole runs, wall time and peak RSS (${plan.floorRuns} runs each)…`,
+      () => measureFloor(floorCommands, child, plan.floorRuns, plan.floorWarmup));
+    const launcher = join(repoRoot, 'build', 'Release', 'tend-launcher');
+    const handlersLeftOut = tendIssue !== null ? 'tend left out' : existsSync(launcher) ? null : `${launcher} not found`;
+    if (handlersLeftOut !== null) log(`handler windows skipped: ${handlersLeftOut}`);
+    const handlers = await phase(`7/7 signal handlers after exec as PID 1, tend and node -e (${plan.handlerRuns} runs each)…`,
+      () => handlersLeftOut === null ? measureHandlerWindows(tendBin, launcher, child, plan.handlerRuns) : Promise.resolve({ tend: [], node: [] }));
     otherLoad.push(await cpuBusyFraction(1000));
     const maxOtherLoad = Math.max(...otherLoad);
     if (maxOtherLoad > 0.15) log(`warning: other work used up to ${(maxOtherLoad * 100).toFixed(0)} % CPU during the run; numbers are noisy`);
@@ -92,6 +112,8 @@ async function main(argv: readonly string[]): Promise<number> {
     const summaries = summarizeAll(raw);
     const table = markdownTable(summaries);
     const perDelay = earlyTable(summaries, plan.earlyDelays);
+    const floorSummaries = summarizeFloor(floor, handlers);
+    const vsNode = floorTable(floorSummaries);
     const seconds = (Date.now() - t0) / 1000;
     log(`done in ${seconds.toFixed(0)} s`);
 
@@ -102,16 +124,12 @@ async function main(argv: readonly string[]): Promise<number> {
       node: process.version,
       tini: versionOf(TINI),
       dumbInit: versionOf(DUMB_INIT),
-      tendCommit: gitRevision(),
+      tendCommit: tendBin === join(repoRoot, 'bin', 'tend') ? gitRevision() : tendBin,
     };
     const load = `Other load on the machine (sampled between phases): ${otherLoad.map((b) => (b * 100).toFixed(0)).join(', ')} % CPU.`;
     process.stdout.write(`## PID 1: tend vs tini vs dumb-init\n\n${machineLine(machine)} ${load}\n\n${table}\n\n` +
       `Early SIGTERM, per delay (only delays where some supervisor lost a signal or its child died of it):\n\n${perDelay}\n`);
-    const handler = summarize(tendHandlerMs);
-    if (tendHandlerMs.length > 0) {
-      process.stdout.write(`\ntend -v reports its signal handlers installed ${handler.median.toFixed(1)} ms (median; ` +
-        `${handler.min.toFixed(1)}–${handler.max.toFixed(1)}) after the launcher's exec, as PID 1.\n`);
-    }
+    process.stdout.write(`\n## tend against Node's own floor\n\n${vsNode}\n`);
     for (const [name, e] of Object.entries(summaries.early)) {
       process.stdout.write(`\n${name}: lost ${e.lost}/${e.trials}, killed before the child's handler ${e.killed}, errors ${e.errors}; ` +
         `lost by PID 1 comm ${JSON.stringify(e.lostByComm)}; latest lost send ${e.latestLostSentAtMs ?? '-'} ms after spawn` +
@@ -119,8 +137,8 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     const path = writeResults(startedAt, {
       date: startedAt.toISOString(), seconds, machine, otherCpuLoadBetweenPhases: otherLoad.map((b) => round(b)), plan,
-      tendIncluded: tendIssue === null, tendIssue, summaries, tendHandlerInstalledMs: { samples: tendHandlerMs, median: handler.median },
-      table, perDelay, raw: rawForJson(raw),
+      tendIncluded: tendIssue === null, tendIssue, summaries, floor: floorSummaries,
+      table, perDelay, vsNode, raw: { ...rawForJson(raw), floor: Object.fromEntries(floor), handlerAfterExecMs: handlers },
     });
     process.stdout.write(`\nresults: ${path}\n`);
     return 0;

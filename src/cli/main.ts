@@ -15,12 +15,12 @@ import { createSystemdObserver } from '../systemd/notifier.js';
 import type { EventSink } from '../core/events.js';
 import { requestControl } from './control-client.js';
 import { parseCli } from './parse-args.js';
+import { ignoreStdioErrors } from './stdio.js';
 
 // Run the tend CLI and exit the process with the documented exit code.
 export async function main(argv: readonly string[], signals: SignalIntake): Promise<never> {
   // A closed stderr must not crash the supervisor with an 'error' event.
-  process.stderr.on('error', () => undefined);
-  process.stdout.on('error', () => undefined);
+  ignoreStdioErrors();
   let code: number;
   try {
     const command = parseCli(argv);

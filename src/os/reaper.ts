@@ -1,9 +1,12 @@
 // Orphan reaping for PID 1 and subreapers that never steals the exit status of a child Node itself spawned.
 // libuv reaps its own children pid by pid (waitpid(pid, WNOHANG)), so a blind waitpid(-1) here would swallow
 // their status and Node would never emit 'exit'. We therefore reap every child of ours *except* the pids that
-// child_process started; those are learned by wrapping ChildProcess.prototype.spawn, which every child_process
-// API goes through (spawnSync reaps its own child before returning).
-import { ChildProcess } from 'node:child_process';
+// child_process started; those are learned from the `child_process` diagnostics channel, on which every
+// ChildProcess announces itself when created (spawnSync reaps its own child before returning). Listening there
+// instead of importing child_process keeps that module (and net, dgram and streams with it: ~2 MiB) out of
+// tend's start-up, and still sees a child_process loaded later.
+import type { ChildProcess } from 'node:child_process';
+import { subscribe } from 'node:diagnostics_channel';
 import type { ExitStatus } from './exit-status.js';
 import { native } from './native.js';
 import { onChildSignal } from './signals.js';
@@ -22,37 +25,37 @@ export interface Reaper {
   stop(): void;
 }
 
-const libuvChildren = new Set<number>();
-let spawnWrapped = false;
+// ChildProcess objects from creation until libuv has reaped them (or their spawn failed).
+const libuvChildren = new Set<ChildProcess>();
+let tracking = false;
 
-// Track pids that Node's child_process started, so the reaper leaves them to libuv.
+// Track the children Node's child_process starts, so the reaper leaves them to libuv.
 function trackLibuvChildren(): void {
-  if (spawnWrapped) return;
-  spawnWrapped = true;
-  // ChildProcess#spawn is public at run time (every child_process API calls it) but missing from @types/node.
-  const proto = ChildProcess.prototype as unknown as { spawn: (this: ChildProcess, ...args: unknown[]) => unknown };
-  const original = proto.spawn;
-  proto.spawn = function spawn(this: ChildProcess, ...args: unknown[]) {
-    const result = original.apply(this, args);
-    const pid = this.pid;
-    if (pid !== undefined) {
-      libuvChildren.add(pid);
-      this.once('exit', () => libuvChildren.delete(pid));
-    }
-    return result;
-  };
+  if (tracking) return;
+  tracking = true;
+  subscribe('child_process', (message) => {
+    const child = (message as { process: ChildProcess }).process;
+    libuvChildren.add(child);
+    // 'exit' once libuv has reaped it; a failed spawn has no 'exit' but still a 'close' (an 'error' listener here
+    // would swallow the error the app's own code must see).
+    const drop = (): void => { libuvChildren.delete(child); };
+    child.once('exit', drop);
+    child.once('close', drop);
+  });
 }
 
 // Pids the reaper must leave alone (exported for tests of the no-steal rule).
 export function libuvOwnedPids(): readonly number[] {
-  return [...libuvChildren];
+  const pids: number[] = [];
+  for (const child of libuvChildren) if (child.pid !== undefined) pids.push(child.pid);
+  return pids;
 }
 
 // Start reaping on SIGCHLD; `onReaped` hears about every child reaped, ours and orphans alike.
 export function startReaper(onReaped: (reaped: Reaped) => void): Reaper {
   trackLibuvChildren();
   const reapNow = (): Reaped[] => {
-    const results = native.reapChildren([...libuvChildren]).map(({ pid, code, signal }) => ({
+    const results = native.reapChildren([...libuvOwnedPids()]).map(({ pid, code, signal }) => ({
       pid,
       status: (signal === null ? { code: code ?? 0, signal: null } : { code: null, signal }) satisfies ExitStatus,
     }));
@@ -64,7 +67,10 @@ export function startReaper(onReaped: (reaped: Reaped) => void): Reaper {
   });
   return {
     reapNow,
-    adoptedChildren: () => native.listChildren().filter((pid) => !libuvChildren.has(pid)),
+    adoptedChildren: () => {
+      const libuv = new Set(libuvOwnedPids());
+      return native.listChildren().filter((pid) => !libuv.has(pid));
+    },
     stop: stopListening,
   };
 }

@@ -37,12 +37,16 @@ export interface SignalIntake {
   release(): void;
 }
 
-let intake: SignalIntake | null = null;
+// The intake lives on `process`, not in this module: the shipped build has two bundles (the entry's and the
+// rest's), each with its own copy of this module, and both must see the one intake.
+const INTAKE = Symbol.for('tend.signalIntake');
+const holder = process as unknown as { [INTAKE]?: SignalIntake | null };
 
 // Install listeners for every caught signal right away; the earlier this runs, the smaller the window in which a
 // signal to PID 1 is lost (the kernel drops signals PID 1 has no handler for).
 export function captureSignals(): SignalIntake {
-  if (intake !== null) return intake;
+  const existing = holder[INTAKE];
+  if (existing != null) return existing;
   const buffered: SignalName[] = [];
   let handler: ((signal: SignalName) => void) | null = null;
   const listeners = new Map<NodeJS.Signals, () => void>();
@@ -66,7 +70,7 @@ export function captureSignals(): SignalIntake {
   } catch {
     // No addon (a broken install): the first spawn reports it with the fix; until then only Node's signals are caught.
   }
-  intake = {
+  const intake: SignalIntake = {
     installedAtNs,
     deliverTo(next) {
       handler = next;
@@ -75,9 +79,10 @@ export function captureSignals(): SignalIntake {
     release() {
       for (const [signal, listener] of listeners) process.removeListener(signal, listener);
       watch?.close();
-      intake = null;
+      holder[INTAKE] = null;
     },
   };
+  holder[INTAKE] = intake;
   return intake;
 }
 

@@ -1,6 +1,6 @@
 // The reaper adopts and reaps orphans but never steals the status of a child Node's child_process started.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { native } from '../../src/os/native.js';
 import { startReaper, type Reaped } from '../../src/os/reaper.js';
@@ -35,5 +35,30 @@ describe('reaper', () => {
       reaper.stop();
       native.setChildSubreaper(false);
     }
+  });
+
+  it('leaves alone the children of a child_process loaded after the reaper started, and swallows none of its errors', { timeout: 20_000 }, () => {
+    // A fresh Node: the reaper starts before anything loads child_process (tend's own start-up never does), then a
+    // child exits with a code only libuv can report, while the reaper reaps on every SIGCHLD.
+    const script = `
+      import { startReaper } from ${JSON.stringify(new URL('../../src/os/reaper.js', import.meta.url).href)};
+      const before = process.moduleLoadList.includes('NativeModule child_process');
+      const stolen = [];
+      const reaper = startReaper((r) => stolen.push(r.pid));
+      const { spawn } = await import('node:child_process');
+      // A failed spawn's 'error' still reaches the app: tracking must not add a listener that swallows it.
+      let uncaught = null;
+      process.once('uncaughtException', (error) => { uncaught = error.code; });
+      spawn('/nonexistent-command-for-tend-test');
+      const child = spawn('sh', ['-c', 'exit 7']);
+      child.on('exit', (code) => {
+        reaper.reapNow();
+        reaper.stop();
+        setImmediate(() => console.log(JSON.stringify({ before, code, stolen: stolen.includes(child.pid), uncaught })));
+      });
+    `;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15_000 });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout), { before: false, code: 7, stolen: false, uncaught: 'ENOENT' });
   });
 });

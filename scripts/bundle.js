@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+// Builds what bin/tend runs, from tsc's output (so it runs after tsc: `npm run build`):
+//   dist/bundle/entry.cjs   dist/src/cli/entry.js and its static imports (the signal intake): starts first
+//   dist/bundle/<name>.cjs  one file per module entry.js imports dynamically (main.js), with everything it imports
+// CommonJS because Node starts a CommonJS script without its ES module loader (~2 MiB and milliseconds less), and
+// in two parts so that the second can be compiled with V8's code cache (src/cli/compile-cache.ts). Every
+// module keeps its own import.meta.url (the path it has in dist/src), so paths relative to it (package.json, the
+// addon, the preload, zod and yaml) resolve exactly as in the unbundled build, and heavy Node built-ins load on
+// first use rather than at start-up. Usage: node scripts/bundle.js [--if-stale]
+import { build } from 'esbuild';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const srcOut = join(root, 'dist', 'src');
+const outDir = join(root, 'dist', 'bundle');
+const entryFile = join(srcOut, 'cli', 'entry.js');
+
+// Built-ins Node does not load at its own start and that cost real time or memory when loaded (child_process,
+// net and tty bring the stream modules, http brings its parser...). Accesses go through a proxy that loads the
+// module on first use: esbuild's CommonJS output reads every import as a property at the point of use.
+const LAZY_BUILTINS = ['child_process', 'cluster', 'crypto', 'dgram', 'dns', 'http', 'http2', 'https', 'net', 'readline',
+  'stream', 'tls', 'tty', 'worker_threads', 'zlib'];
+
+const BANNER = [
+  '"use strict";',
+  'const __tendModuleUrl = (path) => require("node:url").pathToFileURL(require("node:path").join(__dirname, path)).href;',
+  'const __tendLazyBuiltin = (id) => {',
+  '  let loaded;',
+  '  const load = () => (loaded ??= require(id));',
+  '  return new Proxy({}, {',
+  '    get: (_, key) => load()[key],',
+  '    has: (_, key) => key in load(),',
+  '    ownKeys: () => Reflect.ownKeys(load()),',
+  '    getOwnPropertyDescriptor: (_, key) => {',
+  '      const descriptor = Reflect.getOwnPropertyDescriptor(load(), key);',
+  '      return descriptor === undefined ? undefined : { ...descriptor, configurable: true };',
+  '    },',
+  '  });',
+  '};',
+].join('\n');
+
+// import.meta.url → the URL of the module's own file in dist/src, computed from the bundle's location at run time.
+function moduleUrlPlugin(outfile) {
+  return {
+    name: 'tend-module-url',
+    setup(b) {
+      b.onLoad({ filter: /\.js$/ }, (args) => {
+        if (!args.path.startsWith(srcOut)) return undefined;
+        const text = readFileSync(args.path, 'utf8');
+        const path = relative(dirname(outfile), args.path);
+        return { contents: text.replaceAll('import.meta.url', `__tendModuleUrl(${JSON.stringify(path)})`), loader: 'js', resolveDir: dirname(args.path) };
+      });
+    },
+  };
+}
+
+// In the entry's bundle, a dynamic import of a relative module becomes a load of that module's own bundle through
+// cli/compile-cache.js, which keeps V8's code cache for it (left as import(), it would also bring in the ES
+// module loader).
+function splitPlugin(splits) {
+  const loader = join(srcOut, 'cli', 'compile-cache.js');
+  return {
+    name: 'tend-split',
+    setup(b) {
+      b.onResolve({ filter: /^\./ }, (args) => {
+        if (args.kind !== 'dynamic-import' || args.importer !== entryFile) return undefined;
+        const source = join(args.resolveDir, args.path);
+        const name = `${basename(source, '.js')}.cjs`;
+        splits.set(name, source);
+        return { path: name, namespace: 'tend-split' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'tend-split' }, (args) => ({
+        contents: `const { requireWithCodeCache } = require(${JSON.stringify(loader)});\n` +
+          `module.exports = requireWithCodeCache(require('node:path').join(__dirname, ${JSON.stringify(args.path)}));\n`,
+        loader: 'js',
+        resolveDir: dirname(loader),
+      }));
+    },
+  };
+}
+
+const lazyRequire = new RegExp(`require\\("(?:node:)?(${LAZY_BUILTINS.join('|')})"\\)`, 'g');
+
+// Bundle one entry point into outDir/name; returns the files written (each replaced atomically, so a tend started
+// meanwhile runs either the old build or the new one).
+async function bundle(entry, name, plugins) {
+  const outfile = join(outDir, name);
+  const result = await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['zod', 'yaml'],
+    plugins: [moduleUrlPlugin(outfile), ...plugins],
+    banner: { js: BANNER },
+    sourcemap: 'linked',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'none',
+    write: false,
+    logLevel: 'warning',
+  });
+  for (const file of result.outputFiles) {
+    const text = file.path.endsWith('.cjs') ? file.text.replace(lazyRequire, '__tendLazyBuiltin("node:$1")') : file.text;
+    writeFileSync(`${file.path}.tmp`, text);
+    renameSync(`${file.path}.tmp`, file.path);
+  }
+  return result.outputFiles.map((file) => basename(file.path));
+}
+
+// Modification times of the files under `dir` (none if it does not exist).
+function mtimes(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs);
+}
+
+// True when the bundles are missing or older than something tsc wrote.
+function stale() {
+  const built = mtimes(outDir);
+  return !existsSync(join(outDir, 'entry.cjs')) || Math.min(...built) < Math.max(0, ...mtimes(srcOut));
+}
+
+async function main() {
+  if (!existsSync(entryFile)) {
+    console.error(`bundle: ${relative(root, entryFile)} is missing: run tsc first (npm run build)`);
+    return 1;
+  }
+  if (process.argv.includes('--if-stale') && !stale()) return 0;
+  mkdirSync(outDir, { recursive: true });
+  const splits = new Map();
+  // A module both bundles import (os/signals.js) exists twice at run time: state it shares lives on `process`.
+  const written = new Set(await bundle(entryFile, 'entry.cjs', [splitPlugin(splits)]));
+  for (const [name, source] of splits) for (const file of await bundle(source, name, [])) written.add(file);
+  for (const name of readdirSync(outDir)) if (!written.has(name)) rmSync(join(outDir, name), { force: true });
+  return 0;
+}
+
+process.exitCode = await main();

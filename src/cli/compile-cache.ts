@@ -1,0 +1,118 @@
+// Compiled code kept on disk, so later starts of tend skip compiling its JavaScript: V8's code cache for the bundle
+// that holds the CLI (every Node version; it includes the functions compiled while tend ran, which is most of the
+// saving), and Node's own compile cache (22.8+) for whatever loads after it through require or import (zod and
+// yaml for a config file). Both live in a directory private to the user and are optional: a cache that cannot be
+// read, written or trusted only makes tend start as it would without one.
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import nodeModule, { createRequire } from 'node:module';
+import { basename, dirname, join } from 'node:path';
+import { Script } from 'node:vm';
+
+type EnableCompileCache = (directory: string) => { status: number; message?: string; directory?: string };
+
+// The cache directory: $XDG_CACHE_HOME/tend or ~/.cache/tend, private to the user running tend (a directory
+// other users can write to could feed it compiled code); null when neither variable says where that is.
+function compileCacheDir(env: NodeJS.ProcessEnv): string | null {
+  const xdg = env['XDG_CACHE_HOME'];
+  if (xdg !== undefined && xdg.startsWith('/')) return join(xdg, 'tend');
+  const home = env['HOME'];
+  if (home !== undefined && home.startsWith('/')) return join(home, '.cache', 'tend');
+  return null;
+}
+
+// Creates `dir` (and its parent, at most) one level at a time: Node's own recursive mkdir never returns where a
+// parent can never be created (under /proc), so it is not trusted with a path that comes from the environment.
+function ensureOwnDirectory(dir: string): boolean {
+  for (const path of [dirname(dir), dir]) {
+    try {
+      mkdirSync(path, { mode: 0o700 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return false;
+    }
+  }
+  try {
+    const stat = statSync(dir);
+    return stat.isDirectory() && stat.uid === process.getuid?.() && (stat.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
+let usable: string | null | undefined;
+
+// The cache directory if caching is on and the directory is ours (decided once per process), else null.
+function cacheDir(env: NodeJS.ProcessEnv): string | null {
+  if (usable === undefined) {
+    const disabled = (env['NODE_DISABLE_COMPILE_CACHE'] ?? '') !== '';
+    const dir = disabled ? null : compileCacheDir(env);
+    usable = dir !== null && ensureOwnDirectory(dir) ? dir : null;
+  }
+  return usable;
+}
+
+// Turn on Node's compile cache where the Node version has it (22.8+) and the cache directory is usable; never throws.
+export function enableCompileCache(env: NodeJS.ProcessEnv = process.env): void {
+  const enable = (nodeModule as unknown as { enableCompileCache?: EnableCompileCache }).enableCompileCache;
+  if (typeof enable !== 'function') return;
+  try {
+    const dir = cacheDir(env);
+    if (dir !== null) enable(dir);
+  } catch {
+    // A cache is an optimisation: any failure leaves tend exactly as fast as without it.
+  }
+}
+
+// A short name for the directory `file` is in (FNV-1a of its path), so that two installations of tend used by the
+// same user keep one entry each instead of replacing each other's on every run.
+function installation(file: string): string {
+  let hash = 0x811c9dc5;
+  for (const char of dirname(file)) hash = Math.imul(hash ^ (char.codePointAt(0) ?? 0), 0x01000193) >>> 0;
+  return hash.toString(16).padStart(8, '0');
+}
+
+type ModuleFunction = (exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void;
+
+// Load the CommonJS file `file` as require() would, compiling it with V8's cached code for it when there is a
+// valid entry, and writing one at exit when there was not (so it includes what was compiled while tend ran).
+export function requireWithCodeCache(file: string, env: NodeJS.ProcessEnv = process.env): unknown {
+  const source = readFileSync(file, 'utf8');
+  let entry: string | null = null;
+  let prefix = '';
+  let cachedData: Buffer | undefined;
+  try {
+    const dir = cacheDir(env);
+    if (dir !== null) {
+      // V8 checks its version, its flags and the source's length, not its content: the key adds the file's identity.
+      const stat = statSync(file);
+      prefix = `${basename(file)}-${installation(file)}-`;
+      entry = join(dir, `${prefix}${process.version}-${process.arch}-${stat.ino}-${stat.size}-${Math.trunc(stat.mtimeMs)}.v8`);
+      cachedData = readFileSync(entry);
+    }
+  } catch {
+    cachedData = undefined; // no entry yet, or unreadable: compile from source
+  }
+  // The same wrapper Node's CommonJS loader uses, on the first line so that line numbers stay the file's.
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) { ${source}\n})`, { filename: file, ...(cachedData === undefined ? {} : { cachedData }) });
+  if (entry !== null && (cachedData === undefined || script.cachedDataRejected === true)) {
+    const target = entry;
+    process.once('exit', () => { saveCodeCache(script, target, prefix); });
+  }
+  const module = { exports: {} as unknown };
+  (script.runInThisContext() as ModuleFunction)(module.exports, createRequire(file), module, file, dirname(file));
+  return module.exports;
+}
+
+// Write the code cache entry atomically and drop the entries (`prefix`…) of earlier builds of the same installed
+// file; never throws.
+function saveCodeCache(script: Script, entry: string, prefix: string): void {
+  try {
+    const tmp = `${entry}.${process.pid}.tmp`;
+    writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
+    renameSync(tmp, entry);
+    for (const name of readdirSync(dirname(entry))) {
+      if (name.startsWith(prefix) && name.endsWith('.v8') && name !== basename(entry)) unlinkSync(join(dirname(entry), name));
+    }
+  } catch {
+    // Not cached this time; the next start tries again.
+  }
+}
