@@ -88,24 +88,31 @@ export type LoggedEvent = TendEvent & { readonly at: number };
 /** A logged event of one type. */
 export type EventOf<K extends TendEvent['type']> = Extract<TendEvent, { readonly type: K }> & { readonly at: number };
 
-/** A running tend whose typed event stream (`--event-log`) can be read and awaited. */
-export interface TendProc extends Proc {
+/** A tend's typed event stream (`--event-log` file), read as it grows. */
+export interface EventLog {
   /** The file tend writes its events to. */
   readonly eventLog: string;
   /** Every event tend has written so far, in order. */
-  events(): LoggedEvent[];
+  readonly events: () => LoggedEvent[];
   /** The events of one type written so far. */
-  eventsOf<K extends TendEvent['type']>(type: K): EventOf<K>[];
+  readonly eventsOf: <K extends TendEvent['type']>(type: K) => EventOf<K>[];
   /**
    * Resolve with the first event (at index `from` or later) that matches; reject after timeoutMs, or as soon as tend
    * has exited without writing one, with the events seen.
    */
-  waitEvent<E extends LoggedEvent>(match: (e: LoggedEvent) => e is E, timeoutMs?: number, from?: number): Promise<E>;
-  waitEvent(match: (e: LoggedEvent) => boolean, timeoutMs?: number, from?: number): Promise<LoggedEvent>;
+  readonly waitEvent: {
+    <E extends LoggedEvent>(match: (e: LoggedEvent) => e is E, timeoutMs?: number, from?: number): Promise<E>;
+    (match: (e: LoggedEvent) => boolean, timeoutMs?: number, from?: number): Promise<LoggedEvent>;
+  };
   /** Like waitEvent, for the first `count` matching events. */
-  waitEvents<E extends LoggedEvent>(match: (e: LoggedEvent) => e is E, count: number, timeoutMs?: number, from?: number): Promise<E[]>;
-  waitEvents(match: (e: LoggedEvent) => boolean, count: number, timeoutMs?: number, from?: number): Promise<LoggedEvent[]>;
+  readonly waitEvents: {
+    <E extends LoggedEvent>(match: (e: LoggedEvent) => e is E, count: number, timeoutMs?: number, from?: number): Promise<E[]>;
+    (match: (e: LoggedEvent) => boolean, count: number, timeoutMs?: number, from?: number): Promise<LoggedEvent[]>;
+  };
 }
+
+/** A running tend whose event stream can be read and awaited. */
+export interface TendProc extends Proc, EventLog {}
 
 // A type guard for `waitEvent` and filters: events of `type` for which `where` holds.
 export function is<K extends TendEvent['type']>(type: K, where: (e: EventOf<K>) => boolean = () => true): (e: LoggedEvent) => e is EventOf<K> {
@@ -165,13 +172,13 @@ function eventReader(path: string): { readonly read: () => LoggedEvent[]; readon
   };
 }
 
-// Give a started tend the event-log methods; the file is read as it grows (inotify, with a poll as a fallback).
-function withEvents(proc: Proc, path: string): TendProc {
+// Read the event log at `path` as tend writes it (inotify, with a poll as a fallback). `ended` says whether the
+// writer is known to be gone; `context` adds what else to show when a wait fails. For a tend the test did not start
+// itself (one inside a systemd box writing to a shared directory); startTend() wires this to its process.
+export function watchEventLog(path: string, ended: () => boolean = () => false, context: () => string = () => ''): EventLog & { readonly finish: () => void } {
   const reader = eventReader(path);
   const read = reader.read;
-  let closed = false;
-  proc.child.once('close', () => { closed = true; reader.finish(); });
-  const describe = (): string => read().map((e) => JSON.stringify(e)).join('\n');
+  const describe = (): string => `events:\n${read().map((e) => JSON.stringify(e)).join('\n')}${context()}`;
   function waitEvents(match: (e: LoggedEvent) => boolean, count: number, timeoutMs = 10_000, from = 0): Promise<LoggedEvent[]> {
     return new Promise((resolve, reject) => {
       let watcher: FSWatcher | null = null;
@@ -179,27 +186,35 @@ function withEvents(proc: Proc, path: string): TendProc {
         const found = read().slice(from).filter(match);
         if (found.length >= count) { finish(); resolve(found.slice(0, count)); return; }
         // tend writes its last event before it exits, and the file is complete once the process is gone.
-        if (closed) { finish(); reject(new Error(`tend exited with ${found.length} of the ${count} event(s) awaited\nevents:\n${describe()}\nstderr:\n${proc.stderr()}`)); }
+        if (ended()) { finish(); reject(new Error(`tend exited with ${found.length} of the ${count} event(s) awaited\n${describe()}`)); }
       };
       const poll = setInterval(check, EVENT_POLL_MS);
       const timer = setTimeout(() => {
         finish();
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${count} event(s)\nevents:\n${describe()}\nstderr:\n${proc.stderr()}`));
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${count} event(s)\n${describe()}`));
       }, timeoutMs);
-      const finish = (): void => { clearInterval(poll); clearTimeout(timer); watcher?.close(); proc.child.removeListener('close', check); };
+      const finish = (): void => { clearInterval(poll); clearTimeout(timer); watcher?.close(); };
       try { watcher = watch(dirname(path), check); } catch { watcher = null; }
-      proc.child.once('close', check);
       check();
     });
   }
   return {
-    ...proc,
     eventLog: path,
     events: () => [...read()],
     eventsOf: <K extends TendEvent['type']>(type: K) => read().filter(is(type)),
-    waitEvent: (async (match: (e: LoggedEvent) => boolean, timeoutMs?: number, from?: number) => (await waitEvents(match, 1, timeoutMs, from))[0]) as TendProc['waitEvent'],
+    waitEvent: (async (match: (e: LoggedEvent) => boolean, timeoutMs?: number, from?: number) => (await waitEvents(match, 1, timeoutMs, from))[0]) as EventLog['waitEvent'],
     waitEvents,
+    finish: reader.finish,
   };
+}
+
+// Give a started tend the event-log methods; a wait ends as soon as the process has exited without the event.
+function withEvents(proc: Proc, path: string): TendProc {
+  let closed = false;
+  const log = watchEventLog(path, () => closed, () => `\nstderr:\n${proc.stderr()}`);
+  proc.child.once('close', () => { closed = true; log.finish(); });
+  const { eventLog, events, eventsOf, waitEvent, waitEvents } = log;
+  return { ...proc, eventLog, events, eventsOf, waitEvent, waitEvents };
 }
 
 // Start `tend` with the given arguments; `tend run` also writes its event stream to a file of its own.

@@ -112,7 +112,9 @@ describe('pool: workers and sockets', () => {
 
 describe('pool: crash restarts', () => {
   it('backs off exponentially and gives up with exit 75, saying why with the last output', T, async () => {
-    const { t } = startApp(['--workers', '1', '--restart-delay', '20ms', '--max-restarts', '3'], 'crash');
+    // --ready notify: the app never says READY=1, so no start counts as up however slow the boot (with auto readiness
+    // and no socket, 1 s of uptime would count as ready, and a loaded machine can take that long to crash).
+    const { t } = startApp(['--workers', '1', '--ready', 'notify', '--restart-delay', '20ms', '--max-restarts', '3'], 'crash');
     const exit = await t.exited(20_000);
     assert.equal(shellCode(exit), 75);
     const delays = t.eventsOf('restart-scheduled').map((e) => e.delayMs);
@@ -132,7 +134,7 @@ describe('pool: crash restarts', () => {
   });
 
   it('with --on-crash-loop retry, keeps trying at the cap and stops cleanly on SIGTERM', T, async () => {
-    const { t } = startApp(['--workers', '1', '--restart-delay', '10ms', '--restart-max-delay', '40ms', '--max-restarts', '2', '--on-crash-loop', 'retry'], 'crash');
+    const { t } = startApp(['--workers', '1', '--ready', 'notify', '--restart-delay', '10ms', '--restart-max-delay', '40ms', '--max-restarts', '2', '--on-crash-loop', 'retry'], 'crash');
     const looping = await t.waitEvent(is('restart-scheduled', (e) => e.crashLooping), 10_000);
     assert.ok(looping.delayMs <= 40 && looping.failures > 2, JSON.stringify(looping));
     process.kill(t.pid, 'SIGTERM');
@@ -299,7 +301,8 @@ describe('pool: stop and guards', () => {
 describe('pool: per-worker watchdog', () => {
   for (const trigger of [false, true]) {
     it(trigger ? 'WATCHDOG=trigger replaces the worker at once' : 'a worker whose WATCHDOG=1 pings stop is replaced, the replacement ready first', T, async () => {
-      const t = startTend(['run', '--workers', '1', '--ready', 'notify', '--watchdog', '400ms', '--', 'node', fixture('watchdog-worker.js')],
+      // The trigger case pings slowly (every 1 s of a 2 s watchdog), so silence cannot be judged before the trigger arrives.
+      const t = startTend(['run', '--workers', '1', '--ready', 'notify', '--watchdog', trigger ? '2s' : '400ms', '--', 'node', fixture('watchdog-worker.js')],
         { env: { ...process.env, PINGS: trigger ? '1' : '4', TRIGGER: trigger ? '1' : '0' } });
       await t.waitEvent(is('service-ready'));
       const first = await t.waitFor(/worker (\d+) stopped pinging/);
