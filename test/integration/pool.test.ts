@@ -103,7 +103,7 @@ describe('pool: workers and sockets', () => {
     await t.waitEvent(is('service-ready', (e) => e.ready === 2));
     process.kill(t.pid, 'SIGUSR2');
     await until(() => (t.stdout().match(/got SIGUSR2/g) ?? []).length === 2, 5_000, 'both workers got SIGUSR2');
-    const forwarded = t.eventsOf('signalled').filter((e) => e.why === 'forward');
+    const forwarded = await t.waitEvents(is('signalled', (e) => e.why === 'forward'), 2);
     assert.deepEqual(forwarded.map((e) => [e.signal, e.to]), [['SIGUSR2', 'group'], ['SIGUSR2', 'group']]);
     assert.deepEqual(new Set(forwarded.map((e) => e.pid)), new Set(t.eventsOf('spawned').map((e) => e.pid)));
     await stopAndWait(t);
