@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
+import { StringDecoder } from 'node:string_decoder';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TendEvent } from '../../src/core/events.js';
@@ -130,11 +131,10 @@ export function eventLogPath(): string {
 }
 
 // Put `--event-log PATH` into a `tend run` argv (right after `run`, so before `--`); other commands are left alone.
+// A test that gives its own --event-log later in the argv wins (the last value of an option counts).
 function withEventLog(args: readonly string[], path: string): string[] {
-  const run = args.indexOf('run');
-  const dashes = args.indexOf('--');
-  if (run < 0 || (dashes >= 0 && dashes < run)) return [...args];
-  return [...args.slice(0, run + 1), '--event-log', path, ...args.slice(run + 1)];
+  if (args[0] !== 'run') return [...args];
+  return ['run', '--event-log', path, ...args.slice(1)];
 }
 
 /** How often the reader looks at the file when no inotify event arrives (a fallback, e.g. on overlay filesystems). */
@@ -148,12 +148,14 @@ function eventReader(path: string): { readonly read: () => LoggedEvent[]; readon
   let finished = false;
   let partial = '';
   const chunk = Buffer.alloc(64 * 1024);
+  // A read can end inside a multi-byte character: the decoder keeps its first bytes for the next read.
+  const decoder = new StringDecoder('utf8');
   const read = (): LoggedEvent[] => {
     if (finished) return events;
     if (fd === null) {
       try { fd = openSync(path, 'r'); } catch { return events; }
     }
-    for (let n = readSync(fd, chunk); n > 0; n = readSync(fd, chunk)) partial += chunk.toString('utf8', 0, n);
+    for (let n = readSync(fd, chunk); n > 0; n = readSync(fd, chunk)) partial += decoder.write(chunk.subarray(0, n));
     const end = partial.lastIndexOf('\n');
     if (end >= 0) {
       for (const line of partial.slice(0, end).split('\n')) if (line !== '') events.push(JSON.parse(line) as LoggedEvent);
