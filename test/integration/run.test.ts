@@ -33,6 +33,7 @@ describe('tend run: exit status', () => {
     const t = startTend(['run', '--', file]);
     assert.equal(shellCode(await t.exited()), 126);
     assert.match(t.stderr(), /not executable; check its permissions/);
+    assert.deepEqual(t.eventsOf('spawn-failed').map((e) => e.code), [126]);
     rmSync(dir, { recursive: true });
   });
   it('exits 64 on a usage error, naming the flag and the fix', T, async () => {
