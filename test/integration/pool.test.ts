@@ -339,9 +339,14 @@ describe('pool: configuration', () => {
     assert.equal(shellCode(await missing.exited()), 78);
   });
 
-  it('rejects pool flags without --workers', T, async () => {
-    const t = startTend(['run', '--listen', 'tcp://127.0.0.1:0', '--', 'true']);
+  it('rejects pool and restart flags on a single command that has no pool or restarts', T, async () => {
+    // (--listen applies to a single command too since the one flag table: it gets LISTEN_FDS like a worker.)
+    const t = startTend(['run', '--reload-surge', '2', '--', 'true']);
     assert.equal(shellCode(await t.exited()), 64);
-    assert.match(t.stderr(), /--listen: only applies to a worker pool; add --workers N/);
+    assert.match(t.stderr(), /--reload-surge: only applies to a worker pool; add --workers N/);
+    const r = startTend(['run', '--max-restarts', '2', '--', 'true']);
+    assert.equal(shellCode(await r.exited()), 64);
+    assert.match(r.stderr(), /--max-restarts: only applies to a service that restarts; add --restart on-failure or always, or --workers N/);
+    assert.deepEqual([...t.eventsOf('spawned'), ...r.eventsOf('spawned')], [], 'nothing was started');
   });
 });
