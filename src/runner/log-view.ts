@@ -49,7 +49,11 @@ function renderProcess(e: TendEvent, view: View): Line | undefined {
     }
     case 'replacing': return { level: 'warn', text: `${who(e.service, e.slot)} (pid ${e.pid}) is unhealthy: ${e.why}; starting a replacement before stopping it` };
     case 'replace-failed': return { level: 'error', text: `unable to replace unhealthy ${who(e.service, e.slot)}: ${e.detail}` };
-    case 'gave-up': return { level: 'error', text: `giving up on ${who(e.service, e.slot)}: ${e.detail}; stopping` };
+    case 'gave-up': {
+      // The last crash is the user's only clue to why: say it, with what the worker wrote last.
+      const exit = view.lastExit.get(`${e.service}.${e.slot}`);
+      return { level: 'error', text: `giving up on ${who(e.service, e.slot)}: ${e.detail}; stopping${exit === undefined ? '' : `. Last failure: ${exit}`}` };
+    }
     case 'extended': return { level: 'info', text: `${who(e.service, e.slot)} (pid ${e.pid}) extended its ${e.deadline} deadline to ${formatDuration(e.ms)}` };
     case 'notified': return { level: 'debug', text: `${who(e.service, e.slot)} (pid ${e.pid}) notified${e.status === null ? '' : ` STATUS=${e.status}`}` };
     default: return undefined;

@@ -13,29 +13,35 @@ export function clampTimerMs(ms: number): number {
 
 /** A set of named timers. */
 export class Timers {
-  private readonly active = new Map<string, NodeJS.Timeout>();
+  private readonly active = new Map<string, { readonly timer: NodeJS.Timeout; readonly release: () => void }>();
 
   // Arm `key` to run `fire` after `ms`, replacing an armed timer of the same key; `owner` aborting clears it.
   arm(key: string, ms: number, owner: AbortSignal, fire: () => void): void {
     this.cancel(key);
     if (owner.aborted) return;
+    const onAbort = (): void => { this.cancelIf(key, timer); };
+    // The owner's abort listener goes with the timer: a long-lived owner (a service re-arming its restart timer
+    // in a crash loop) must not collect one listener per timer it ever had.
+    const release = (): void => { owner.removeEventListener('abort', onAbort); };
     const timer = setTimeout(() => {
       this.active.delete(key);
+      release();
       fire();
     }, clampTimerMs(ms));
-    this.active.set(key, timer);
-    owner.addEventListener('abort', () => { this.cancelIf(key, timer); }, { once: true });
+    this.active.set(key, { timer, release });
+    owner.addEventListener('abort', onAbort, { once: true });
   }
 
   // Clear `key` if it is armed.
   cancel(key: string): void {
-    const timer = this.active.get(key);
-    if (timer === undefined) return;
-    clearTimeout(timer);
+    const armed = this.active.get(key);
+    if (armed === undefined) return;
+    clearTimeout(armed.timer);
+    armed.release();
     this.active.delete(key);
   }
 
   private cancelIf(key: string, timer: NodeJS.Timeout): void {
-    if (this.active.get(key) === timer) this.cancel(key);
+    if (this.active.get(key)?.timer === timer) this.cancel(key);
   }
 }

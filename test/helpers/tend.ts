@@ -1,9 +1,11 @@
 // Test helpers: start the real `tend` CLI, read its output as it arrives, wait for events, clean up every process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { constants } from 'node:os';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, watch, type FSWatcher } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { StringDecoder } from 'node:string_decoder';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TendEvent } from '../../src/core/events.js';
 
 /** The repository root, computed from this file's compiled location (dist/test/helpers). */
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -82,14 +84,151 @@ export function start(argv: readonly string[], options: { env?: NodeJS.ProcessEn
   };
 }
 
-// Start `tend` with the given arguments.
-export function startTend(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; stdin?: 'pipe' | 'ignore' } = {}): Proc {
-  return start([tendBin, ...args], options);
+/** One line of `--event-log`: an event of the core's typed stream and when tend wrote it (ms since the epoch). */
+export type LoggedEvent = TendEvent & { readonly at: number };
+/** A logged event of one type. */
+export type EventOf<K extends TendEvent['type']> = Extract<TendEvent, { readonly type: K }> & { readonly at: number };
+
+/** A tend's typed event stream (`--event-log` file), read as it grows. */
+export interface EventLog {
+  /** The file tend writes its events to. */
+  readonly eventLog: string;
+  /** Every event tend has written so far, in order. */
+  readonly events: () => LoggedEvent[];
+  /** The events of one type written so far. */
+  readonly eventsOf: <K extends TendEvent['type']>(type: K) => EventOf<K>[];
+  /**
+   * Resolve with the first event (at index `from` or later) that matches; reject after timeoutMs, or as soon as tend
+   * has exited without writing one, with the events seen.
+   */
+  readonly waitEvent: {
+    <E extends LoggedEvent>(match: (e: LoggedEvent) => e is E, timeoutMs?: number, from?: number): Promise<E>;
+    (match: (e: LoggedEvent) => boolean, timeoutMs?: number, from?: number): Promise<LoggedEvent>;
+  };
+  /** Like waitEvent, for the first `count` matching events. */
+  readonly waitEvents: {
+    <E extends LoggedEvent>(match: (e: LoggedEvent) => e is E, count: number, timeoutMs?: number, from?: number): Promise<E[]>;
+    (match: (e: LoggedEvent) => boolean, count: number, timeoutMs?: number, from?: number): Promise<LoggedEvent[]>;
+  };
+}
+
+/** A running tend whose event stream can be read and awaited. */
+export interface TendProc extends Proc, EventLog {}
+
+// A type guard for `waitEvent` and filters: events of `type` for which `where` holds.
+export function is<K extends TendEvent['type']>(type: K, where: (e: EventOf<K>) => boolean = () => true): (e: LoggedEvent) => e is EventOf<K> {
+  return (e): e is EventOf<K> => e.type === type && where(e as EventOf<K>);
+}
+
+let eventDir: string | null = null;
+let eventFiles = 0;
+process.on('exit', () => { if (eventDir !== null) rmSync(eventDir, { recursive: true, force: true }); });
+
+// A fresh path for one tend's event log, in a directory removed when the test process exits.
+export function eventLogPath(): string {
+  eventDir ??= mkdtempSync(join(tmpdir(), 'tend-events-'));
+  return join(eventDir, `${eventFiles++}.jsonl`);
+}
+
+// Put `--event-log PATH` into a `tend run` argv (right after `run`, so before `--`); other commands are left alone.
+// A test that gives its own --event-log later in the argv wins (the last value of an option counts).
+function withEventLog(args: readonly string[], path: string): string[] {
+  if (args[0] !== 'run') return [...args];
+  return ['run', '--event-log', path, ...args.slice(1)];
+}
+
+/** How often the reader looks at the file when no inotify event arrives (a fallback, e.g. on overlay filesystems). */
+const EVENT_POLL_MS = 25;
+
+// Read `path` as JSON lines as tend appends them: each read() takes only what is new, and only whole lines; finish()
+// reads the rest and closes the file (call it once tend has exited: the file is then complete).
+function eventReader(path: string): { readonly read: () => LoggedEvent[]; readonly finish: () => void } {
+  const events: LoggedEvent[] = [];
+  let fd: number | null = null;
+  let finished = false;
+  let partial = '';
+  const chunk = Buffer.alloc(64 * 1024);
+  // A read can end inside a multi-byte character: the decoder keeps its first bytes for the next read.
+  const decoder = new StringDecoder('utf8');
+  const read = (): LoggedEvent[] => {
+    if (finished) return events;
+    if (fd === null) {
+      try { fd = openSync(path, 'r'); } catch { return events; }
+    }
+    for (let n = readSync(fd, chunk); n > 0; n = readSync(fd, chunk)) partial += decoder.write(chunk.subarray(0, n));
+    const end = partial.lastIndexOf('\n');
+    if (end >= 0) {
+      for (const line of partial.slice(0, end).split('\n')) if (line !== '') events.push(JSON.parse(line) as LoggedEvent);
+      partial = partial.slice(end + 1);
+    }
+    return events;
+  };
+  return {
+    read,
+    finish: () => {
+      read();
+      finished = true;
+      if (fd !== null) closeSync(fd);
+      fd = null;
+    },
+  };
+}
+
+// Read the event log at `path` as tend writes it (inotify, with a poll as a fallback). `ended` says whether the
+// writer is known to be gone; `context` adds what else to show when a wait fails. For a tend the test did not start
+// itself (one inside a systemd box writing to a shared directory); startTend() wires this to its process.
+export function watchEventLog(path: string, ended: () => boolean = () => false, context: () => string = () => ''): EventLog & { readonly finish: () => void } {
+  const reader = eventReader(path);
+  const read = reader.read;
+  const describe = (): string => `events:\n${read().map((e) => JSON.stringify(e)).join('\n')}${context()}`;
+  function waitEvents(match: (e: LoggedEvent) => boolean, count: number, timeoutMs = 10_000, from = 0): Promise<LoggedEvent[]> {
+    return new Promise((resolve, reject) => {
+      let watcher: FSWatcher | null = null;
+      const check = (): void => {
+        const found = read().slice(from).filter(match);
+        if (found.length >= count) { finish(); resolve(found.slice(0, count)); return; }
+        // tend writes its last event before it exits, and the file is complete once the process is gone.
+        if (ended()) { finish(); reject(new Error(`tend exited with ${found.length} of the ${count} event(s) awaited\n${describe()}`)); }
+      };
+      const poll = setInterval(check, EVENT_POLL_MS);
+      const timer = setTimeout(() => {
+        finish();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${count} event(s)\n${describe()}`));
+      }, timeoutMs);
+      const finish = (): void => { clearInterval(poll); clearTimeout(timer); watcher?.close(); };
+      try { watcher = watch(dirname(path), check); } catch { watcher = null; }
+      check();
+    });
+  }
+  return {
+    eventLog: path,
+    events: () => [...read()],
+    eventsOf: <K extends TendEvent['type']>(type: K) => read().filter(is(type)),
+    waitEvent: (async (match: (e: LoggedEvent) => boolean, timeoutMs?: number, from?: number) => (await waitEvents(match, 1, timeoutMs, from))[0]) as EventLog['waitEvent'],
+    waitEvents,
+    finish: reader.finish,
+  };
+}
+
+// Give a started tend the event-log methods; a wait ends as soon as the process has exited without the event.
+function withEvents(proc: Proc, path: string): TendProc {
+  let closed = false;
+  const log = watchEventLog(path, () => closed, () => `\nstderr:\n${proc.stderr()}`);
+  proc.child.once('close', () => { closed = true; log.finish(); });
+  const { eventLog, events, eventsOf, waitEvent, waitEvents } = log;
+  return { ...proc, eventLog, events, eventsOf, waitEvent, waitEvents };
+}
+
+// Start `tend` with the given arguments; `tend run` also writes its event stream to a file of its own.
+export function startTend(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; stdin?: 'pipe' | 'ignore' } = {}): TendProc {
+  const path = eventLogPath();
+  return withEvents(start([tendBin, ...withEventLog(args, path)], options), path);
 }
 
 // Start `tend` as PID 1 of a new PID namespace (unshare -p -f --mount-proc), as in a container.
-export function startTendAsPid1(args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): Proc {
-  return start(['unshare', '-p', '-f', '--mount-proc', '--kill-child', tendBin, ...args], options);
+export function startTendAsPid1(args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): TendProc {
+  const path = eventLogPath();
+  return withEvents(start(['unshare', '-p', '-f', '--mount-proc', '--kill-child', tendBin, ...withEventLog(args, path)], options), path);
 }
 
 /** Exit code the way a shell reports it. */

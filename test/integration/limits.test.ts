@@ -38,5 +38,6 @@ describe('tend run --limit', () => {
     const t = startTend(['run', '--limit', 'nofile=99999999999', '--', 'true']);
     assert.equal(shellCode(await t.exited()), 71);
     assert.match(t.stderr(), /unable to apply --limit nofile: EPERM/);
+    assert.deepEqual(t.eventsOf('spawn-failed').map((e) => e.code), [71]);
   });
 });

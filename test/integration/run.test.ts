@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { fixture, killAll, procStat, shellCode, startTend, until } from '../helpers/tend.js';
+import { fixture, is, killAll, procStat, shellCode, startTend, until } from '../helpers/tend.js';
 
 afterEach(killAll);
 const T = { timeout: 20_000 };
@@ -22,6 +22,8 @@ describe('tend run: exit status', () => {
     const t = startTend(['run', '--', 'no-such-command-xyz']);
     assert.equal(shellCode(await t.exited()), 127);
     assert.match(t.stderr(), /unable to run "no-such-command-xyz": command not found/);
+    assert.deepEqual(t.eventsOf('spawn-failed').map((e) => [e.role, e.code]), [['worker', 127]]);
+    assert.deepEqual(t.eventsOf('exit').map((e) => e.code), [127]);
   });
   it('exits 126 when the command is not executable', T, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tend-'));
@@ -31,6 +33,7 @@ describe('tend run: exit status', () => {
     const t = startTend(['run', '--', file]);
     assert.equal(shellCode(await t.exited()), 126);
     assert.match(t.stderr(), /not executable; check its permissions/);
+    assert.deepEqual(t.eventsOf('spawn-failed').map((e) => e.code), [126]);
     rmSync(dir, { recursive: true });
   });
   it('exits 64 on a usage error, naming the flag and the fix', T, async () => {
@@ -70,13 +73,16 @@ describe('tend run: exit status', () => {
 
 describe('tend run: signals', () => {
   it('forwards signals to the child process group (reaching a worker behind sh)', T, async () => {
-    const t = startTend(['run', '-v', '--', 'sh', '-c', `node ${fixture('stubborn.js')}; echo never`]);
+    const t = startTend(['run', '--', 'sh', '-c', `node ${fixture('stubborn.js')}; echo never`]);
     await t.waitFor(/ready pid=\d+/);
+    const child = await t.waitEvent(is('spawned'));
     for (const sig of ['SIGUSR1', 'SIGHUP', 'SIGWINCH'] as const) {
       process.kill(t.pid, sig);
       await t.waitFor(new RegExp(`got ${sig}`));
     }
-    assert.match(t.stderr(), /forwarded SIGUSR1 to process group \d+/);
+    // tend reports a signal after sending it: the child can print before the event is written.
+    const forwarded = await t.waitEvents(is('signalled', (e) => e.why === 'forward'), 3);
+    assert.deepEqual(forwarded.map((e) => [e.signal, e.to, e.pid]), [['SIGUSR1', 'group', child.pid], ['SIGHUP', 'group', child.pid], ['SIGWINCH', 'group', child.pid]]);
   });
 
   it('with --signal-scope child, signals reach the child pid only', T, async () => {
@@ -85,10 +91,12 @@ describe('tend run: signals', () => {
     process.kill(t.pid, 'SIGUSR1');
     await t.waitFor(/sh got USR1/);
     assert.doesNotMatch(t.stdout(), /got SIGUSR1 at/);
+    const forwarded = await t.waitEvent(is('signalled'));
+    assert.deepEqual([forwarded.signal, forwarded.to, forwarded.why], ['SIGUSR1', 'main', 'forward']);
   });
 
   it('stops in stages TSTP → TERM → KILL against a child that ignores them all', T, async () => {
-    const t = startTend(['run', '-v', '--stop', 'TSTP:300ms,TERM:300ms', '--', 'node', fixture('stubborn.js')]);
+    const t = startTend(['run', '--stop', 'TSTP:300ms,TERM:300ms', '--', 'node', fixture('stubborn.js')]);
     await t.waitFor(/ready/);
     const sentAt = Date.now();
     process.kill(t.pid, 'SIGTERM');
@@ -98,7 +106,12 @@ describe('tend run: signals', () => {
     assert.ok(elapsed >= 600, `KILL only after both stages (${elapsed} ms)`);
     const order = [...t.stdout().matchAll(/got (SIG\w+)/g)].map((m) => m[1]).filter((s) => s !== 'SIGCONT');
     assert.deepEqual(order, ['SIGTSTP', 'SIGTERM']);
-    assert.match(t.stderr(), /stop: sent SIGTSTP[\s\S]*stop: sent SIGTERM[\s\S]*stop: sent SIGKILL/);
+    const sent = t.eventsOf('signalled');
+    assert.deepEqual(sent.map((e) => [e.signal, e.to, e.why]), [['SIGTSTP', 'group', 'stop'], ['SIGTERM', 'group', 'stop'], ['SIGKILL', 'group', 'kill']]);
+    const [tstp, term, kill] = sent.map((e) => e.at);
+    assert.ok(term! - tstp! >= 290 && kill! - term! >= 290, `each stage waited its 300 ms: ${sent.map((e) => e.at - tstp!).join(', ')}`);
+    const exited = await t.waitEvent(is('exited'));
+    assert.deepEqual([exited.status, exited.reason, exited.forced], [{ code: null, signal: 9 }, 'shutdown', true]);
   });
 
   it('default stop: forwards the signal received and exits as soon as the child does', T, async () => {
@@ -128,28 +141,36 @@ describe('tend run: lingering processes', () => {
   it('stops processes left in the group when the child exits, then exits with the child status', T, async () => {
     const readyDir = mkdtempSync(join(tmpdir(), 'tend-'));
     const readyFile = join(readyDir, 'ready');
-    const t = startTend(['run', '-v', '--', 'sh', '-c', `node ${fixture('job-worker.js')} & until [ -e "$READY_FILE" ]; do sleep 0.01; done; exit 5`],
+    const t = startTend(['run', '--', 'sh', '-c', `node ${fixture('job-worker.js')} & until [ -e "$READY_FILE" ]; do sleep 0.01; done; exit 5`],
       { env: { ...process.env, JOB_MS: '400', READY_FILE: readyFile } });
     const exit = await t.exited();
     assert.equal(shellCode(exit), 5);
     // The worker got TERM and finished its job instead of being killed by the kernel.
     assert.match(t.stdout(), /got SIGTERM, finishing current job[\s\S]*job 1 done[\s\S]*exiting cleanly/);
-    assert.match(t.stderr(), /other processes are still running; stopping them/);
+    // The shell's exit left its worker in the group: tend says so and gives the group the stop sequence.
+    const shell = await t.waitEvent(is('spawned'));
+    const lingering = await t.waitEvent(is('lingering'));
+    assert.equal(lingering.pid, shell.pid);
+    const term = await t.waitEvent(is('signalled', (e) => e.signal === 'SIGTERM'));
+    assert.deepEqual([term.to, term.pid, term.why], ['group', shell.pid, 'stop']);
+    assert.ok(term.at >= lingering.at);
+    const exited = await t.waitEvent(is('exited'));
+    assert.deepEqual([exited.status, exited.reason, exited.forced], [{ code: 5, signal: null }, null, false]);
     rmSync(readyDir, { recursive: true });
   });
 
   it('reaps orphans as a subreaper when not PID 1', T, async () => {
-    const t = startTend(['run', '-v', '--', 'sh', '-c', '(sleep 0.2 & ); sleep 0.5']);
+    const t = startTend(['run', '--', 'sh', '-c', '(sleep 0.2 & ); sleep 0.5']);
     assert.equal(shellCode(await t.exited()), 0);
-    assert.match(t.stderr(), /registered as child subreaper/);
-    assert.match(t.stderr(), /reaped pid \d+ \(exit code 0\)/);
+    // The orphaned sleep is re-parented to tend (not to init) and tend collects its status.
+    assert.deepEqual(t.eventsOf('reaped-orphan').map((e) => e.status), [{ code: 0, signal: null }]);
   });
 
   it('with --no-subreaper, orphans are not adopted', T, async () => {
-    const t = startTend(['run', '-v', '--no-subreaper', '--', 'sh', '-c', '(sleep 0.2 & ); exit 0']);
+    const t = startTend(['run', '--no-subreaper', '--', 'sh', '-c', '(sleep 0.2 & ); exit 0']);
     assert.equal(shellCode(await t.exited()), 0);
-    assert.doesNotMatch(t.stderr(), /reaped pid/);
-    assert.match(t.stderr(), /--no-subreaper: orphaned grandchildren go to the system init/);
+    assert.deepEqual(t.eventsOf('reaped-orphan'), []);
+    assert.ok(t.eventsOf('log').some((e) => e.level === 'warn' && e.message.includes('--no-subreaper')), 'tend warns about what --no-subreaper costs');
   });
 });
 

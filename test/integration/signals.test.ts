@@ -3,7 +3,7 @@
 // tend itself was started with, as exec would have passed them on (tini's sigconf case).
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { fixture, killAll, shellCode, start, startTend, tendBin } from '../helpers/tend.js';
+import { fixture, is, killAll, shellCode, start, startTend, tendBin } from '../helpers/tend.js';
 
 afterEach(killAll);
 const T = { timeout: 20_000 };
@@ -14,12 +14,14 @@ const SIGRTMAX = 64;
 
 describe('tend run: real-time signals', () => {
   it('forwards SIGRTMIN+3, SIGRTMAX and a SIGPIPE from another process to the child', T, async () => {
-    const t = startTend(['run', '-v', '--', 'python3', fixture('signal-recorder.py')]);
+    const t = startTend(['run', '--', 'python3', fixture('signal-recorder.py')]);
     await t.waitFor(/ready \d+/);
-    for (const [signo, name] of [[SIGRTMIN_3, 'SIGRTMIN\\+3'], [SIGRTMAX, 'SIGRTMIN\\+30'], [SIGPIPE, 'SIGPIPE']] as const) {
+    const child = await t.waitEvent(is('spawned'));
+    for (const [signo, name] of [[SIGRTMIN_3, 'SIGRTMIN+3'], [SIGRTMAX, 'SIGRTMIN+30'], [SIGPIPE, 'SIGPIPE']] as const) {
       process.kill(t.pid, signo);
       await t.waitFor(new RegExp(`^got ${signo}$`, 'm'));
-      await t.waitFor(new RegExp(`forwarded ${name} to process group`));
+      const forwarded = await t.waitEvent(is('signalled', (e) => e.signal === name));
+      assert.deepEqual([forwarded.to, forwarded.why, forwarded.pid], ['group', 'forward', child.pid]);
     }
     process.kill(t.pid, 'SIGTERM');
     assert.equal(shellCode(await t.exited()), 0);

@@ -9,18 +9,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bootSystemd, repoRoot, systemdUnavailableReason, waitForJournal, type SystemdBox } from '../helpers/systemd.js';
+import { is, watchEventLog, type EventLog } from '../helpers/tend.js';
 
 const TEND = path.join(repoRoot, 'bin', 'tend');
 const APP = path.join(repoRoot, 'test', 'fixtures', 'notify-app.mjs');
 const NODE = process.execPath;
 const PROPS = ['ActiveState', 'SubState', 'Result', 'StatusText', 'MainPID', 'ReloadResult'];
 
-/** The pool must be wired to src/systemd (cli/main.ts → createSystemdObserver, pool.ts → inheritedSockets). */
+/** The pool must be wired to src/systemd (cli/main.ts → createSystemdObserver, runner.ts → inheritedSockets). */
 function wiringMissing(): string | null {
   const read = (rel: string): string => { try { return fs.readFileSync(path.join(repoRoot, 'dist', 'src', rel), 'utf8'); } catch { return ''; } };
   const missing = [
     read('cli/main.js').includes('createSystemdObserver') ? null : 'cli/main.ts does not call createSystemdObserver',
-    read('supervisor/pool.js').includes('inheritedSockets') ? null : 'supervisor/pool.ts does not call inheritedSockets',
+    read('runner/runner.js').includes('inheritedSockets') ? null : 'runner/runner.ts does not call inheritedSockets',
   ].filter((m) => m !== null);
   return missing.length === 0 ? null : `tend is not wired to src/systemd yet: ${missing.join('; ')}`;
 }
@@ -41,7 +42,10 @@ interface UnitOptions {
   unit?: string;
 }
 
-function serviceUnit(name: string, o: UnitOptions): string {
+/** Where a unit's tend writes its event stream, inside the box (/run/harness is the host's box.stateDir). */
+const eventLogIn = (unit: string): string => `/run/harness/${unit}.events`;
+
+function serviceUnit(unit: string, name: string, o: UnitOptions): string {
   const env = { TEND_NODE: NODE, ...o.env };
   return `[Unit]
 Description=tend test ${name}
@@ -52,7 +56,7 @@ ${o.unit ?? ''}
 Type=notify
 NotifyAccess=main
 KillMode=mixed
-ExecStart=${TEND} run -v ${o.tendArgs.join(' ')} -- ${NODE} ${APP}
+ExecStart=${TEND} run -v --event-log ${eventLogIn(unit)} ${o.tendArgs.join(' ')} -- ${NODE} ${APP}
 ${Object.entries(env).map(([k, v]) => `Environment="${k}=${v}"`).join('\n')}
 TimeoutStartSec=30
 TimeoutStopSec=15
@@ -88,6 +92,8 @@ describe('tend under a real systemd', () => {
   };
   /** A file in the box's /run/harness, written from the host. */
   const touch = (name: string, content = ''): void => { fs.writeFileSync(path.join(b().stateDir, name), content); };
+  /** The event stream of the unit's tend, read from the host. */
+  const events = (unit: string): EventLog => watchEventLog(path.join(b().stateDir, `${unit}.events`));
 
   before(async () => {
     if (reason !== null) return;
@@ -101,14 +107,14 @@ describe('tend under a real systemd', () => {
   it('Type=notify: activating (with tend\'s STATUS) until every worker is ready, then active', T, async () => {
     const box = b();
     const unit = 'ready.service';
-    await box.installUnit(unit, serviceUnit('readiness', {
+    await box.installUnit(unit, serviceUnit(unit, 'readiness', {
       tendArgs: ['--workers', '2', '--ready', 'notify'],
       env: { GO_FILE: '/run/harness/ready-go-{slot}' },
     }));
     assert.equal((await box.ctl('start', '--no-block', unit)).code, 0);
     // Both workers run and are held back by their go-files: tend has not said READY=1.
-    await waitForJournal(box, unit, /worker 1 started as pid \d+/, 15_000);
-    await waitForJournal(box, unit, /worker 0 started as pid \d+/, 15_000);
+    const started = await events(unit).waitEvents(is('spawned'), 2, 15_000);
+    assert.deepEqual(started.map((e) => e.slot).sort(), [0, 1]);
     const starting = await box.show(unit, PROPS);
     assert.equal(starting['ActiveState'], 'activating');
     assert.equal(starting['SubState'], 'start');
@@ -131,7 +137,7 @@ describe('tend under a real systemd', () => {
     const box = b();
     const unit = 'reload.service';
     touch('reload-go-0');
-    await box.installUnit(unit, serviceUnit('reload', {
+    await box.installUnit(unit, serviceUnit(unit, 'reload', {
       tendArgs: ['--workers', '2', '--ready', 'notify', '--listen', 'tcp://127.0.0.1:8091', '--control', '/run/ctl-reload.sock'],
       env: { GO_FILE: '/run/harness/reload-go-{generation}' },
       service: `ExecReload=${TEND} reload --control /run/ctl-reload.sock\nTimeoutSec=30`,
@@ -143,7 +149,7 @@ describe('tend under a real systemd', () => {
     const reloading = await box.waitFor(unit, (p) => p['ActiveState'] !== 'active', PROPS, 15_000);
     assert.equal(reloading['ActiveState'], 'reloading');
     // Generation 1 is held by its go-file: the unit stays "reloading" and generation 0 keeps serving meanwhile.
-    await waitForJournal(box, unit, /worker \d started as pid \d+ \(generation 1\)/, 15_000);
+    await events(unit).waitEvent(is('spawned', (e) => e.generation === 1), 15_000);
     assert.equal((await box.show(unit, PROPS))['ActiveState'], 'reloading');
     assert.equal((await request(box, 8091)).generation, '0');
 
@@ -160,7 +166,7 @@ describe('tend under a real systemd', () => {
     const box = b();
     const unit = 'hup.service';
     touch('hup-go-0');
-    await box.installUnit(unit, serviceUnit('reload by signal', {
+    await box.installUnit(unit, serviceUnit(unit, 'reload by signal', {
       tendArgs: ['--workers', '1', '--ready', 'notify'],
       env: { GO_FILE: '/run/harness/hup-go-{generation}' },
     }));
@@ -180,7 +186,7 @@ describe('tend under a real systemd', () => {
     const box = b();
     const unit = 'badbuild.service';
     touch('badbuild-build', 'good\n');
-    await box.installUnit(unit, serviceUnit('bad build', {
+    await box.installUnit(unit, serviceUnit(unit, 'bad build', {
       tendArgs: ['--workers', '2', '--ready', 'notify', '--listen', 'tcp://127.0.0.1:8092', '--control', '/run/ctl-badbuild.sock', '--max-restarts', '3'],
       env: { BUILD_FILE: '/run/harness/badbuild-build' },
       service: `ExecReload=${TEND} reload --control /run/ctl-badbuild.sock\nTimeoutSec=30`,
@@ -213,7 +219,7 @@ describe('tend under a real systemd', () => {
     const box = b();
     const unit = 'wdstop.service';
     const wdProps = [...PROPS, 'WatchdogUSec', 'WatchdogTimestampMonotonic'];
-    await box.installUnit(unit, serviceUnit('watchdog stop', { tendArgs: ['--workers', '1', '--ready', 'notify'], service: 'WatchdogSec=2\nTimeoutStopSec=3' }));
+    await box.installUnit(unit, serviceUnit(unit, 'watchdog stop', { tendArgs: ['--workers', '1', '--ready', 'notify'], service: 'WatchdogSec=2\nTimeoutStopSec=3' }));
     assert.equal((await box.ctl('start', unit)).code, 0);
     const up = await box.show(unit, wdProps);
     assert.equal(up['WatchdogUSec'], '2s');
@@ -233,7 +239,7 @@ describe('tend under a real systemd', () => {
   it('watchdog: a tend whose loop keeps stalling (stopped 1.5 s of every 1.7 s: a naive pinger would still ping in time) is killed', T, async (t) => {
     const box = b();
     const unit = 'wdstall.service';
-    await box.installUnit(unit, serviceUnit('watchdog stall', { tendArgs: ['--workers', '1', '--ready', 'notify'], service: 'WatchdogSec=2\nTimeoutStopSec=3' }));
+    await box.installUnit(unit, serviceUnit(unit, 'watchdog stall', { tendArgs: ['--workers', '1', '--ready', 'notify'], service: 'WatchdogSec=2\nTimeoutStopSec=3' }));
     assert.equal((await box.ctl('start', unit)).code, 0);
     const pid = (await box.show(unit, PROPS))['MainPID'] ?? '';
     // Every resume would let a naive pinger ping (1.7 s apart, inside WatchdogSec=2); tend's loop-lag check must not.
@@ -250,7 +256,7 @@ describe('tend under a real systemd', () => {
   it('stop: STOPPING=1 and "deactivating" while workers drain, then inactive with Result=success inside TimeoutStopSec', T, async (t) => {
     const box = b();
     const unit = 'stop.service';
-    await box.installUnit(unit, serviceUnit('stop', { tendArgs: ['--workers', '2', '--ready', 'notify'], env: { DRAIN_MS: '1500' }, service: 'TimeoutStopSec=10' }));
+    await box.installUnit(unit, serviceUnit(unit, 'stop', { tendArgs: ['--workers', '2', '--ready', 'notify'], env: { DRAIN_MS: '1500' }, service: 'TimeoutStopSec=10' }));
     assert.equal((await box.ctl('start', unit)).code, 0);
     const t0 = performance.now();
     assert.equal((await box.ctl('stop', '--no-block', unit)).code, 0);
@@ -264,13 +270,15 @@ describe('tend under a real systemd', () => {
     assert.equal(stopped['ActiveState'], 'inactive');
     assert.equal(stopped['Result'], 'success');
     assert.ok(ms >= 1_400 && ms < 10_000, `${Math.round(ms)} ms`);
-    await waitForJournal(box, unit, /pool stopped in .*exiting with code 0/, 5_000);
+    const log = events(unit);
+    await log.waitEvent(is('exit', (e) => e.code === 0), 5_000);
+    assert.ok(log.eventsOf('exited').every((e) => e.reason === 'shutdown' && !e.forced && e.status?.code === 0), 'both workers drained and exited 0');
   });
 
   it('stop: a drain longer than TimeoutStopSec is covered by EXTEND_TIMEOUT_USEC and still ends with Result=success', T, async (t) => {
     const box = b();
     const unit = 'extend.service';
-    await box.installUnit(unit, serviceUnit('stop extended', {
+    await box.installUnit(unit, serviceUnit(unit, 'stop extended', {
       tendArgs: ['--workers', '2', '--ready', 'notify', '--stop', 'TERM:20s'],
       env: { DRAIN_MS: '4000' },
       service: 'TimeoutStopSec=2',
@@ -296,7 +304,7 @@ ListenStream=127.0.0.1:8095
 ListenStream=/run/sa-app.sock
 FileDescriptorName=web
 `);
-    await box.installUnit('sa.service', serviceUnit('socket activation', {
+    await box.installUnit('sa.service', serviceUnit('sa.service', 'socket activation', {
       tendArgs: ['--workers', '2', '--ready', 'notify', '--control', '/run/ctl-sa.sock'],
       unit: 'Requires=sa.socket\nAfter=sa.socket',
     }));
@@ -306,9 +314,14 @@ FileDescriptorName=web
     const first = await request(box, 8095);
     const service = await box.waitFor('sa.service', (p) => p['ActiveState'] !== 'activating', PROPS, 15_000);
     assert.equal(service['ActiveState'], 'active');
-    const journal = await waitForJournal(box, 'sa.service', /listening on unix:\/run\/sa-app\.sock \(fd 4, passed by systemd as web\)/, 5_000);
-    assert.match(journal, /listening on tcp:127\.0\.0\.1:8095 \(fd 3, passed by systemd as web\)/);
     const workers = new Set((await tendStatus(box, '/run/ctl-sa.sock')).workers.map((w) => w.pid));
+    // Each worker got systemd's two sockets, under the name systemd gave them, as fds 3 and 4.
+    for (const pid of workers) {
+      const environ = await box.exec('cat', `/proc/${pid}/environ`);
+      assert.equal(environ.code, 0, environ.stderr);
+      const env = Object.fromEntries(environ.stdout.split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+      assert.deepEqual([env['LISTEN_FDS'], env['LISTEN_FDNAMES'], env['TEND_LISTEN_MAP']], ['2', 'web:web', '3=tcp:127.0.0.1:8095,4=unix:/run/sa-app.sock']);
+    }
     assert.ok(workers.has(first.pid), `served by worker ${first.pid} of ${[...workers].join(', ')}`);
     assert.ok(workers.has((await request(box, '/run/sa-app.sock')).pid), 'the unix socket reaches a worker too');
 
