@@ -8,7 +8,7 @@ import { serveControl } from '../runner/control.js';
 import { eventLogSink } from '../runner/event-log.js';
 import { logView } from '../runner/log-view.js';
 import { startTend } from '../runner/runner.js';
-import { stdioSink } from '../os/output.js';
+import { flushStdioSinks } from '../os/output.js';
 import { clearStaleLeftovers } from '../runner/stale.js';
 import { systemdSink } from '../systemd/bridge.js';
 import { createSystemdObserver } from '../systemd/notifier.js';
@@ -66,7 +66,11 @@ async function run(spec: TendSpec, warnings: readonly string[], signals: SignalI
   let summary = (): string => '';
   const bridge = sd === null ? null : systemdSink(sd.observer, () => summary());
   if (bridge !== null) sinks.push(bridge.sink);
-  for (const removed of await clearStaleLeftovers(spec)) log.warn(`removed a leftover of an earlier tend: ${removed}`);
+  for (const removed of await clearStaleLeftovers(spec)) {
+    // A stale socket file at a path the user gave is worth a warning; tend's own runtime directories are housekeeping.
+    if (removed.startsWith('stale socket')) log.warn(`removed a leftover of an earlier tend: ${removed}`);
+    else log.info(`removed a leftover of an earlier tend: ${removed}`);
+  }
   const gaveUp: string[] = [];
   sinks.push((event) => { if (event.type === 'gave-up') gaveUp.push(`giving up on ${event.service} slot ${event.slot}: ${event.detail}`); });
   const tend = startTend(spec, { signals, env: process.env }, sinks);
@@ -74,7 +78,7 @@ async function run(spec: TendSpec, warnings: readonly string[], signals: SignalI
   const control = spec.control === null ? null : serveControl(spec.control, tend, log);
   const code = await tend.done;
   // Workers' last lines are written before tend exits.
-  await Promise.all([stdioSink('stdout').flushed(), stdioSink('stderr').flushed()]);
+  await flushStdioSinks();
   bridge?.stop();
   sd?.stop();
   control?.close();

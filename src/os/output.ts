@@ -124,6 +124,11 @@ export function stdioSink(which: OutputStream, options: Pick<SinkOptions, 'maxQu
   return sink;
 }
 
+// Wait until every stdio sink that exists has written what it holds (at exit); creates none.
+export function flushStdioSinks(): Promise<void> {
+  return Promise.all([...stdioSinks.values()].map((sink) => sink.flushed())).then(() => undefined);
+}
+
 // True when `fd` is the stream systemd connected to journald: JOURNAL_STREAM ("dev:ino") names its device and inode.
 export function isJournalStream(fd: number, journalStream: string | undefined = process.env['JOURNAL_STREAM']): boolean {
   const match = /^(\d+):(\d+)$/.exec(journalStream ?? '');
