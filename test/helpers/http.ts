@@ -1,5 +1,6 @@
 // HTTP helpers for pool tests: one request, and a bounded keep-alive load that counts every failure.
 import { Agent, request } from 'node:http';
+import { createServer } from 'node:net';
 
 /** A JSON answer from test/fixtures/http-app.js. */
 export interface AppAnswer { pid: number; build: string; generation: string | null; slot: string | null; count: string | null }
@@ -51,4 +52,16 @@ export function loadUntil(port: number, connections: number, stop: Promise<unkno
     }
   };
   return Promise.all(Array.from({ length: connections }, client)).then(() => { agent.destroy(); return result; });
+}
+
+// A TCP port on 127.0.0.1 that was free a moment ago (bind to 0, read it, close).
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0); });
+    });
+  });
 }

@@ -2,16 +2,14 @@
 // depends-on start order, a oneshot, reverse-order stop with a quiet phase, a failing oneshot, a service that gives
 // up (with and without can-die), a Procfile and a PM2 ecosystem file.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import type { TendEvent } from '../../src/core/events.js';
-import { get } from '../helpers/http.js';
-import { fixture, killAll, shellCode, startTend, until } from '../helpers/tend.js';
+import { freePort, get } from '../helpers/http.js';
+import { fixture, killAll, shellCode, startTend, type LoggedEvent } from '../helpers/tend.js';
 
-type Logged = TendEvent & { at: number };
+type Logged = LoggedEvent;
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -25,41 +23,12 @@ function tempDir(): string {
   return dir;
 }
 
-function readEvents(path: string): Logged[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return [];
-  }
-  return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Logged);
-}
-
-async function waitEvent(path: string, what: string, match: (e: Logged) => boolean, timeoutMs = 15_000): Promise<Logged> {
-  let found: Logged | undefined;
-  await until(() => (found = readEvents(path).find(match)) !== undefined, timeoutMs, what);
-  if (found === undefined) throw new Error(what);
-  return found;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0); });
-    });
-  });
-}
-
 const index = (events: readonly Logged[], match: (e: Logged) => boolean): number => events.findIndex(match);
 
 describe('several services', { timeout: 60_000 }, () => {
   it('the issue example: migrate, then web, then jobs; SIGTERM stops jobs (quiet phase first), then web', async () => {
     const dir = tempDir();
     const port = await freePort();
-    const events = join(dir, 'events.jsonl');
     const config = join(dir, 'tend.yaml');
     writeFileSync(config, [
       'services:',
@@ -68,11 +37,11 @@ describe('several services', { timeout: 60_000 }, () => {
       `  jobs:    { command: node ${fixture('job-worker.js')}, depends-on: [web], stop: "TSTP:300ms,TERM:5s", max-restarts: 5 }`,
       '',
     ].join('\n'));
-    const t = startTend(['run', '--config', config, '--event-log', events], { env: { ...process.env, JOB_MS: '200', HANDLER_MS: '1' } });
-    await waitEvent(events, 'all services ready', (e) => e.type === 'all-ready');
+    const t = startTend(['run', '--config', config], { env: { ...process.env, JOB_MS: '200', HANDLER_MS: '1' } });
+    await t.waitEvent((e) => e.type === 'all-ready');
     const body = await get(port);
     assert.ok(body.pid > 0);
-    const started = readEvents(events);
+    const started = t.events();
     const migrateDone = index(started, (e) => e.type === 'service-done' && e.service === 'migrate');
     const firstWeb = index(started, (e) => e.type === 'spawned' && e.service === 'web');
     const webReady = index(started, (e) => e.type === 'service-ready' && e.service === 'web');
@@ -82,7 +51,7 @@ describe('several services', { timeout: 60_000 }, () => {
     t.child.kill('SIGTERM');
     const exit = await t.exited(20_000);
     assert.equal(shellCode(exit), 0);
-    const all = readEvents(events);
+    const all = t.events();
     const stopSignals = all.filter((e): e is Logged & { type: 'signalled' } => e.type === 'signalled' && e.why === 'stop');
     const jobsSignals = stopSignals.filter((e) => e.service === 'jobs').map((e) => e.signal);
     assert.deepEqual(jobsSignals.slice(0, 2), ['SIGTSTP', 'SIGTERM'], 'jobs get the quiet signal first, then TERM');
@@ -94,7 +63,6 @@ describe('several services', { timeout: 60_000 }, () => {
 
   it('a failing oneshot stops tend with its status and starts nothing that depends on it', async () => {
     const dir = tempDir();
-    const events = join(dir, 'events.jsonl');
     const config = join(dir, 'tend.yaml');
     writeFileSync(config, [
       'services:',
@@ -102,17 +70,16 @@ describe('several services', { timeout: 60_000 }, () => {
       `  web: { command: node ${fixture('job-worker.js')}, depends-on: [migrate] }`,
       '',
     ].join('\n'));
-    const t = startTend(['run', '--config', config, '--event-log', events]);
+    const t = startTend(['run', '--config', config]);
     const exit = await t.exited(15_000);
     assert.equal(shellCode(exit), 3);
-    const all = readEvents(events);
+    const all = t.events();
     assert.equal(all.filter((e) => e.type === 'spawned' && e.service === 'web').length, 0);
     assert.ok(all.some((e) => e.type === 'service-ended' && e.service === 'migrate' && e.code === 3));
   });
 
   it('a service that gives up stops everything with exit 75; with can-die the others go on', async () => {
     const dir = tempDir();
-    const events = join(dir, 'events.jsonl');
     const config = join(dir, 'tend.yaml');
     const services = (canDie: boolean): string => [
       'services:',
@@ -121,29 +88,27 @@ describe('several services', { timeout: 60_000 }, () => {
       '',
     ].join('\n');
     writeFileSync(config, services(false));
-    const t = startTend(['run', '--config', config, '--event-log', events]);
+    const t = startTend(['run', '--config', config]);
     assert.equal(shellCode(await t.exited(20_000)), 75);
-    assert.ok(readEvents(events).some((e) => e.type === 'gave-up' && e.service === 'flaky'));
-    assert.ok(readEvents(events).some((e) => e.type === 'exited' && e.service === 'steady' && e.reason === 'shutdown'));
+    assert.ok(t.events().some((e) => e.type === 'gave-up' && e.service === 'flaky'));
+    assert.ok(t.events().some((e) => e.type === 'exited' && e.service === 'steady' && e.reason === 'shutdown'));
 
-    const events2 = join(dir, 'events2.jsonl');
     writeFileSync(config, services(true));
-    const u = startTend(['run', '--config', config, '--event-log', events2]);
-    await waitEvent(events2, 'flaky gave up', (e) => e.type === 'gave-up' && e.service === 'flaky');
-    await waitEvent(events2, 'flaky stopped', (e) => e.type === 'service-stopped' && e.service === 'flaky');
-    assert.ok(!readEvents(events2).some((e) => e.type === 'exited' && e.service === 'steady'), 'steady keeps running');
+    const u = startTend(['run', '--config', config]);
+    await u.waitEvent((e) => e.type === 'gave-up' && e.service === 'flaky');
+    await u.waitEvent((e) => e.type === 'service-stopped' && e.service === 'flaky');
+    assert.ok(!u.events().some((e) => e.type === 'exited' && e.service === 'steady'), 'steady keeps running');
     u.child.kill('SIGTERM');
     assert.equal(shellCode(await u.exited(15_000)), 0);
   });
 
   it('reads a Procfile: one service per line', async () => {
     const dir = tempDir();
-    const events = join(dir, 'events.jsonl');
     const procfile = join(dir, 'Procfile');
     writeFileSync(procfile, `# jobs and a second worker\nworker: node ${fixture('job-worker.js')}\nclock: node ${fixture('job-worker.js')}\n`);
-    const t = startTend(['run', '--config', procfile, '--event-log', events], { env: { ...process.env, JOB_MS: '100' } });
-    await waitEvent(events, 'both ready', (e) => e.type === 'all-ready');
-    const names = new Set(readEvents(events).filter((e) => e.type === 'spawned').map((e) => (e as Logged & { service: string }).service));
+    const t = startTend(['run', '--config', procfile], { env: { ...process.env, JOB_MS: '100' } });
+    await t.waitEvent((e) => e.type === 'all-ready');
+    const names = new Set(t.events().filter((e) => e.type === 'spawned').map((e) => (e as Logged & { service: string }).service));
     assert.deepEqual([...names].sort(), ['clock', 'worker']);
     t.child.kill('SIGTERM');
     assert.equal(shellCode(await t.exited(15_000)), 0);
@@ -151,15 +116,14 @@ describe('several services', { timeout: 60_000 }, () => {
 
   it('reads a PM2 ecosystem file with two apps, one with instances: 2', async () => {
     const dir = tempDir();
-    const events = join(dir, 'events.jsonl');
     const ecosystem = join(dir, 'ecosystem.config.js');
     writeFileSync(ecosystem, `module.exports = { apps: [
       { name: 'api', script: ${JSON.stringify(fixture('job-worker.js'))}, instances: 2, exec_mode: 'cluster', env: { JOB_MS: '100' } },
       { name: 'cron', script: ${JSON.stringify(fixture('job-worker.js'))}, kill_timeout: 3000 },
     ] };\n`);
-    const t = startTend(['run', '--config', ecosystem, '--event-log', events]);
-    await waitEvent(events, 'both apps ready', (e) => e.type === 'all-ready');
-    const spawned = readEvents(events).filter((e): e is Logged & { type: 'spawned' } => e.type === 'spawned');
+    const t = startTend(['run', '--config', ecosystem]);
+    await t.waitEvent((e) => e.type === 'all-ready');
+    const spawned = t.events().filter((e): e is Logged & { type: 'spawned' } => e.type === 'spawned');
     assert.equal(spawned.filter((e) => e.service === 'api').length, 2);
     assert.equal(spawned.filter((e) => e.service === 'cron').length, 1);
     t.child.kill('SIGTERM');

@@ -1,23 +1,12 @@
 // No process outlives tend: SIGKILL tend (as the OOM killer would) and everything it started is gone within 1 s; a new
 // tend on the same --listen address serves again within 2 s.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
-import { get } from '../helpers/http.js';
+import { freePort, get } from '../helpers/http.js';
 import { descendants, fixture, killAll, procStat, startTend, until } from '../helpers/tend.js';
 
 afterEach(() => { killAll(); });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0); });
-    });
-  });
-}
 
 // Running, not a zombie: the orphans are reparented to the machine's init, which may reap them late.
 const alive = (pid: number): boolean => {
