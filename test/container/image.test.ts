@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { repoRoot } from '../helpers/tend.js';
-import { baseImage, cleanup, exec, label, mustPodman, npmCache, podman, runId, skipReason, track, waitLog } from './podman.js';
+import { baseImage, cleanup, exec, label, mustPodman, npmCache, podman, runId, skipReason, sweepStale, track, waitLog } from './podman.js';
 
 const T = { timeout: 240_000 };
 const TEND = '/app/node_modules/.bin/tend';
@@ -38,6 +38,7 @@ async function buildExample(): Promise<string> {
 before(async () => {
   skip = await skipReason();
   if (skip !== null) return;
+  await sweepStale();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tend-container-'));
   try {
     await npmCache();

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { baseImage, cleanup, exec, label, podman, skipReason } from './podman.js';
+import { baseImage, cleanup, exec, label, podman, skipReason, sweepStale } from './podman.js';
 
 const T = { timeout: 180_000 };
 const MUSL_ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64' };
@@ -21,6 +21,7 @@ before(async () => {
   skip = MUSL_ARCH[arch] === undefined ? `no musl prebuilt for ${arch}` : await skipReason();
   if (skip !== null) return;
   if (!fs.existsSync(`/lib/ld-musl-${MUSL_ARCH[arch]}.so.1`)) { skip = 'musl\'s loader missing: run scripts/container-setup.sh as root (musl)'; return; }
+  await sweepStale();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tend-musl-'));
   const prebuilt = await exec(process.execPath, ['scripts/build-prebuilt.js', '--only', `${arch}-musl`], { timeoutMs: 120_000 });
   assert.equal(prebuilt.code, 0, `build:prebuilt failed:\n${prebuilt.err}`);

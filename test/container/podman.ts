@@ -105,6 +105,33 @@ export async function waitLog(container: string, pattern: RegExp, timeoutMs = 20
   }
 }
 
+// Whether the test process that made a run id still lives (ids are tend-test-<pid>-<time>).
+function runAlive(id: string): boolean {
+  const pid = Number(/^tend-test-(\d+)-/.exec(id)?.[1] ?? NaN);
+  if (!Number.isInteger(pid)) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes what an earlier run left behind when it was killed before its cleanup (its process is gone). */
+export async function sweepStale(): Promise<void> {
+  const stale = async (kind: 'pod' | 'container' | 'image'): Promise<string[]> => {
+    const args = kind === 'pod' ? ['pod', 'ps', '--format', '{{.ID}} {{.Labels}}'] : kind === 'container' ? ['ps', '-a', '--format', '{{.ID}} {{.Labels}}'] : ['images', '--format', '{{.ID}} {{.Labels}}'];
+    const out = (await podman([...args, '--filter', 'label=tend-test.run'])).out;
+    return out.split('\n').filter((line) => { const id = /tend-test\.run:(\S+?)[\s\]]/.exec(line)?.[1]; return id !== undefined && !runAlive(id); }).map((line) => line.split(' ')[0] ?? '');
+  };
+  const pods = await stale('pod');
+  if (pods.length > 0) await podman(['pod', 'rm', '-f', ...pods]);
+  const containers = await stale('container');
+  if (containers.length > 0) await podman(['rm', '-f', ...containers]);
+  const images = await stale('image');
+  if (images.length > 0) await podman(['rmi', '-f', ...new Set(images)]);
+}
+
 /** Removes every pod, container and image this run labelled or built. */
 export async function cleanup(): Promise<void> {
   const pods = (await podman(['pod', 'ps', '-q', '--filter', `label=${label}`])).out.split('\n').filter(Boolean);
