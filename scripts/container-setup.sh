@@ -50,7 +50,7 @@ ${containers}
 [engine]
 ${engine}"
 mkdir -p "$(dirname "$conf")"
-if [ ! -f "$conf" ] || [ "$(cat "$conf")" != "$new" ]; then
+if [ ! -f "$conf" ] || [ "$(cat "$conf")" != "$(printf '%s\n' "$new")" ]; then
   printf '%s\n' "$new" >"$conf"
   echo "container-setup: wrote $conf" >&2
 fi
