@@ -13,6 +13,7 @@ import { clearStaleLeftovers } from '../runner/stale.js';
 import { systemdSink } from '../systemd/bridge.js';
 import { createSystemdObserver } from '../systemd/notifier.js';
 import type { EventSink } from '../core/events.js';
+import { listenHealth } from '../health/server.js';
 import { requestControl } from './control-client.js';
 import { parseCli } from './parse-args.js';
 
@@ -66,7 +67,17 @@ async function run(spec: TendSpec, warnings: readonly string[], signals: SignalI
   const bridge = sd === null ? null : systemdSink(sd.observer, () => summary());
   if (bridge !== null) sinks.push(bridge.sink);
   for (const removed of await clearStaleLeftovers(spec)) log.warn(`removed a leftover of an earlier tend: ${removed}`);
-  const tend = startTend(spec, { signals, env: process.env }, sinks);
+  // Bound before anything starts: a health port in use is a start-up error.
+  const health = spec.healthListen === null ? null : await listenHealth(spec.healthListen, spec.services);
+  if (health !== null) log.info(`health endpoints on http://${health.address} (/livez, /readyz, /metrics)`);
+  let tend;
+  try {
+    tend = startTend(spec, { signals, env: process.env }, sinks);
+  } catch (error) {
+    health?.close();
+    throw error;
+  }
+  health?.attach(tend);
   summary = () => tend.status().services.map((s) => `${spec.services.length > 1 ? `${s.name}: ` : ''}${s.ready}/${s.desired} workers ready, generation ${s.generation}`).join('; ');
   const control = spec.control === null ? null : serveControl(spec.control, tend, log);
   const code = await tend.done;
@@ -75,6 +86,7 @@ async function run(spec: TendSpec, warnings: readonly string[], signals: SignalI
   bridge?.stop();
   sd?.stop();
   control?.close();
+  health?.close();
   return code;
 }
 

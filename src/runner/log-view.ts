@@ -58,6 +58,7 @@ function render(e: TendEvent, view: View): Line {
     case 'scale-finished': return { level: e.ok ? 'info' : 'error', text: `scale ${e.service}: ${e.ok ? 'done' : 'refused'}: ${e.detail}` };
     case 'reload-coalesced': return { level: 'info', text: 'reload requested during a reload: it will run again when this one finishes' };
     case 'extended': return { level: 'info', text: `${who(e.service, e.slot)} (pid ${e.pid}) extended its ${e.deadline} deadline to ${formatDuration(e.ms)}` };
+    case 'stop-delayed': return { level: 'info', text: `received ${e.signal}: failing readiness, workers serve on for ${formatDuration(e.delayMs)} before the stop (send it again to skip)` };
     case 'stopping': return { level: 'info', text: `stopping: ${e.why} (deadline ${formatDuration(e.deadlineMs)})` };
     case 'orphans': return { level: 'info', text: `stop: sent ${e.signal} to ${e.pids.length} adopted orphan(s)` };
     case 'reaped-orphan': return { level: 'info', text: `reaped pid ${e.pid} (${describeStatus(e.status)})` };
