@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import type { TendEvent } from '../../src/core/events.js';
-import { fixture, killAll, shellCode, startTend, until } from '../helpers/tend.js';
+import { descendants, fixture, killAll, shellCode, startTend, until } from '../helpers/tend.js';
 
 type Logged = TendEvent & { at: number };
 
@@ -91,8 +91,9 @@ describe('health endpoints', () => {
     const metrics = await fetchText(health, '/metrics');
     for (const a of [verbose, metrics]) assert.doesNotMatch(a.body, /SECRET_ARG|hunter2|http-app/);
     // One worker killed: below --min-ready 2 until it is back; ?exclude leaves the service out.
-    const pids = readFileSync(`/proc/${t.pid}/task/${t.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
-    process.kill(pids[0] ?? 0, 'SIGKILL');
+    const [victim] = descendants(t.pid);
+    assert.ok(victim !== undefined, 'tend has workers');
+    process.kill(victim, 'SIGKILL');
     const deadline = Date.now() + 5_000;
     let failed: Answer | null = null;
     while (Date.now() < deadline && failed === null) {
