@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { TendSpec } from '../config/spec.js';
 import { TendError, ExitCode } from '../errors.js';
-import { createLogger } from '../log.js';
+import { createLogger, type Logger } from '../log.js';
 import type { SignalIntake } from '../os/signals.js';
 import { serveControl } from '../runner/control.js';
 import { eventLogSink } from '../runner/event-log.js';
@@ -13,6 +13,7 @@ import { clearStaleLeftovers } from '../runner/stale.js';
 import { systemdSink } from '../systemd/bridge.js';
 import { createSystemdObserver } from '../systemd/notifier.js';
 import type { EventSink } from '../core/events.js';
+import { listenHealth } from '../health/server.js';
 import { requestControl } from './control-client.js';
 import { parseCli } from './parse-args.js';
 import { ignoreStdioErrors } from './stdio.js';
@@ -57,34 +58,60 @@ async function run(spec: TendSpec, warnings: readonly string[], signals: SignalI
   const log = createLogger({ verbose: spec.verbose, debug: process.env['TEND_DEBUG'] === '1' });
   for (const warning of warnings) log.warn(warning);
   logStartupWindow(signals, (m) => { log.info(m); });
-  const only = spec.services.length === 1 ? spec.services[0] : undefined;
-  const sinks: EventSink[] = [logView(log, only === undefined ? null : only.pool ? 'pool' : 'command')];
-  if (spec.eventLog !== null) sinks.push(eventLogSink(spec.eventLog));
-  const single = spec.services.length === 1 && spec.services[0]?.pool === false;
-  // A single command relays its own notifications to systemd; pools and several services report as a whole.
-  const sd = single ? null : createSystemdObserver(process.env, log);
-  let summary = (): string => '';
-  const bridge = sd === null ? null : systemdSink(sd.observer, () => summary());
-  if (bridge !== null) sinks.push(bridge.sink);
-  for (const removed of await clearStaleLeftovers(spec)) {
-    // A stale socket file at a path the user gave is worth a warning; tend's own runtime directories are housekeeping.
-    if (removed.startsWith('stale socket')) log.warn(`removed a leftover of an earlier tend: ${removed}`);
-    else log.info(`removed a leftover of an earlier tend: ${removed}`);
+  const { sinks, gaveUp, systemd } = subscribers(spec, log);
+  await reportLeftovers(spec, log);
+  // Bound before anything starts: a health port in use is a start-up error.
+  const health = spec.healthListen === null ? null : await listenHealth(spec.healthListen, spec.services);
+  if (health !== null) log.info(`health endpoints on http://${health.address} (/livez, /readyz, /metrics)`);
+  let tend;
+  try {
+    tend = startTend(spec, { signals, env: process.env }, sinks);
+  } catch (error) {
+    health?.close();
+    throw error;
   }
-  const gaveUp: string[] = [];
-  sinks.push((event) => { if (event.type === 'gave-up') gaveUp.push(`giving up on ${event.service} slot ${event.slot}: ${event.detail}`); });
-  const tend = startTend(spec, { signals, env: process.env }, sinks);
-  summary = () => tend.status().services.map((s) => `${spec.services.length > 1 ? `${s.name}: ` : ''}${s.ready}/${s.desired} workers ready, generation ${s.generation}`).join('; ');
+  health?.attach(tend);
+  systemd.summarize(() => tend.status().services.map((s) => `${spec.services.length > 1 ? `${s.name}: ` : ''}${s.ready}/${s.desired} workers ready, generation ${s.generation}`).join('; '));
   const control = spec.control === null ? null : serveControl(spec.control, tend, log);
   const code = await tend.done;
   // Workers' last lines are written before tend exits.
   await flushStdioSinks();
-  bridge?.stop();
-  sd?.stop();
+  systemd.stop();
   control?.close();
+  health?.close();
   const [first] = gaveUp;
   if (first !== undefined && code === ExitCode.gaveUp) throw new TendError('TEND_ERR_GAVE_UP', `${first}; tend stopped everything (exit ${code})`);
   return code;
+}
+
+// The event stream's subscribers: the log, the event log, systemd, and the give-up record for the exit message.
+function subscribers(spec: TendSpec, log: Logger): { sinks: EventSink[]; gaveUp: string[]; systemd: { summarize(f: () => string): void; stop(): void } } {
+  const only = spec.services.length === 1 ? spec.services[0] : undefined;
+  const sinks: EventSink[] = [logView(log, only === undefined ? null : only.pool ? 'pool' : 'command')];
+  if (spec.eventLog !== null) sinks.push(eventLogSink(spec.eventLog));
+  // A single command relays its own notifications to systemd; pools and several services report as a whole.
+  const sd = only !== undefined && !only.pool ? null : createSystemdObserver(process.env, log);
+  let summary = (): string => '';
+  const bridge = sd === null ? null : systemdSink(sd.observer, () => summary());
+  if (bridge !== null) sinks.push(bridge.sink);
+  const gaveUp: string[] = [];
+  sinks.push((event) => { if (event.type === 'gave-up') gaveUp.push(`giving up on ${event.service} slot ${event.slot}: ${event.detail}`); });
+  return {
+    sinks,
+    gaveUp,
+    systemd: {
+      summarize: (f) => { summary = f; },
+      stop: () => { bridge?.stop(); sd?.stop(); },
+    },
+  };
+}
+
+// A stale socket file at a path the user gave is worth a warning; tend's own runtime directories are housekeeping.
+async function reportLeftovers(spec: TendSpec, log: Logger): Promise<void> {
+  for (const removed of await clearStaleLeftovers(spec)) {
+    if (removed.startsWith('stale socket')) log.warn(`removed a leftover of an earlier tend: ${removed}`);
+    else log.info(`removed a leftover of an earlier tend: ${removed}`);
+  }
 }
 
 function logStartupWindow(signals: SignalIntake, info: (m: string) => void): void {

@@ -3,6 +3,7 @@
 // setting is one entry here. Pure: no I/O.
 import { parseLogFormat, parseLogMaxLine, parseLogPrefix } from '../output/options.js';
 import type { LogFormat, LogPrefix } from '../output/format.js';
+import { parseHealthListen, type HealthAddress } from '../health/options.js';
 import { splitCommandLine } from './command-line.js';
 import { formatDuration } from './duration.js';
 import {
@@ -59,6 +60,9 @@ export interface ProcessDraft {
   logPrefix: LogPrefix | null;
   logFormat: LogFormat;
   logMaxLine: number;
+  healthListen: HealthAddress | null;
+  stopDelayMs: number;
+  graceMs: number | null;
 }
 
 /** A raw value as argv or a file gives it: a string, a list of strings, true (a boolean flag), or a file-only shape. */
@@ -279,7 +283,19 @@ export const FLAGS: readonly Flag[] = [
   svc({ name: 'watchdog', arg: 'DUR', section: 'Guards', default: null, needs: 'restarts',
     help: 'give processes WATCHDOG_USEC; one whose WATCHDOG=1 pings stop is replaced' },
   (v, flag) => parsePositiveDurationFlag(flag, v), (d, v) => { d.watchdogMs = v; }),
+  svc({ name: 'min-ready', arg: 'N', section: 'Sockets and readiness', default: '1',
+    help: "tend's /readyz passes while at least N of this service's workers are ready (--health-listen)" },
+  (v, flag) => parseCount(flag, v, 0, 1024), (d, v) => { d.minReady = v; }),
   // tend itself
+  proc({ name: 'health-listen', value: 'string', arg: '[HOST:]PORT', default: null,
+    help: 'serve /livez, /readyz (Kubernetes conventions: ?verbose, /readyz/<check>, ?exclude=) and /metrics over HTTP; loopback unless HOST is given',
+    apply: (d, v) => { d.healthListen = parseHealthListen(text('health-listen', v)); } }),
+  proc({ name: 'stop-delay', value: 'string', arg: 'DUR', default: '0s',
+    help: 'on SIGTERM or SIGINT, fail /readyz at once but keep every worker serving for DUR, then stop (a second signal skips the rest)',
+    apply: (d, v) => { d.stopDelayMs = parseDurationFlag('--stop-delay', text('stop-delay', v)); } }),
+  proc({ name: 'grace', value: 'string', arg: 'DUR', default: null,
+    help: "the orchestrator's stop budget (terminationGracePeriodSeconds): refuse to start when --stop-delay plus the stop stages exceed it; the stop deadline never passes it",
+    apply: (d, v) => { d.graceMs = parsePositiveDurationFlag('--grace', text('grace', v)); } }),
   proc({ name: 'config', short: 'c', value: 'string', arg: 'FILE', default: null, apply: null,
     help: 'read the services from a file: tend YAML or JSON (keys = flag names without dashes; a services: map for several), a Procfile, or a PM2 ecosystem file (see docs/configuration.md)' }),
   proc({ name: 'control', value: 'string', arg: 'PATH', default: null,

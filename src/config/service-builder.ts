@@ -18,14 +18,15 @@ export function newServiceDraft(name: string): ServiceDraft {
     name, command: [], env: {}, cwd: null, type: 'simple', pool: false, workers: 1, restart: 'never', canDie: false, dependsOn: [],
     before: [], stop: DEFAULT_STOP, signalScope: 'group', remapExit: new Map(), limits: [], user: null, listen: [],
     socketStrategy: 'shared', ready: { kind: 'auto' }, readyTimeoutMs: DEFAULT_READY_TIMEOUT_MS, backoff: { ...DEFAULT_RESTART },
-    reloadSurge: 1, guards: { ...DEFAULT_GUARDS }, preload: true, watchdogMs: null,
+    reloadSurge: 1, guards: { ...DEFAULT_GUARDS }, preload: true, watchdogMs: null, minReady: 1,
     workersGiven: null, restartGiven: null, commandGiven: null,
   };
 }
 
 // tend's own settings with their defaults.
 export function newProcessDraft(): ProcessDraft {
-  return { subreaper: true, verbose: false, control: null, eventLog: null, logPrefix: null, logFormat: 'text', logMaxLine: DEFAULT_MAX_LINE };
+  return { subreaper: true, verbose: false, control: null, eventLog: null, logPrefix: null, logFormat: 'text', logMaxLine: DEFAULT_MAX_LINE,
+    healthListen: null, stopDelayMs: 0, graceMs: null };
 }
 
 // How a key is named in a message from this origin: --stop, or tend.yaml: services.web: key "stop".
@@ -95,6 +96,11 @@ export function finishService(draft: ServiceDraft, originOf: Origin | ((key: str
   if (draft.reloadSurge > workers) {
     throw usage('reload-surge', `is more than the ${workers} workers`, `use at most --reload-surge ${workers}`, `use at most reload-surge: ${workers}`);
   }
-  const { workersGiven: _w, restartGiven: _r, commandGiven, ...spec } = draft;
-  return { ...spec, command: commandGiven ?? draft.command, pool, workers, restart };
+  const { workersGiven: _w, restartGiven: _r, commandGiven, minReady, ...spec } = draft;
+  return { ...spec, command: commandGiven ?? draft.command, pool, workers, restart, ...presentOnly({ minReady }) };
+}
+
+// Optional keys whose value is given; with exactOptionalPropertyTypes an absent key may not be undefined.
+function presentOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -3,6 +3,7 @@
 // is never restarted and whose exit ends tend; a pool is a service with N slots. Types only.
 import type { GuardPolicy, ListenSpec, ReadyMode, RestartPolicy } from './pool-config.js';
 import type { LogFormat, LogPrefix } from '../output/format.js';
+import type { HealthAddress } from '../health/options.js';
 import type { LimitSpec, StopStage, UserSpec } from './run-config.js';
 
 /** Whether a service is done when its command exits 0 (oneshot, systemd's Type=oneshot) or is meant to run. */
@@ -44,6 +45,8 @@ export interface ServiceSpec {
   readonly guards: GuardPolicy;
   readonly preload: boolean;
   readonly watchdogMs: number | null;
+  /** Workers that must be ready for tend's /readyz to pass (`--min-ready`); absent = 1. */
+  readonly minReady?: number;
 }
 
 /** Everything one tend process supervises, plus the settings that belong to tend itself. */
@@ -58,6 +61,12 @@ export interface TendSpec {
   readonly logPrefix: LogPrefix | null;
   readonly logFormat: LogFormat;
   readonly logMaxLine: number;
+  /** Where tend serves /livez, /readyz and /metrics (`--health-listen`), or null. */
+  readonly healthListen: HealthAddress | null;
+  /** How long /readyz fails while the workers keep serving before a stop begins (`--stop-delay`). */
+  readonly stopDelayMs: number;
+  /** The orchestrator's budget for the whole stop (`--grace`), or null when none is given. */
+  readonly graceMs: number | null;
   /** Where the services came from, for messages. */
   readonly source: { readonly kind: 'flags' } | { readonly kind: 'file'; readonly path: string; readonly format: 'tend' | 'procfile' | 'ecosystem' };
 }

@@ -7,6 +7,8 @@ import type { LoadedConfig, RawOptions } from './config-file.js';
 import { CLI_ONLY, FLAG_BY_NAME } from './flags.js';
 import { applyProcessKey, applyServiceKey, finishService, newProcessDraft, newServiceDraft, type Origin } from './service-builder.js';
 import { checkServices } from './service-graph.js';
+import { stopDeadlineMs } from '../core/tend-machine.js';
+import { checkStopBudget } from '../health/options.js';
 import type { ServiceSpec, TendSpec } from './spec.js';
 
 /** A spec and the warnings gathered while reading it (ignored PM2 keys, skipped Procfile lines). */
@@ -42,7 +44,9 @@ export function buildTendSpec(cli: RawOptions, command: readonly string[], file:
   const services: ServiceSpec[] = [finishService(draft, originOf, given, false)];
   checkServices(file?.path ?? 'tend run', services);
   const source = file === null ? { kind: 'flags' as const } : { kind: 'file' as const, path: file.path, format: 'tend' as const };
-  return { spec: { services, ...process, source }, warnings: [] };
+  const spec: TendSpec = { services, ...process, source };
+  checkStopBudget(spec.stopDelayMs, stopDeadlineMs(spec), spec.graceMs);
+  return { spec, warnings: [] };
 }
 
 function fromServices(cli: RawOptions, command: readonly string[], file: Extract<LoadedConfig, { kind: 'services' }>): BuiltSpec {
@@ -65,5 +69,7 @@ function fromServices(cli: RawOptions, command: readonly string[], file: Extract
     if (value !== undefined && !CLI_ONLY.has(key)) applyProcessKey(process, FLAGS_ORIGIN, key, value);
   }
   checkServices(file.path, file.services);
-  return { spec: { services: file.services, ...process, source: { kind: 'file', path: file.path, format: file.format } }, warnings: file.warnings };
+  const spec: TendSpec = { services: file.services, ...process, source: { kind: 'file', path: file.path, format: file.format } };
+  checkStopBudget(spec.stopDelayMs, stopDeadlineMs(spec), spec.graceMs);
+  return { spec, warnings: file.warnings };
 }

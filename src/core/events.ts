@@ -90,6 +90,8 @@ export type TendEvent =
   | { readonly type: 'notified'; readonly service: string; readonly slot: number; readonly pid: number; readonly status: string | null; readonly stopping: boolean }
   | { readonly type: 'all-ready' }
   | { readonly type: 'received'; readonly signal: SignalName }
+  /** A stop signal arrived with `--stop-delay`: readiness fails now, the workers serve on for delayMs, then the stop. */
+  | { readonly type: 'stop-delayed'; readonly signal: SignalName; readonly delayMs: number }
   | { readonly type: 'stopping'; readonly signal: SignalName | null; readonly deadlineMs: number; readonly why: string }
   | { readonly type: 'orphans'; readonly pids: readonly number[]; readonly signal: SignalName }
   | { readonly type: 'reaped-orphan'; readonly pid: number; readonly status: ExitStatus }

@@ -1,6 +1,7 @@
 // The whole of one tend as a pure transition function over its services: start each service once its dependencies
 // are ready (a oneshot: exited 0), route signals, stop in reverse dependency order under one deadline when asked to or
-// when a service that may not die ends, stop what orphans are left, and exit with the documented code.
+// when a service that may not die ends, stop what orphans are left, and exit with the documented code. With a stop
+// delay, a stop signal first fails readiness for the delay (phase 'delaying') while every worker keeps serving.
 import type { ServiceSpec } from '../config/spec.js';
 import type { SignalName } from '../config/signal-names.js';
 import type { TendEvent } from './events.js';
@@ -9,7 +10,7 @@ import type { TendEvent } from './events.js';
 export type ServiceStanding = 'waiting' | 'started' | 'ready' | 'done' | 'ended' | 'stopping' | 'stopped';
 
 export interface TendState {
-  readonly phase: 'running' | 'stopping' | 'orphans' | 'exited';
+  readonly phase: 'running' | 'delaying' | 'stopping' | 'orphans' | 'exited';
   readonly services: Readonly<Record<string, ServiceStanding>>;
   /** The code tend exits with, once it is decided (a service that ended it, or a signal's stop). */
   readonly code: number | null;
@@ -26,6 +27,8 @@ export type TendMachineEvent =
   /** A fact from a service machine's event stream. */
   | { readonly type: 'service'; readonly event: TendEvent }
   | { readonly type: 'deadline' }
+  /** The stop delay (`--stop-delay`) has passed. */
+  | { readonly type: 'delay-over' }
   | { readonly type: 'orphans-gone' };
 
 export type TendEffect =
@@ -35,12 +38,17 @@ export type TendEffect =
   | { readonly type: 'forward'; readonly service: string; readonly signal: SignalName }
   | { readonly type: 'kill'; readonly service: string }
   | { readonly type: 'arm-deadline'; readonly ms: number }
+  | { readonly type: 'arm-delay'; readonly ms: number }
   | { readonly type: 'stop-orphans' }
   | { readonly type: 'exit'; readonly code: number }
   | { readonly type: 'emit'; readonly event: TendEvent };
 
 export interface TendPolicy {
   readonly services: readonly ServiceSpec[];
+  /** `--stop-delay`: how long a stop signal keeps the workers serving (readiness failing) first; absent = 0. */
+  readonly stopDelayMs?: number;
+  /** `--grace`: the budget the whole stop must fit in; absent or null = none. */
+  readonly graceMs?: number | null;
 }
 
 export interface TendTransition {
@@ -86,6 +94,9 @@ export function tendTransition(policy: TendPolicy, state: TendState, event: Tend
     case 'deadline':
       if (state.phase === 'stopping') for (const s of policy.services) if (isActive(state.services[s.name])) fx.push({ type: 'kill', service: s.name });
       break;
+    case 'delay-over':
+      if (state.phase === 'delaying') next = beginStop(policy, state, state.stopSignal ?? 'SIGTERM', null, `received ${state.stopSignal ?? 'SIGTERM'} (after the stop delay)`, fx);
+      break;
     case 'orphans-gone':
       if (state.phase === 'orphans') next = exitNow(state, fx);
       break;
@@ -95,11 +106,15 @@ export function tendTransition(policy: TendPolicy, state: TendState, event: Tend
 
 function onSignal(policy: TendPolicy, state: TendState, signal: SignalName, fx: TendEffect[]): TendState {
   if (state.phase === 'exited') return state;
-  if (STOP_SIGNALS.has(signal) && state.phase === 'running') return beginStop(policy, state, signal, null, `received ${signal}`, fx);
+  if (STOP_SIGNALS.has(signal) && state.phase === 'running' && (policy.stopDelayMs ?? 0) > 0) return beginDelay(policy, state, signal, fx);
+  // A second stop signal during the delay skips the rest of it.
+  if (STOP_SIGNALS.has(signal) && (state.phase === 'running' || state.phase === 'delaying')) {
+    return beginStop(policy, state, signal, null, state.phase === 'delaying' ? `received ${signal} again (stop delay skipped)` : `received ${signal}`, fx);
+  }
   for (const spec of policy.services) {
     if (!isActive(state.services[spec.name])) continue;
     // HUP rolls a pool (a rolling reload) and is forwarded to everything else, as tini would.
-    if (signal === 'SIGHUP' && spec.pool && state.phase === 'running') fx.push({ type: 'reload', service: spec.name, request: -1 });
+    if (signal === 'SIGHUP' && spec.pool && (state.phase === 'running' || state.phase === 'delaying')) fx.push({ type: 'reload', service: spec.name, request: -1 });
     else fx.push({ type: 'forward', service: spec.name, signal });
   }
   return state;
@@ -156,9 +171,19 @@ function startReady(policy: TendPolicy, state: TendState, fx: TendEffect[]): Ten
   return next;
 }
 
+// Readiness fails from now on (the 'stop-delayed' event) while the workers keep serving; the stop begins after the delay.
+function beginDelay(policy: TendPolicy, state: TendState, signal: SignalName, fx: TendEffect[]): TendState {
+  const delayMs = policy.stopDelayMs ?? 0;
+  fx.push({ type: 'emit', event: { type: 'stop-delayed', signal, delayMs } });
+  fx.push({ type: 'arm-delay', ms: delayMs });
+  return { ...state, phase: 'delaying', stopSignal: signal };
+}
+
 function beginStop(policy: TendPolicy, state: TendState, signal: SignalName, code: number | null, why: string, fx: TendEffect[]): TendState {
-  if (state.phase !== 'running') return state;
-  const deadlineMs = stopDeadlineMs(policy);
+  if (state.phase !== 'running' && state.phase !== 'delaying') return state;
+  // Never past the budget: what the delay may have used of --grace is not available to the stop.
+  const budget = policy.graceMs === undefined || policy.graceMs === null ? Infinity : policy.graceMs - (state.phase === 'delaying' ? policy.stopDelayMs ?? 0 : 0);
+  const deadlineMs = Math.max(0, Math.min(stopDeadlineMs(policy), budget));
   fx.push({ type: 'emit', event: { type: 'stopping', signal: code === null ? signal : null, deadlineMs, why } });
   fx.push({ type: 'arm-deadline', ms: deadlineMs });
   return stopNext(policy, { ...state, phase: 'stopping', code, stopSignal: signal }, fx);

@@ -86,6 +86,7 @@ function renderTend(e: TendEvent): Line {
   switch (e.type) {
     case 'log': return { level: e.level, text: e.message };
     case 'received': return { level: 'info', text: `received ${e.signal}` };
+    case 'stop-delayed': return { level: 'info', text: `received ${e.signal}: failing readiness, workers serve on for ${formatDuration(e.delayMs)} before the stop (send it again to skip)` };
     case 'stopping': return { level: 'info', text: `stopping: ${e.why} (deadline ${formatDuration(e.deadlineMs)})` };
     case 'orphans': return { level: 'info', text: `stop: sent ${e.signal} to ${e.pids.length} adopted orphan(s)` };
     case 'reaped-orphan': return { level: 'info', text: `reaped pid ${e.pid} (${describeStatus(e.status)})` };

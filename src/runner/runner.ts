@@ -252,6 +252,9 @@ class Runner {
       case 'arm-deadline':
         this.timers.arm('tend:deadline', effect.ms, this.lifetime.signal, () => { this.dispatch({ to: 'tend', event: { type: 'deadline' } }); });
         return;
+      case 'arm-delay':
+        this.timers.arm('tend:delay', effect.ms, this.lifetime.signal, () => { this.dispatch({ to: 'tend', event: { type: 'delay-over' } }); });
+        return;
       case 'stop-orphans':
         void stopOrphans(this.reaper, this.spec.services[0]?.stop ?? [], this.lifetime.signal, (e) => { this.publish(e); }).then(() => {
           this.dispatch({ to: 'tend', event: { type: 'orphans-gone' } });

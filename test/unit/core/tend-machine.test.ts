@@ -324,3 +324,71 @@ describe('tend machine: stopDeadlineMs', () => {
   ];
   for (const [name, policy, ms] of rows) it(name, () => { assert.equal(stopDeadlineMs(policy), ms); });
 });
+
+// ---- stop delay (--stop-delay) and budget (--grace) ----
+
+const delayed: TendPolicy = { ...example, stopDelayMs: 5_000 };
+const delayedGrace: TendPolicy = { ...example, stopDelayMs: 5_000, graceMs: exampleDeadline + 5_000 };
+const delayedTight: TendPolicy = { ...example, stopDelayMs: 5_000, graceMs: 30_000 };
+const delayEmit = (sig: SignalName, ms: number): TendEffect => ({ type: 'emit', event: { type: 'stop-delayed', signal: sig, delayMs: ms } });
+
+table('tend machine: the stop delay fails readiness first, the stop runs after it', [
+  {
+    name: 'SIGTERM with a delay → phase delaying, a delay timer, nothing stopped yet', policy: delayed, given: exampleUp, when: signal('SIGTERM'),
+    effects: [delayEmit('SIGTERM', 5_000), { type: 'arm-delay', ms: 5_000 }],
+    state: { phase: 'delaying', stopSignal: 'SIGTERM', services: { migrate: 'done', web: 'ready', jobs: 'ready' } },
+  },
+  {
+    name: 'SIGINT with a delay → the same, remembering SIGINT', policy: delayed, given: exampleUp, when: signal('SIGINT'),
+    effects: [delayEmit('SIGINT', 5_000), { type: 'arm-delay', ms: 5_000 }], state: { phase: 'delaying', stopSignal: 'SIGINT' },
+  },
+  {
+    name: 'the delay is over → the stop begins (stopping published now, so the listening sockets close now)', policy: delayed, given: [...exampleUp, signal('SIGTERM')],
+    when: { type: 'delay-over' },
+    effects: [stopping('received SIGTERM (after the stop delay)', exampleDeadline), { type: 'arm-deadline', ms: exampleDeadline }, { type: 'stop', service: 'jobs', signal: 'SIGTERM' }],
+    state: { phase: 'stopping', services: { migrate: 'done', web: 'ready', jobs: 'stopping' } },
+  },
+  {
+    name: 'a second SIGTERM during the delay → the stop begins at once', policy: delayed, given: [...exampleUp, signal('SIGTERM')], when: signal('SIGTERM'),
+    effects: [stopping('received SIGTERM again (stop delay skipped)', exampleDeadline), { type: 'arm-deadline', ms: exampleDeadline }, { type: 'stop', service: 'jobs', signal: 'SIGTERM' }],
+    state: { phase: 'stopping' },
+  },
+  {
+    name: 'the delay timer after a skipped delay → nothing', policy: delayed, given: [...exampleUp, signal('SIGTERM'), signal('SIGTERM')], when: { type: 'delay-over' },
+    effects: [], state: { phase: 'stopping' },
+  },
+  {
+    name: 'a service that may not die ends during the delay → the stop begins at once with its code', policy: delayed, given: [...exampleUp, signal('SIGTERM')],
+    when: ended('jobs', 'exited', 3),
+    effects: [stopping('service jobs ended (exit code 3)', exampleDeadline, null), { type: 'arm-deadline', ms: exampleDeadline }],
+    state: { phase: 'stopping', code: 3 },
+  },
+  {
+    name: 'SIGHUP during the delay still rolls the pool (it is not forwarded to it)', policy: delayed, given: [...exampleUp, signal('SIGTERM')], when: signal('SIGHUP'),
+    effects: [{ type: 'reload', service: 'web', request: -1 }, { type: 'forward', service: 'jobs', signal: 'SIGHUP' }], state: { phase: 'delaying' },
+  },
+  {
+    name: 'a service ends on its own with no delay pending → no delay (only signals are delayed)', policy: delayed, given: exampleUp, when: ended('jobs', 'exited', 3),
+    effects: [stopping('service jobs ended (exit code 3)', exampleDeadline, null), { type: 'arm-deadline', ms: exampleDeadline }],
+    state: { phase: 'stopping' },
+  },
+  {
+    name: 'a zero delay → the stop begins at once, as without the flag', policy: { ...example, stopDelayMs: 0 }, given: exampleUp, when: signal('SIGTERM'),
+    effects: [stopping('received SIGTERM', exampleDeadline), { type: 'arm-deadline', ms: exampleDeadline }, { type: 'stop', service: 'jobs', signal: 'SIGTERM' }],
+  },
+]);
+
+table('tend machine: the stop deadline never passes --grace', [
+  {
+    name: 'a budget that fits → the usual deadline', policy: delayedGrace, given: [...exampleUp, signal('SIGTERM')], when: { type: 'delay-over' },
+    effects: [stopping('received SIGTERM (after the stop delay)', exampleDeadline), { type: 'arm-deadline', ms: exampleDeadline }, { type: 'stop', service: 'jobs', signal: 'SIGTERM' }],
+  },
+  {
+    name: 'a budget smaller than delay + chain → the deadline is what the delay left of it', policy: delayedTight, given: [...exampleUp, signal('SIGTERM')], when: { type: 'delay-over' },
+    effects: [stopping('received SIGTERM (after the stop delay)', 25_000), { type: 'arm-deadline', ms: 25_000 }, { type: 'stop', service: 'jobs', signal: 'SIGTERM' }],
+  },
+  {
+    name: 'no delay, a small budget → the deadline is the budget', policy: { ...example, graceMs: 30_000 }, given: exampleUp, when: signal('SIGTERM'),
+    effects: [stopping('received SIGTERM', 30_000), { type: 'arm-deadline', ms: 30_000 }, { type: 'stop', service: 'jobs', signal: 'SIGTERM' }],
+  },
+]);
