@@ -4,7 +4,9 @@ import type { TendSpec } from '../config/spec.js';
 import { TendError, ExitCode } from '../errors.js';
 import { createLogger } from '../log.js';
 import type { SignalIntake } from '../os/signals.js';
-import { serveControl } from '../runner/control.js';
+import { openControlSocket } from '../control/server.js';
+import { recordHistory } from '../control/history.js';
+import { controlPathFor, resolveControlGroup } from '../control/paths.js';
 import { eventLogSink } from '../runner/event-log.js';
 import { logView } from '../runner/log-view.js';
 import { startTend } from '../runner/runner.js';
@@ -13,7 +15,7 @@ import { clearStaleLeftovers } from '../runner/stale.js';
 import { systemdSink } from '../systemd/bridge.js';
 import { createSystemdObserver } from '../systemd/notifier.js';
 import type { EventSink } from '../core/events.js';
-import { requestControl } from './control-client.js';
+import { runControl } from './control-client.js';
 import { parseCli } from './parse-args.js';
 
 // Run the tend CLI and exit the process with the documented exit code.
@@ -37,7 +39,7 @@ export async function main(argv: readonly string[], signals: SignalIntake): Prom
         code = await run(command.spec, command.warnings, signals);
         break;
       case 'control':
-        code = await requestControl(command.socket, command.request, command.service);
+        code = await runControl(command.command, command.socket);
         break;
     }
   } catch (error) {
@@ -66,15 +68,22 @@ async function run(spec: TendSpec, warnings: readonly string[], signals: SignalI
   const bridge = sd === null ? null : systemdSink(sd.observer, () => summary());
   if (bridge !== null) sinks.push(bridge.sink);
   for (const removed of await clearStaleLeftovers(spec)) log.warn(`removed a leftover of an earlier tend: ${removed}`);
+  // The control socket opens before anything starts: failing to open it is fatal, not a log line.
+  const controlPath = controlPathFor(spec);
+  const control = await openControlSocket(controlPath, resolveControlGroup(spec.controlGroup), log);
+  if (spec.services.length > 1 || spec.services[0]?.pool === true) process.stderr.write(`tend: control socket ${controlPath}\n`);
+  else log.info(`control socket ${controlPath}`);
+  const history = recordHistory();
+  sinks.push(history.sink);
   const tend = startTend(spec, { signals, env: process.env }, sinks);
   summary = () => tend.status().services.map((s) => `${spec.services.length > 1 ? `${s.name}: ` : ''}${s.ready}/${s.desired} workers ready, generation ${s.generation}`).join('; ');
-  const control = spec.control === null ? null : serveControl(spec.control, tend, log);
+  control.serve(tend, history);
   const code = await tend.done;
   // Workers' last lines are written before tend exits.
   await Promise.all([stdioSink('stdout').flushed(), stdioSink('stderr').flushed()]);
   bridge?.stop();
   sd?.stop();
-  control?.close();
+  control.close();
   return code;
 }
 
