@@ -39,6 +39,8 @@ export async function main(argv: readonly string[], signals: SignalIntake): Prom
         code = await run(command.spec, command.warnings, signals);
         break;
       case 'control':
+        // A client is not a supervisor: Ctrl-C (e.g. ending `tend logs -f`) ends it the ordinary way.
+        signals.release();
         code = await runControl(command.command, command.socket);
         break;
     }

@@ -17,7 +17,7 @@ import { richStatus } from './status-view.js';
 /** The longest request line accepted; a longer one closes the connection. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 /** A connection with no complete request for this long is closed (streams being answered are exempt). */
-export const IDLE_TIMEOUT_MS = 10_000;
+export const IDLE_TIMEOUT_MS = 5_000;
 
 /** Requests anyone allowed to connect may make; every other one changes something and needs tend's uid or root. */
 const READ_ONLY = new Set(['status', 'logs']);
