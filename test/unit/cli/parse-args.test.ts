@@ -28,7 +28,7 @@ describe('tend run with flags only', () => {
   it('makes one service "main" with the single-command defaults', () => {
     const { spec, warnings } = run(['--', 'node', 'server.js']);
     assert.deepEqual(warnings, []);
-    assert.deepEqual({ ...spec, services: [] }, { services: [], subreaper: true, verbose: false, control: null, controlGroup: null, eventLog: null, source: { kind: 'flags' } });
+    assert.deepEqual({ ...spec, services: [] }, { services: [], subreaper: true, verbose: false, control: null, controlGroup: null, eventLog: null, logPrefix: null, logFormat: 'text', logMaxLine: 65536, source: { kind: 'flags' } });
     const main = only(spec);
     assert.deepEqual(main.command, ['node', 'server.js']);
     assert.equal(main.name, 'main');
