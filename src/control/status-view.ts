@@ -27,6 +27,8 @@ export interface RichService extends Omit<ServiceStatus, 'workers'> {
 export interface RichStatus extends Omit<TendStatus, 'services' | 'workers'> {
   readonly pid: number;
   readonly services: readonly RichService[];
+  /** The first service's workers, for older clients (as `generation`, `ready`, `desired`). */
+  readonly workers: readonly RichWorker[];
 }
 
 /** Lines of each worker's output `tend status -v` shows. */
@@ -68,5 +70,5 @@ export function richStatus(tend: TendHandle, history: History, verbose: boolean)
     }),
   }));
   for (const pid of lastCpu.keys()) if (!seen.has(pid)) lastCpu.delete(pid);
-  return { phase: base.phase, pid: process.pid, generation: base.generation, ready: base.ready, desired: base.desired, lastReload: base.lastReload, services };
+  return { phase: base.phase, pid: process.pid, generation: base.generation, ready: base.ready, desired: base.desired, lastReload: base.lastReload, services, workers: services[0]?.workers ?? [] };
 }
