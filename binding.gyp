@@ -17,6 +17,7 @@
         "native/errors.c",
         "native/fd.c",
         "native/listen.c",
+        "native/peercred.c",
         "native/reap.c",
         "native/rlimit.c",
         "native/sockaddr.c",

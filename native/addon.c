@@ -31,6 +31,7 @@ static const napi_property_descriptor functions[] = {
   FN("pipe", tend_pipe),
   FN("socketAddress", tend_socket_address),
   FN("setCloexec", tend_set_cloexec),
+  FN("peerCredentials", tend_peer_credentials),
   FN("signalWatch", tend_signal_watch),
   FN("realtimeSignalRange", tend_realtime_signal_range),
 };

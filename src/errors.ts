@@ -17,6 +17,8 @@ export const ExitCode = {
   reloadFailed: 65,
   /** The control socket could not be reached (sysexits EX_NOHOST). */
   controlUnreachable: 68,
+  /** A control request was refused: the caller is not tend's user or root (sysexits EX_NOPERM). */
+  controlDenied: 77,
   /** Workers kept crashing and tend gave up (sysexits EX_TEMPFAIL). */
   gaveUp: 75,
   /** The command was found but could not be executed. */
@@ -35,6 +37,7 @@ export type TendErrorCode =
   | 'TEND_ERR_GAVE_UP'
   | 'TEND_ERR_RELOAD_FAILED'
   | 'TEND_ERR_CONTROL'
+  | 'TEND_ERR_CONTROL_DENIED'
   | 'TEND_ERR_NATIVE_MISSING';
 
 /** The exit code each error code maps to. */
@@ -48,6 +51,7 @@ export const exitCodeOf: Readonly<Record<TendErrorCode, number>> = {
   TEND_ERR_GAVE_UP: ExitCode.gaveUp,
   TEND_ERR_RELOAD_FAILED: ExitCode.reloadFailed,
   TEND_ERR_CONTROL: ExitCode.controlUnreachable,
+  TEND_ERR_CONTROL_DENIED: ExitCode.controlDenied,
   TEND_ERR_NATIVE_MISSING: ExitCode.internal,
 };
 

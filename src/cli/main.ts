@@ -4,7 +4,9 @@ import type { TendSpec } from '../config/spec.js';
 import { TendError, ExitCode } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import type { SignalIntake } from '../os/signals.js';
-import { serveControl } from '../runner/control.js';
+import { openControlSocket } from '../control/server.js';
+import { recordHistory } from '../control/history.js';
+import { controlPathFor, resolveControlGroup } from '../control/paths.js';
 import { eventLogSink } from '../runner/event-log.js';
 import { logView } from '../runner/log-view.js';
 import { startTend } from '../runner/runner.js';
@@ -14,7 +16,7 @@ import { systemdSink } from '../systemd/bridge.js';
 import { createSystemdObserver } from '../systemd/notifier.js';
 import type { EventSink } from '../core/events.js';
 import { listenHealth } from '../health/server.js';
-import { requestControl } from './control-client.js';
+import { runControl } from './control-client.js';
 import { parseCli } from './parse-args.js';
 import { ignoreStdioErrors } from './stdio.js';
 
@@ -38,7 +40,9 @@ export async function main(argv: readonly string[], signals: SignalIntake): Prom
         code = await run(command.spec, command.warnings, signals);
         break;
       case 'control':
-        code = await requestControl(command.socket, command.request, command.service);
+        // A client is not a supervisor: Ctrl-C (e.g. ending `tend logs -f`) ends it the ordinary way.
+        signals.release();
+        code = await runControl(command.command, command.socket);
         break;
     }
   } catch (error) {
@@ -63,16 +67,27 @@ async function run(spec: TendSpec, warnings: readonly string[], signals: SignalI
   // Bound before anything starts: a health port in use is a start-up error.
   const health = spec.healthListen === null ? null : await listenHealth(spec.healthListen, spec.services);
   if (health !== null) log.info(`health endpoints on http://${health.address} (/livez, /readyz, /metrics)`);
+  // The control socket opens before anything starts: failing to open it is fatal, not a log line. A single command
+  // gets one only when asked (--control); pools and several services always have one.
+  const only = spec.services.length === 1 ? spec.services[0] : undefined;
+  const wantsControl = spec.control !== null || only === undefined || only.pool;
+  const controlPath = wantsControl ? controlPathFor(spec) : null;
+  const control = controlPath === null ? null : await openControlSocket(controlPath, resolveControlGroup(spec.controlGroup), log);
+  if (controlPath !== null && only?.pool !== false) process.stderr.write(`tend: control socket ${controlPath}\n`);
+  else if (controlPath !== null) log.info(`control socket ${controlPath}`);
+  const history = recordHistory();
+  sinks.push(history.sink);
   let tend;
   try {
     tend = startTend(spec, { signals, env: process.env }, sinks);
   } catch (error) {
     health?.close();
+    control?.close();
     throw error;
   }
   health?.attach(tend);
   systemd.summarize(() => tend.status().services.map((s) => `${spec.services.length > 1 ? `${s.name}: ` : ''}${s.ready}/${s.desired} workers ready, generation ${s.generation}`).join('; '));
-  const control = spec.control === null ? null : serveControl(spec.control, tend, log);
+  control?.serve(tend, history);
   const code = await tend.done;
   // Workers' last lines are written before tend exits.
   await flushStdioSinks();

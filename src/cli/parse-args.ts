@@ -3,11 +3,11 @@
 // cannot be read or parsed).
 import { parseArgs } from 'node:util';
 import { loadConfigFile, type RawOptions } from '../config/config-file.js';
-import { FLAG_BY_NAME, parseArgsOptions, parseServiceName } from '../config/flags.js';
-import { parsePath } from '../config/pool-config.js';
+import { FLAG_BY_NAME, parseArgsOptions } from '../config/flags.js';
 import type { TendSpec } from '../config/spec.js';
 import { buildTendSpec } from '../config/tend-spec.js';
 import { TendError } from '../errors.js';
+import { CONTROL_COMMANDS, parseControlCommand, type ControlCommand, type ControlCommandName } from './parse-control.js';
 import { CONTROL_USAGE, MAIN_USAGE, runUsage } from './usage.js';
 
 /** What the command line asks for. */
@@ -15,7 +15,7 @@ export type CliCommand =
   | { readonly kind: 'help'; readonly text: string }
   | { readonly kind: 'version' }
   | { readonly kind: 'run'; readonly spec: TendSpec; readonly warnings: readonly string[] }
-  | { readonly kind: 'control'; readonly request: 'reload' | 'status'; readonly socket: string; readonly service: string | null };
+  | { readonly kind: 'control'; readonly command: ControlCommand; readonly socket: string | null };
 
 /** The node:util parseArgs options of `tend run`, derived from the flag table. */
 export const RUN_OPTIONS = parseArgsOptions();
@@ -36,32 +36,15 @@ export function parseCli(argv: readonly string[], readFile?: (path: string) => s
       return { kind: 'version' };
     case 'run':
       return parseRun(rest, readFile);
-    case 'reload':
-    case 'status':
-      return parseControl(first, rest);
-    default:
-      throw new TendError('TEND_ERR_USAGE', `unknown subcommand ${JSON.stringify(first)}; use run, reload or status (see tend --help)`);
+    default: {
+      if ((CONTROL_COMMANDS as readonly string[]).includes(first)) {
+        const parsed = parseControlCommand(first as ControlCommandName, rest);
+        if (parsed.help) return { kind: 'help', text: CONTROL_USAGE };
+        return { kind: 'control', command: parsed.command, socket: parsed.socket };
+      }
+      throw new TendError('TEND_ERR_USAGE', `unknown subcommand ${JSON.stringify(first)}; use run, ${CONTROL_COMMANDS.join(', ')} (see tend --help)`);
+    }
   }
-}
-
-function parseControl(request: 'reload' | 'status', args: readonly string[]): CliCommand {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...args], options: { control: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
-  } catch (error) {
-    throw rewordParseError(`tend ${request}`, error);
-  }
-  const { values, positionals } = parsed;
-  if (values.help === true) return { kind: 'help', text: CONTROL_USAGE };
-  if (positionals.length > 1) {
-    throw new TendError('TEND_ERR_USAGE', `tend ${request}: one SERVICE at most, got ${positionals.map((p) => JSON.stringify(p)).join(' ')}; see tend ${request} --help`);
-  }
-  const service = positionals[0] === undefined ? null : parseServiceName(positionals[0], `tend ${request} SERVICE`);
-  const socket = values.control ?? process.env['TEND_CONTROL'];
-  if (socket === undefined) {
-    throw new TendError('TEND_ERR_USAGE', `tend ${request}: no control socket; pass --control PATH (the same PATH given to tend run --control) or set TEND_CONTROL`);
-  }
-  return { kind: 'control', request, socket: parsePath('--control', socket, 'socket'), service };
 }
 
 function parseRun(args: readonly string[], readFile?: (path: string) => string): CliCommand {

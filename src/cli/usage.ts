@@ -104,11 +104,17 @@ export function readmeFlagTable(): string {
   return ['| flag | scope | default | what it does |', '|---|---|---|---|', ...rows].join('\n');
 }
 
-export const CONTROL_USAGE = `Usage: tend reload --control PATH [SERVICE]
-       tend status --control PATH [SERVICE]
+export const CONTROL_USAGE = `Usage: tend status [SERVICE] [--json] [-v] [--check]
+       tend reload|restart [SERVICE]
+       tend scale [SERVICE] N|+N|-N
+       tend signal [SERVICE] SIGNAL [--slot K] [--force]
+       tend logs [SERVICE] [--slot K] [-n N] [-f]
+       tend stop
+Every command takes --control PATH (or TEND_CONTROL=PATH); without it, the one running tend is found.
 
-Talk to a running tend started with --control PATH (or set TEND_CONTROL=PATH); SERVICE names one service.
-reload waits for the rolling reload to finish: exit 0 when every worker was replaced, 65 when the reload
-failed and was rolled back (the old workers keep serving), 68 when the control socket cannot be reached.
-status prints the pool's state as JSON.
+status: a table on a terminal, JSON otherwise (--json); -v adds each worker's last lines; --check exits 0 when every
+service is ready at its desired size, 1 when degraded. reload/restart and scale show each slot's progress and exit 0,
+or 65 when the change failed (a failed reload is rolled back). signal refuses TERM, INT and KILL without --force.
+stop prints the exit code tend exits with. Exit 68: tend cannot be reached; 77: the request is not allowed
+(only tend's user or root may change it; --control-group members may read status and logs).
 `;

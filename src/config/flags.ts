@@ -56,6 +56,7 @@ export interface ProcessDraft {
   subreaper: boolean;
   verbose: boolean;
   control: string | null;
+  controlGroup: string | null;
   eventLog: string | null;
   logPrefix: LogPrefix | null;
   logFormat: LogFormat;
@@ -299,8 +300,11 @@ export const FLAGS: readonly Flag[] = [
   proc({ name: 'config', short: 'c', value: 'string', arg: 'FILE', default: null, apply: null,
     help: 'read the services from a file: tend YAML or JSON (keys = flag names without dashes; a services: map for several), a Procfile, or a PM2 ecosystem file (see docs/configuration.md)' }),
   proc({ name: 'control', value: 'string', arg: 'PATH', default: null,
-    help: 'a unix socket for tend reload / tend status',
+    help: 'the control socket (tend status, logs, reload, restart, scale, signal, stop); default: control.sock in tend\'s runtime directory, printed at start; mode 0600, owned by tend\'s user',
     apply: (d, v) => { d.control = parsePath('--control', text('control', v), 'socket'); } }),
+  proc({ name: 'control-group', value: 'string', arg: 'GROUP', default: null,
+    help: 'let members of GROUP (name or gid) make read-only control requests (status, logs): the socket becomes 0660 with that group; changes stay with tend\'s user and root',
+    apply: (d, v) => { d.controlGroup = text('control-group', v); } }),
   proc({ name: 'event-log', value: 'string', arg: 'PATH', default: null,
     help: "append tend's typed event stream to PATH as JSON lines",
     apply: (d, v) => { d.eventLog = parsePath('--event-log', text('event-log', v), 'file'); } }),

@@ -25,7 +25,7 @@ export function newServiceDraft(name: string): ServiceDraft {
 
 // tend's own settings with their defaults.
 export function newProcessDraft(): ProcessDraft {
-  return { subreaper: true, verbose: false, control: null, eventLog: null, logPrefix: null, logFormat: 'text', logMaxLine: DEFAULT_MAX_LINE,
+  return { subreaper: true, verbose: false, control: null, controlGroup: null, eventLog: null, logPrefix: null, logFormat: 'text', logMaxLine: DEFAULT_MAX_LINE,
     healthListen: null, stopDelayMs: 0, graceMs: null };
 }
 

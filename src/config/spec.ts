@@ -55,6 +55,8 @@ export interface TendSpec {
   readonly subreaper: boolean;
   readonly verbose: boolean;
   readonly control: string | null;
+  /** `--control-group`: a group (name or gid) allowed read-only control requests, or null. */
+  readonly controlGroup: string | null;
   /** Where the typed event stream is written as JSON lines (`--event-log`), or null. */
   readonly eventLog: string | null;
   /** `--log-prefix`; null = the default (none for a single command, slot for pools and several services). */

@@ -109,6 +109,13 @@ export type SocketAddress =
   | { family: 'tcp'; host: string; port: number }
   | { family: 'unix'; path: string };
 
+/** The process on the other end of a unix stream socket, as the kernel recorded it at connect (SO_PEERCRED). */
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
 /** Handle returned by signalWatch. */
 export interface SignalWatch {
   /** Stops watching and restores the previous dispositions; idempotent. */
@@ -156,6 +163,7 @@ interface Binding {
   pipe(): [number, number];
   socketAddress(fd: number): SocketAddress;
   setCloexec(fd: number): void;
+  peerCredentials(fd: number): PeerCredentials;
   signalWatch(signos: readonly number[], onSignal: (signo: number) => void): SignalWatch;
   realtimeSignalRange(): RealtimeSignalRange;
 }
@@ -462,6 +470,12 @@ export function setCloexec(fd: number): void {
   addon().setCloexec(fd);
 }
 
+/** SO_PEERCRED of a connected unix socket: Node does not expose who connected, and the control socket must know. */
+export function peerCredentials(fd: number): PeerCredentials {
+  checkFd('peerCredentials', 'fd', fd);
+  return addon().peerCredentials(fd);
+}
+
 // ---- signals Node cannot listen for ----
 
 /**
@@ -510,6 +524,7 @@ export const native = {
   pipe,
   socketAddress,
   setCloexec,
+  peerCredentials,
   signalWatch,
   realtimeSignalRange,
 } as const;

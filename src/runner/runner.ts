@@ -52,6 +52,8 @@ export interface TendHandle {
   /** The normal stop, as on SIGTERM. */
   stop(): void;
   status(): TendStatus;
+  /** The output rings of the live processes of a service (or of every service), optionally one slot: `tend logs`. */
+  rings(service: string | null, slot: number | null): { service: string; slot: number; pid: number | null; ring: LineRing }[];
 }
 
 /** Runtime facts about one process the machines asked for. */
@@ -166,6 +168,11 @@ class Runner {
       signal: (service, signal, slot) => this.signalService(service, signal, slot),
       stop: () => { this.dispatch({ to: 'tend', event: { type: 'signal', signal: 'SIGTERM' } }); },
       status: () => snapshot(this.tendState, this.services),
+      rings: (service, slot) => [...this.services.values()]
+        .filter((rt) => service === null || rt.spec.name === service)
+        .flatMap((rt) => [...rt.procs.values()])
+        .filter((p) => slot === null || p.slot === slot)
+        .flatMap((p) => (p.ring === null ? [] : [{ service: p.service, slot: p.slot, pid: p.pid, ring: p.ring }])),
     };
   }
 

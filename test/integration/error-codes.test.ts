@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { exitCodeOf, type TendErrorCode } from '../../src/errors.js';
-import { fixture, killAll, repoRoot, shellCode, start, startTend } from '../helpers/tend.js';
+import { fixture, killAll, repoRoot, shellCode, start, startTend, tendBin } from '../helpers/tend.js';
 
 let dir = '';
 let held: Server | null = null;
@@ -59,6 +59,18 @@ const reach: Record<TendErrorCode, () => Promise<{ code: number; stderr: string 
     return result;
   },
   TEND_ERR_CONTROL: () => run(['status', '--control', join(dir, 'nobody-listens.sock')]),
+  TEND_ERR_CONTROL_DENIED: async () => {
+    // A member of --control-group may read status but not change anything: nobody/nogroup asks for a reload.
+    const control = join(dir, 'denied.ctl');
+    chmodSync(dir, 0o755);
+    const t = startTend(['run', '--workers', '1', '--control', control, '--control-group', 'nogroup', '--', 'sleep', '300']);
+    await t.waitEvent((e) => e.type === 'service-ready', 15_000);
+    const p = start(['setpriv', '--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups', tendBin, 'reload', '--control', control]);
+    const exit = await p.exited(15_000);
+    t.child.kill('SIGTERM');
+    await t.exited(15_000);
+    return { code: shellCode(exit), stderr: p.stderr() };
+  },
   TEND_ERR_NATIVE_MISSING: async () => {
     // The CLI without its native parts: a copy of the compiled code with no build/ and no prebuilds/ beside it.
     const copy = join(dir, 'no-native');

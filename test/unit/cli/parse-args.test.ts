@@ -28,7 +28,7 @@ describe('tend run with flags only', () => {
   it('makes one service "main" with the single-command defaults', () => {
     const { spec, warnings } = run(['--', 'node', 'server.js']);
     assert.deepEqual(warnings, []);
-    assert.deepEqual({ ...spec, services: [] }, { services: [], subreaper: true, verbose: false, control: null, eventLog: null, logPrefix: null, logFormat: 'text', logMaxLine: 65536, source: { kind: 'flags' } });
+    assert.deepEqual({ ...spec, services: [] }, { services: [], subreaper: true, verbose: false, control: null, controlGroup: null, eventLog: null, logPrefix: null, logFormat: 'text', logMaxLine: 65536, healthListen: null, stopDelayMs: 0, graceMs: null, source: { kind: 'flags' } });
     const main = only(spec);
     assert.deepEqual(main.command, ['node', 'server.js']);
     assert.equal(main.name, 'main');
@@ -107,8 +107,12 @@ describe('tend run with flags only', () => {
 
 describe('tend reload / status', () => {
   it('take --control and an optional SERVICE', () => {
-    assert.deepEqual(parseCli(['reload', '--control', '/run/a.ctl']), { kind: 'control', request: 'reload', socket: '/run/a.ctl', service: null });
-    assert.deepEqual(parseCli(['status', '--control', '/run/a.ctl', 'web']), { kind: 'control', request: 'status', socket: '/run/a.ctl', service: 'web' });
+    assert.deepEqual(parseCli(['reload', '--control', '/run/a.ctl']), { kind: 'control', command: { name: 'reload', service: null }, socket: '/run/a.ctl' });
+    assert.deepEqual(parseCli(['status', '--control', '/run/a.ctl', 'web']), { kind: 'control', command: { name: 'status', service: 'web', json: null, verbose: false, check: false }, socket: '/run/a.ctl' });
+    assert.deepEqual(parseCli(['scale', 'web', '-2', '--control', '/run/a.ctl']), { kind: 'control', command: { name: 'scale', service: 'web', workers: null, delta: -2 }, socket: '/run/a.ctl' });
+    assert.deepEqual(parseCli(['signal', 'HUP', '--slot', '1', '--control', '/run/a.ctl']), { kind: 'control', command: { name: 'signal', service: null, signal: 'HUP', slot: 1, force: false }, socket: '/run/a.ctl' });
+    assert.throws(() => parseCli(['status', '--control', `/tmp/${'x'.repeat(120)}`]), /longer than 107 bytes/);
+    assert.throws(() => parseCli(['scale', 'lots']), /not a count/);
     assert.throws(() => parseCli(['reload', '--control', '/a', 'web', 'jobs']), usage(/one SERVICE at most/));
     assert.throws(() => parseCli(['reload', '--control', '/a', '-x']), usage(/unknown option -x/));
     assert.throws(() => parseCli(['reload', '--control', '/a', '9lives']), usage(/is not a valid service name/));
