@@ -67,14 +67,7 @@ async function run(spec: TendSpec, warnings: readonly string[], signals: SignalI
   // Bound before anything starts: a health port in use is a start-up error.
   const health = spec.healthListen === null ? null : await listenHealth(spec.healthListen, spec.services);
   if (health !== null) log.info(`health endpoints on http://${health.address} (/livez, /readyz, /metrics)`);
-  // The control socket opens before anything starts: failing to open it is fatal, not a log line. A single command
-  // gets one only when asked (--control); pools and several services always have one.
-  const only = spec.services.length === 1 ? spec.services[0] : undefined;
-  const wantsControl = spec.control !== null || only === undefined || only.pool;
-  const controlPath = wantsControl ? controlPathFor(spec) : null;
-  const control = controlPath === null ? null : await openControlSocket(controlPath, resolveControlGroup(spec.controlGroup), log);
-  if (controlPath !== null && only?.pool !== false) process.stderr.write(`tend: control socket ${controlPath}\n`);
-  else if (controlPath !== null) log.info(`control socket ${controlPath}`);
+  const control = await openControl(spec, log);
   const history = recordHistory();
   sinks.push(history.sink);
   let tend;
@@ -97,6 +90,18 @@ async function run(spec: TendSpec, warnings: readonly string[], signals: SignalI
   const [first] = gaveUp;
   if (first !== undefined && code === ExitCode.gaveUp) throw new TendError('TEND_ERR_GAVE_UP', `${first}; tend stopped everything (exit ${code})`);
   return code;
+}
+
+// The control socket opens before anything starts: failing to open it is fatal, not a log line. A single command
+// gets one only when asked (--control); pools and several services always have one, printed at start.
+async function openControl(spec: TendSpec, log: Logger): Promise<Awaited<ReturnType<typeof openControlSocket>> | null> {
+  const only = spec.services.length === 1 ? spec.services[0] : undefined;
+  if (spec.control === null && only !== undefined && !only.pool) return null;
+  const path = controlPathFor(spec);
+  const control = await openControlSocket(path, resolveControlGroup(spec.controlGroup), log);
+  if (only?.pool !== false) process.stderr.write(`tend: control socket ${path}\n`);
+  else log.info(`control socket ${path}`);
+  return control;
 }
 
 // The event stream's subscribers: the log, the event log, systemd, and the give-up record for the exit message.
