@@ -31,6 +31,8 @@ static const napi_property_descriptor functions[] = {
   FN("pipe", tend_pipe),
   FN("socketAddress", tend_socket_address),
   FN("setCloexec", tend_set_cloexec),
+  FN("ipcSocketPair", tend_ipc_socket_pair),
+  FN("ipcSend", tend_ipc_send),
 };
 
 /* Called by Node when the addon is loaded (also from worker threads). */

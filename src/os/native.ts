@@ -133,6 +133,8 @@ interface Binding {
   pipe(): [number, number];
   socketAddress(fd: number): SocketAddress;
   setCloexec(fd: number): void;
+  ipcSocketPair(): [number, number];
+  ipcSend(fd: number, data: Buffer, passFd: number): number;
 }
 
 // Relative to dist/src/os/native.js.
@@ -436,6 +438,24 @@ export function setCloexec(fd: number): void {
   addon().setCloexec(fd);
 }
 
+// ---- Node IPC channels (tend's end of a worker's process.send) ----
+
+/** A stream socketpair for a Node IPC channel: [tend's end (non-blocking), the child's end]; both CLOEXEC. */
+export function ipcSocketPair(): [number, number] {
+  return addon().ipcSocketPair();
+}
+
+/**
+ * One sendmsg of `data` on a channel, with `passFd` attached by SCM_RIGHTS (-1: none). Returns the bytes taken, which
+ * may be fewer than asked (0 when the socket is full); throws EPIPE/ECONNRESET when the child is gone.
+ */
+export function ipcSend(fd: number, data: Buffer, passFd: number): number {
+  checkFd('ipcSend', 'fd', fd);
+  if (!Buffer.isBuffer(data)) fail('ipcSend', 'data', 'a Buffer');
+  checkInt('ipcSend', 'passFd', passFd, -1, INT32_MAX);
+  return addon().ipcSend(fd, data, passFd);
+}
+
 /** All of the above as one object, for callers that prefer `native.spawn(...)` or want to substitute a fake. */
 export const native = {
   spawn,
@@ -465,4 +485,6 @@ export const native = {
   pipe,
   socketAddress,
   setCloexec,
+  ipcSocketPair,
+  ipcSend,
 } as const;
