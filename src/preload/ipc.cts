@@ -93,14 +93,10 @@ function client(): SocketClient {
   };
 }
 
-/** Claims tend's channel for this process when it should have it; null when it should not (or cannot). */
+/** Claims tend's channel for this process (not a launcher) unless it has one already; null when it cannot. */
 function claim(ipcFd: number | null): SocketClient | null {
   if (ipcFd === null) return null;
   if (!(require('node:worker_threads') as typeof import('node:worker_threads')).isMainThread) return null;
-  if (isLauncher(process.argv[1])) {
-    log.debug(`launcher ${process.argv[1] ?? ''}: leaving the IPC channel (fd ${ipcFd}) to the process it starts`);
-    return null;
-  }
   if (process.channel !== undefined) {
     log.debug('this process already has an IPC channel (from its parent): not claiming tend\'s');
     return null;

@@ -30,7 +30,14 @@ function main(): void {
 
   // Loaded only when active, so a process that inherited NODE_OPTIONS but not the environment pays nothing more.
   const drain = (require('./drain.cjs') as typeof import('./drain.cjs')).install(config.drainIdleMs);
-  const ipc = (require('./ipc.cjs') as typeof import('./ipc.cjs')).claim(config.ipcFd);
+  const ipcModule = require('./ipc.cjs') as typeof import('./ipc.cjs');
+  let ipc = null;
+  if (ipcModule.isLauncher(process.argv[1])) {
+    log.debug(`launcher ${process.argv[1] ?? ''}: tend's fds go on to the processes it starts`);
+    (require('./launcher.cjs') as typeof import('./launcher.cjs')).passOn(process.env);
+  } else {
+    ipc = ipcModule.claim(config.ipcFd);
+  }
   (require('./listen.cjs') as typeof import('./listen.cjs')).install(config, drain, ipc);
 }
 
