@@ -33,6 +33,7 @@ static const napi_property_descriptor functions[] = {
   FN("setCloexec", tend_set_cloexec),
   FN("ipcSocketPair", tend_ipc_socket_pair),
   FN("ipcSend", tend_ipc_send),
+  FN("setNonblocking", tend_set_nonblocking),
 };
 
 /* Called by Node when the addon is loaded (also from worker threads). */

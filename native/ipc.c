@@ -74,3 +74,17 @@ napi_value tend_ipc_send(napi_env env, napi_callback_info info) {
   }
   return tend_number(env, (double)sent);
 }
+
+/* setNonblocking(fd): a listening socket handed to Node over IPC must be O_NONBLOCK before it leaves. Node adopts a
+ * received handle as it is (it expects a socket Node itself made), and O_NONBLOCK belongs to the open file, shared by
+ * every worker: a blocking one leaves a worker that lost the race for a connection asleep in accept(), deaf to
+ * signals. */
+napi_value tend_set_nonblocking(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t fd;
+  if (tend_args(env, info, 1, argv) != 0 || tend_get_i32(env, argv[0], &fd) != 0) return NULL;
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0) return tend_throw_errno(env, errno, "fcntl");
+  if ((flags & O_NONBLOCK) == 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) return tend_throw_errno(env, errno, "fcntl");
+  return tend_undefined(env);
+}

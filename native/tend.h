@@ -55,5 +55,6 @@ napi_value tend_set_cloexec(napi_env env, napi_callback_info info);
 /* ipc.c */
 napi_value tend_ipc_socket_pair(napi_env env, napi_callback_info info);
 napi_value tend_ipc_send(napi_env env, napi_callback_info info);
+napi_value tend_set_nonblocking(napi_env env, napi_callback_info info);
 
 #endif

@@ -135,6 +135,7 @@ interface Binding {
   setCloexec(fd: number): void;
   ipcSocketPair(): [number, number];
   ipcSend(fd: number, data: Buffer, passFd: number): number;
+  setNonblocking(fd: number): void;
 }
 
 // Relative to dist/src/os/native.js.
@@ -456,6 +457,12 @@ export function ipcSend(fd: number, data: Buffer, passFd: number): number {
   return addon().ipcSend(fd, data, passFd);
 }
 
+/** Sets O_NONBLOCK on a listening socket before it is handed to Node over IPC (Node adopts received handles as is). */
+export function setNonblocking(fd: number): void {
+  checkFd('setNonblocking', 'fd', fd);
+  addon().setNonblocking(fd);
+}
+
 /** All of the above as one object, for callers that prefer `native.spawn(...)` or want to substitute a fake. */
 export const native = {
   spawn,
@@ -487,4 +494,5 @@ export const native = {
   setCloexec,
   ipcSocketPair,
   ipcSend,
+  setNonblocking,
 } as const;

@@ -1,8 +1,9 @@
 // Sockets on demand, the way node:cluster's primary shares them, without cluster: a Node worker's listen() on an
 // address tend does not already own becomes a request over the worker's IPC channel; tend opens that socket once for
 // the whole service, hands the same socket to every worker that asks, and keeps it like a --listen socket (across
-// crashes, reloads and replacements) until tend exits. The first address a service asks for is its main address:
-// a worker is ready (auto) when it listens there, never because of an extra listener (a metrics or IPC server).
+// crashes, reloads and replacements) until tend exits. A service without --listen has a main address: the one on
+// the service's $PORT once a worker asks for it, else the first address it asked for. A worker is ready (auto) when
+// it listens there, never because of an extra listener (a metrics server opened first, tsx's IPC server).
 import { chownSync } from 'node:fs';
 import { closeListenSockets, type OpenSocket } from '../os/listen-sockets.js';
 import { isNativeError, native } from '../os/native.js';
@@ -32,7 +33,8 @@ export class OnDemandSockets {
   private mainAddress: string | null = null;
   private asked = false;
 
-  constructor(private readonly owner: { uid: number; gid: number } | null) {}
+  /** `port`: the service's $PORT, whose address becomes the main one even when another was asked for first. */
+  constructor(private readonly owner: { uid: number; gid: number } | null, private readonly port: number | null) {}
 
   /** The socket for `request`: a --listen socket of this worker when one matches, else one opened (once) on demand. */
   grant(request: SocketRequest, declared: readonly OpenSocket[]): SocketGrant {
@@ -51,7 +53,7 @@ export class OnDemandSockets {
       this.open.set(key, socket);
       opened = true;
     }
-    if (this.mainAddress === null && declared.length === 0) this.mainAddress = socket.address;
+    if (declared.length === 0 && (this.mainAddress === null || (request.kind === 'tcp' && request.port === this.port))) this.mainAddress = socket.address;
     return { ok: true, fd: socket.fd, address: socket.address, opened };
   }
 
@@ -96,6 +98,7 @@ export function answerSocketRequest(
     return true;
   }
   if (grant.opened) onOpened(grant.address, grant.fd);
+  native.setNonblocking(grant.fd);
   channel.sendHandle({ cmd: LISTEN_REPLY, id, address: grant.address }, grant.fd);
   return true;
 }

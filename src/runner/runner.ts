@@ -455,7 +455,9 @@ class Runner {
   private onDemandOf(rt: ServiceRuntime): OnDemandSockets {
     let sockets = this.onDemand.get(rt.spec.name);
     if (sockets === undefined) {
-      sockets = new OnDemandSockets(rt.credentials === null ? null : { uid: rt.credentials.uid, gid: rt.credentials.gid });
+      const port = Number(rt.spec.env['PORT'] ?? this.deps.env['PORT']);
+      const owner = rt.credentials === null ? null : { uid: rt.credentials.uid, gid: rt.credentials.gid };
+      sockets = new OnDemandSockets(owner, Number.isInteger(port) && port > 0 ? port : null);
       this.onDemand.set(rt.spec.name, sockets);
     }
     return sockets;
