@@ -116,6 +116,10 @@ function readConfig(env: NodeJS.ProcessEnv, pid: number): ConfigResult {
     else problems.push(`TEND_IPC_FD=${JSON.stringify(ipc)} is not an fd; no IPC channel to tend`);
   }
 
+  if (!ownsFds && notifyFd === null && ipcFd === null) {
+    return { active: false, reason: `LISTEN_PID=${listenPid} is not this process (${pid}) and there is no channel to tend` };
+  }
+
   let drainIdleMs = DEFAULT_DRAIN_IDLE_MS;
   const idle = env.TEND_DRAIN_IDLE_MS;
   if (idle !== undefined && idle !== '') {

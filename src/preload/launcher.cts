@@ -57,10 +57,10 @@ function passOn(env: NodeJS.ProcessEnv): void {
     if (text !== undefined && /^\d{1,9}$/.test(text) && isSocket(Number(text))) fds.set(name, Number(text));
   }
   if (fds.size === 0) return;
-  const proto = childProcess.ChildProcess.prototype as unknown as { spawn: (options: SpawnOptions) => unknown };
+  const proto = childProcess.ChildProcess.prototype as unknown as { spawn: (options: unknown) => unknown };
   const original = proto.spawn;
   if (typeof original !== 'function') return;
-  proto.spawn = function spawn(this: unknown, options: SpawnOptions): unknown {
+  proto.spawn = function spawn(this: unknown, options: unknown): unknown {
     try {
       if (typeof options === 'object' && options !== null) addFds(options, fds);
     } catch (e) {

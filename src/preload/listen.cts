@@ -169,6 +169,66 @@ function listenError(code: string, errno: number, request: SocketRequest): Error
   return error;
 }
 
+type ListenFn = (...args: unknown[]) => unknown;
+
+/**
+ * listen() calls that go to tend over the IPC channel: returns a function that takes a call over (true) or leaves it
+ * to Node (false). `demanded` records the address of each socket tend handed over, for the listening report.
+ */
+function onDemandListen(ipc: SocketClient | null, original: ListenFn, demanded: WeakMap<net.Server, string>): (server: net.Server, args: readonly unknown[]) => boolean {
+  /** Listens on the socket tend handed over, as if the app's own listen() had bound it. */
+  const adopt = (server: net.Server, call: ParsedListen, target: ListenTarget, request: SocketRequest, address: string, handle: { close(): void }): void => {
+    const signal = call.signal as AbortSignal | undefined;
+    if (signal?.aborted === true) {
+      handle.close();
+      return;
+    }
+    demanded.set(server, address);
+    if (request.kind === 'unix') (server as unknown as { _pipeName?: string })._pipeName = request.path;
+    log.debug(`listen on ${describeTarget(target)} -> socket from tend (${address})`);
+    // listen(handle): a TCP handle becomes the server's own; a unix one is opened by its fd, as Node documents.
+    Reflect.apply(original, server, call.callback === null ? [handle] : [handle, call.callback]);
+    signal?.addEventListener('abort', () => { server.close(); }, { once: true });
+  };
+
+  const ask = (client: SocketClient, server: net.Server, args: readonly unknown[], call: ParsedListen, target: ListenTarget, request: SocketRequest): void => {
+    client.request(request, (reply) => {
+      try {
+        if (reply.ok) adopt(server, call, target, request, reply.address, reply.handle);
+        else if (reply.code === 'TEND_NO_REPLY') Reflect.apply(original, server, args);
+        else server.emit('error', listenError(reply.code, reply.errno, request));
+      } catch (e) {
+        server.emit('error', e);
+      }
+    });
+  };
+
+  /** Sends a listen() to tend over IPC; false when it should reach Node's listen as it is. */
+  const onDemand = (server: net.Server, args: readonly unknown[]): boolean => {
+    if (ipc === null || (server as unknown as { _handle?: unknown })._handle) return false;
+    const call = parseListenArgs(args);
+    const target = call.target;
+    if (target === null || call.fd !== null || call.own || !isMainThread()) return false;
+    if (target.kind === 'unix') {
+      const path = target.path.startsWith('\0') ? `@${target.path.slice(1)}` : nodePath.resolve(target.path);
+      ask(ipc, server, args, call, target, { kind: 'unix', path });
+      return true;
+    }
+    if (target.host === undefined || net.isIP(bareHost(target.host)) !== 0) {
+      ask(ipc, server, args, call, target, { kind: 'tcp', host: target.host === undefined ? null : bareHost(target.host), port: target.port });
+      return true;
+    }
+    // A host name: resolve it as Node's listen does (the first address dns.lookup gives).
+    dns.lookup(target.host, (error, ip) => {
+      if (error !== null) server.emit('error', error);
+      else ask(ipc, server, args, call, target, { kind: 'tcp', host: ip, port: target.port });
+    });
+    return true;
+  };
+
+  return onDemand;
+}
+
 /** Wraps net.Server.prototype.listen. Returns false (and changes nothing) when it cannot. */
 function install(config: PreloadConfig, hooks: ListenHooks, ipc: SocketClient | null): boolean {
   const proto = net.Server.prototype as unknown as { listen: (...args: unknown[]) => unknown };
@@ -265,55 +325,7 @@ function install(config: PreloadConfig, hooks: ListenHooks, ipc: SocketClient | 
     return call.callback === null ? [options] : [options, call.callback];
   };
 
-  /** Listens on the socket tend handed over, as if the app's own listen() had bound it. */
-  const adopt = (server: net.Server, call: ParsedListen, request: SocketRequest, address: string, handle: { close(): void }): void => {
-    const signal = call.signal as AbortSignal | undefined;
-    if (signal?.aborted === true) {
-      handle.close();
-      return;
-    }
-    demanded.set(server, address);
-    if (request.kind === 'unix') (server as unknown as { _pipeName?: string })._pipeName = request.path;
-    log.debug(`listen on ${describeTarget(call.target!)} -> socket from tend (${address})`);
-    // listen(handle): a TCP handle becomes the server's own; a unix one is opened by its fd, as Node documents.
-    Reflect.apply(original, server, call.callback === null ? [handle] : [handle, call.callback]);
-    signal?.addEventListener('abort', () => { server.close(); }, { once: true });
-  };
-
-  const ask = (server: net.Server, args: readonly unknown[], call: ParsedListen, request: SocketRequest): void => {
-    ipc!.request(request, (reply) => {
-      try {
-        if (reply.ok) adopt(server, call, request, reply.address, reply.handle);
-        else if (reply.code === 'TEND_NO_REPLY') Reflect.apply(original, server, args);
-        else server.emit('error', listenError(reply.code, reply.errno, request));
-      } catch (e) {
-        server.emit('error', e);
-      }
-    });
-  };
-
-  /** Sends a listen() to tend over IPC; false when it should reach Node's listen as it is. */
-  const onDemand = (server: net.Server, args: readonly unknown[]): boolean => {
-    if (ipc === null || (server as unknown as { _handle?: unknown })._handle) return false;
-    const call = parseListenArgs(args);
-    const target = call.target;
-    if (target === null || call.fd !== null || call.own || !isMainThread()) return false;
-    if (target.kind === 'unix') {
-      const path = target.path.startsWith('\0') ? `@${target.path.slice(1)}` : nodePath.resolve(target.path);
-      ask(server, args, call, { kind: 'unix', path });
-      return true;
-    }
-    if (target.host === undefined || net.isIP(bareHost(target.host)) !== 0) {
-      ask(server, args, call, { kind: 'tcp', host: target.host === undefined ? null : bareHost(target.host), port: target.port });
-      return true;
-    }
-    // A host name: resolve it as Node's listen does (the first address dns.lookup gives).
-    dns.lookup(target.host, (error, ip) => {
-      if (error !== null) server.emit('error', error);
-      else ask(server, args, call, { kind: 'tcp', host: ip, port: target.port });
-    });
-    return true;
-  };
+  const onDemand = onDemandListen(ipc, original, demanded);
 
   function listen(this: net.Server, ...args: unknown[]): unknown {
     let callArgs: unknown[] = args;

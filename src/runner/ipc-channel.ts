@@ -66,8 +66,7 @@ export function openIpcChannel(onMessage: (message: unknown) => void, onProblem:
 
   const flush = (): void => {
     retry = null;
-    while (!closed && bytes.length > 0) {
-      const head = bytes[0]!;
+    for (let head = bytes[0]; !closed && head !== undefined; head = bytes[0]) {
       let sent: number;
       try {
         sent = native.ipcSend(tendEnd, head.data, head.fd);
@@ -114,7 +113,15 @@ export function openIpcChannel(onMessage: (message: unknown) => void, onProblem:
     }
     if (!ack) onProblem('the worker did not receive a socket after 3 attempts (NODE_HANDLE_NACK)');
     inFlight = null;
-    while (inFlight === null && held.length > 0) submit(held.shift()!);
+    releaseHeld();
+  };
+
+  /** Sends what waited for an ACK, up to and including the next handle (which waits for its own). */
+  const releaseHeld = (): void => {
+    for (let next = held.shift(); next !== undefined; next = held.shift()) {
+      submit(next);
+      if (inFlight !== null) return;
+    }
   };
 
   const onLine = (line: string): void => {
@@ -140,21 +147,7 @@ export function openIpcChannel(onMessage: (message: unknown) => void, onProblem:
     onMessage(message);
   };
 
-  const reader = new Socket({ fd: tendEnd, readable: true, writable: false });
-  const decoder = new StringDecoder('utf8');
-  let partial = '';
-  reader.on('data', (chunk: Buffer) => {
-    const lines = (partial + decoder.write(chunk)).split('\n');
-    partial = lines.pop() ?? '';
-    if (partial.length > MAX_LINE) {
-      onProblem('the worker sent a line over 1 MiB on the IPC channel: closing it');
-      close();
-      return;
-    }
-    for (const line of lines) if (line !== '' && !closed) onLine(line);
-  });
-  reader.on('error', (error: NodeJS.ErrnoException) => { onProblem(`IPC read failed: ${error.code ?? error.message}`); });
-  reader.on('end', () => { close(); });
+  const reader = readLines(tendEnd, (line) => { if (!closed) onLine(line); }, onProblem, close);
 
   return {
     childFd: childEnd,
@@ -163,6 +156,26 @@ export function openIpcChannel(onMessage: (message: unknown) => void, onProblem:
     sendHandle: (message, fd) => { submit({ message: { cmd: 'NODE_HANDLE', type: 'net.Native', msg: message }, fd }); },
     close,
   };
+}
+
+// Reads newline-delimited text from `fd` (which the returned socket then owns); `onEnd` on EOF or an oversized line.
+function readLines(fd: number, onLine: (line: string) => void, onProblem: (why: string) => void, onEnd: () => void): Socket {
+  const reader = new Socket({ fd, readable: true, writable: false });
+  const decoder = new StringDecoder('utf8');
+  let partial = '';
+  reader.on('data', (chunk: Buffer) => {
+    const lines = (partial + decoder.write(chunk)).split('\n');
+    partial = lines.pop() ?? '';
+    if (partial.length > MAX_LINE) {
+      onProblem('the worker sent a line over 1 MiB on the IPC channel: closing it');
+      onEnd();
+      return;
+    }
+    for (const line of lines) if (line !== '') onLine(line);
+  });
+  reader.on('error', (error: NodeJS.ErrnoException) => { onProblem(`IPC read failed: ${error.code ?? error.message}`); });
+  reader.on('end', onEnd);
+  return reader;
 }
 
 function commandOf(message: unknown): string | null {

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { get } from './http.js';
-import { shellCode, start, tendBin, until } from './tend.js';
+import { shellCode, start, tendBin, until, type Proc } from './tend.js';
 
 /** One line of --event-log: a TendEvent with the time it was written. */
 export type LoggedEvent = { readonly type: string; readonly at: number } & Record<string, unknown>;
@@ -54,4 +54,14 @@ export async function distinctPids(port: number, count: number, timeoutMs: numbe
 export async function reload(control: string): Promise<number> {
   const r = start([tendBin, 'reload', '--control', control]);
   return shellCode(await r.exited(60_000));
+}
+
+// Await `step`; when it fails, add the end of tend's output (and so its workers') to the error.
+export async function withOutput<T>(tend: Proc, step: Promise<T>): Promise<T> {
+  try {
+    return await step;
+  } catch (error) {
+    const output = `${tend.stdout()}\n${tend.stderr()}`.slice(-4000);
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- tend's output (end) ---\n${output}`, { cause: error });
+  }
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import { loadUntil } from '../helpers/http.js';
-import { distinctPids, freePort, readEvents, reload, waitEvent } from '../helpers/pool.js';
+import { distinctPids, freePort, readEvents, reload, waitEvent, withOutput } from '../helpers/pool.js';
 import { fixture, killAll, repoRoot, shellCode, startTend } from '../helpers/tend.js';
 
 afterEach(killAll);
@@ -35,8 +35,8 @@ describe('the IPC wire format on every supported Node', () => {
       const ok = JSON.parse((await tend.waitFor(/IPC_OK (\{.*\})/, 20_000))[1]!) as Record<string, unknown>;
       assert.deepEqual(ok, { node: v.major, connected: true, port });
       // --ready notify: only the worker's process.send('ready') can have made the service ready.
-      await waitEvent(events, (e) => e.type === 'service-ready', 20_000, 'both workers ready by process.send(\'ready\')');
-      assert.equal((await distinctPids(port, 2, 20_000)).size, 2);
+      await withOutput(tend, waitEvent(events, (e) => e.type === 'service-ready', 20_000, 'both workers ready by process.send(\'ready\')'));
+      assert.equal((await withOutput(tend, distinctPids(port, 2, 20_000))).size, 2);
       process.kill(tend.pid, 'SIGTERM');
       assert.equal(shellCode(await tend.exited(15_000)), 0);
     });
@@ -62,14 +62,14 @@ describe('frameworks: every worker serves, 0 failed requests over 3 reloads, wit
         const listen = declared ? ['--listen', `tcp://127.0.0.1:${port}`] : [];
         const tend = startTend(['run', '--workers', '2', '--reload-surge', '2', ...listen, '--control', control, '--event-log', events, '--', ...app.argv],
           { cwd: frameworks, env: { ...process.env, PORT: String(port) } });
-        await waitEvent(events, (e) => e.type === 'service-ready', 40_000, 'the pool ready');
-        await distinctPids(port, 2, 40_000);
+        await withOutput(tend, waitEvent(events, (e) => e.type === 'service-ready', 40_000, 'the pool ready'));
+        await withOutput(tend, distinctPids(port, 2, 40_000));
         let stop!: () => void;
         const stopped = new Promise<void>((resolve) => { stop = resolve; });
         const load = loadUntil(port, 2, stopped);
         const codes: number[] = [];
         for (let i = 0; i < 3; i++) codes.push(await reload(control));
-        const last = await distinctPids(port, 2, 40_000, '3');
+        const last = await withOutput(tend, distinctPids(port, 2, 40_000, '3'));
         stop();
         const result = await load;
         assert.deepEqual(codes, [0, 0, 0]);

@@ -7,8 +7,8 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
-import { get, loadUntil } from '../helpers/http.js';
-import { distinctPids, freePort, readEvents, reload, waitEvent } from '../helpers/pool.js';
+import { loadUntil } from '../helpers/http.js';
+import { distinctPids, freePort, readEvents, reload, waitEvent, withOutput } from '../helpers/pool.js';
 import { descendants, fixture, killAll, shellCode, start, startTend, tendBin, until, type Proc } from '../helpers/tend.js';
 
 afterEach(killAll);
@@ -41,8 +41,8 @@ describe('sockets on demand', () => {
     const port = await freePort();
     const events = scratch('events');
     const t = startTend(['run', '--workers', '4', '--event-log', events, '--', 'node', fixture('http-app.js')], { env: { ...process.env, PORT: String(port), HANDLER_MS: '5' } });
-    await waitEvent(events, (e) => e.type === 'service-ready', 20_000, 'the pool ready');
-    const pids = await distinctPids(port, 4, 20_000);
+    await withOutput(t, waitEvent(events, (e) => e.type === 'service-ready', 20_000, 'the pool ready'));
+    const pids = await withOutput(t, distinctPids(port, 4, 20_000));
     const spawned = readEvents(events).filter((e) => e.type === 'spawned').map((e) => e['pid']);
     assert.deepEqual([...pids].sort(), [...spawned].sort());
     assert.ok(readEvents(events).some((e) => e.type === 'log' && String(e['message']).includes(`opened on demand`)));
@@ -57,9 +57,9 @@ describe('sockets on demand', () => {
     writeFileSync(buildFile, 'good');
     const t = startTend(['run', '--workers', '2', '--control', control, '--event-log', events, '--', 'node', fixture('metrics-app.js')],
       { env: { ...process.env, PORT: String(port), METRICS_PORT: String(metrics), BUILD_FILE: buildFile } });
-    await waitEvent(events, (e) => e.type === 'service-ready', 20_000, 'the pool ready');
-    await distinctPids(port, 2, 20_000);
-    await distinctPids(metrics, 2, 20_000);
+    await withOutput(t, waitEvent(events, (e) => e.type === 'service-ready', 20_000, 'the pool ready'));
+    await withOutput(t, distinctPids(port, 2, 20_000));
+    await withOutput(t, distinctPids(metrics, 2, 20_000));
     let stop!: () => void;
     const stopped = new Promise<void>((resolve) => { stop = resolve; });
     const onMain = loadUntil(port, 2, stopped);
@@ -71,7 +71,7 @@ describe('sockets on demand', () => {
     assert.deepEqual({ errors: a.errors, kinds: a.errorKinds }, { errors: 0, kinds: {} });
     assert.deepEqual({ errors: m.errors, kinds: m.errorKinds }, { errors: 0, kinds: {} });
     assert.ok(m.ok > 0 && a.ok > 0);
-    await distinctPids(metrics, 2, 20_000, '1');
+    await withOutput(t, distinctPids(metrics, 2, 20_000, '1'));
     // Readiness was the app's own port: every ready worker of generation 1 had listened on PORT, not just metrics.
     const ready = readEvents(events).filter((e) => e.type === 'ready' && e['generation'] === 1);
     assert.equal(ready.length, 2);
@@ -86,8 +86,8 @@ describe('sockets on demand', () => {
     writeFileSync(buildFile, 'good');
     const t = startTend(['run', '--workers', '2', '--control', control, '--event-log', events, '--restart-delay', '100ms', '--', 'node', fixture('metrics-app.js')],
       { env: { ...process.env, PORT: String(port), METRICS_PORT: String(metrics), BUILD_FILE: buildFile } });
-    await waitEvent(events, (e) => e.type === 'service-ready', 20_000, 'the pool ready');
-    const old = await distinctPids(port, 2, 20_000);
+    await withOutput(t, waitEvent(events, (e) => e.type === 'service-ready', 20_000, 'the pool ready'));
+    const old = await withOutput(t, distinctPids(port, 2, 20_000));
     writeFileSync(buildFile, 'crash');
     let stop!: () => void;
     const stopped = new Promise<void>((resolve) => { stop = resolve; });
@@ -100,7 +100,7 @@ describe('sockets on demand', () => {
     assert.ok(result.ok > 0);
     for (const pid of result.pids) assert.ok(old.has(pid), `pid ${pid} that answered during the reload is an old worker`);
     assert.equal(readEvents(events).filter((e) => e.type === 'ready' && e['generation'] === 1).length, 0);
-    assert.deepEqual([...await distinctPids(port, 2, 20_000, '0')].sort(), [...old].sort());
+    assert.deepEqual([...await withOutput(t, distinctPids(port, 2, 20_000, '0'))].sort(), [...old].sort());
     await stopAndWait(t);
   });
 
@@ -159,8 +159,8 @@ describe('launchers: the Node process that listens gets the socket wherever it s
       const port = await freePort();
       const events = scratch('events');
       const tend = startTend(['run', '--workers', '2', '--event-log', events, '--', ...c.argv], { cwd: frameworks, env: { ...process.env, PORT: String(port) } });
-      await waitEvent(events, (e) => e.type === 'service-ready', 40_000, 'the pool ready');
-      const pids = await distinctPids(port, 2, 40_000);
+      await withOutput(tend, waitEvent(events, (e) => e.type === 'service-ready', 40_000, 'the pool ready'));
+      const pids = await withOutput(tend, distinctPids(port, 2, 40_000));
       // The pids that answer are the Node processes that listen, below the launcher tend started.
       const top = readEvents(events).filter((e) => e.type === 'spawned').map((e) => Number(e['pid']));
       for (const pid of pids) assert.ok(top.includes(pid) || top.some((p) => descendants(p).includes(pid)), `pid ${pid} is in a worker's tree`);
