@@ -184,7 +184,8 @@ function onDemandListen(ipc: SocketClient | null, original: ListenFn, demanded: 
       return;
     }
     demanded.set(server, address);
-    if (request.kind === 'unix') (server as unknown as { _pipeName?: string })._pipeName = request.path;
+    // What Node itself sets for listen(path), so server.address() is the path the app gave.
+    if (target.kind === 'unix') (server as unknown as { _pipeName?: string })._pipeName = target.path;
     log.debug(`listen on ${describeTarget(target)} -> socket from tend (${address})`);
     // listen(handle): a TCP handle becomes the server's own; a unix one is opened by its fd, as Node documents.
     Reflect.apply(original, server, call.callback === null ? [handle] : [handle, call.callback]);

@@ -2,12 +2,12 @@
 // sockets over the Node IPC channel, real npm/npx/tsx launchers, observed through --event-log and real requests.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
-import { loadUntil } from '../helpers/http.js';
+import { get, loadUntil } from '../helpers/http.js';
 import { distinctPids, freePort, readEvents, reload, waitEvent, withOutput } from '../helpers/pool.js';
 import { descendants, fixture, killAll, shellCode, start, startTend, tendBin, until, type Proc } from '../helpers/tend.js';
 
@@ -47,6 +47,23 @@ describe('sockets on demand', () => {
     assert.deepEqual([...pids].sort(), [...spawned].sort());
     assert.ok(readEvents(events).some((e) => e.type === 'log' && String(e['message']).includes(`opened on demand`)));
     await stopAndWait(t);
+  });
+
+  it('a unix socket path on demand: one socket for every worker, kept through a reload, removed when tend exits', { timeout: 40_000 }, async () => {
+    const path = scratch('app.sock');
+    const events = scratch('events');
+    const control = scratch('ctl.sock');
+    const t = startTend(['run', '--workers', '2', '--control', control, '--event-log', events, '--', 'node', fixture('http-app.js')],
+      { env: { ...process.env, LISTEN_PATH: path, HANDLER_MS: '5' } });
+    await withOutput(t, waitEvent(events, (e) => e.type === 'service-ready', 20_000, 'the pool ready'));
+    const pids = new Set<number>();
+    await withOutput(t, until(() => { void get(path).then((a) => pids.add(a.pid), () => undefined); return pids.size === 2; }, 20_000, 'both workers answer on the unix socket'));
+    const inode = statSync(path).ino;
+    assert.equal(await reload(control), 0);
+    assert.equal(statSync(path).ino, inode, 'the same socket file after the reload');
+    assert.equal((await get(path)).generation, '1');
+    await stopAndWait(t);
+    assert.equal(existsSync(path), false);
   });
 
   it('an undeclared second port, opened first, is served by every worker and refuses nothing during a rolling reload', { timeout: 60_000 }, async () => {
