@@ -107,9 +107,20 @@ function describeTarget(t: ListenTarget): string {
   return t.host === undefined ? `port ${t.port}` : `${t.host}:${t.port}`;
 }
 
+function isSocketFd(fd: number): boolean {
+  try {
+    return fs.fstatSync(fd).isSocket();
+  } catch {
+    return false;
+  }
+}
+
 /** Sends one datagram to tend; never throws. A dead socket disables further sends. */
 function makeNotifier(fd: number | null): (text: string) => void {
-  let broken = fd === null;
+  // Checked once, at load: below a launcher or in a child of the worker, TEND_NOTIFY_FD may name an fd that is not
+  // tend's (Node marks inherited fds close-on-exec), and a report must never land in some file the process opened.
+  let broken = fd === null || !isSocketFd(fd);
+  if (fd !== null && broken) log.debug(`TEND_NOTIFY_FD=${fd} is not an open socket here: no listening reports`);
   return (text) => {
     if (broken || fd === null) {
       log.debug(`(no notify socket) ${text.trim()}`);
