@@ -16,6 +16,7 @@
         "native/dgram.c",
         "native/errors.c",
         "native/fd.c",
+        "native/ipc.c",
         "native/listen.c",
         "native/peercred.c",
         "native/reap.c",

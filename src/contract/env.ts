@@ -15,4 +15,6 @@ export const ENV = {
   listenFdNames: 'LISTEN_FDNAMES',
   /** What each inherited fd listens on: "3=tcp:0.0.0.0:3000,4=unix:/run/app.sock". */
   listenMap: 'TEND_LISTEN_MAP',
+  /** A Node IPC channel to tend (JSON mode), claimed as process.send by the first Node process that is not a launcher. */
+  ipcFd: 'TEND_IPC_FD',
 } as const;

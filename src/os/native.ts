@@ -166,6 +166,9 @@ interface Binding {
   peerCredentials(fd: number): PeerCredentials;
   signalWatch(signos: readonly number[], onSignal: (signo: number) => void): SignalWatch;
   realtimeSignalRange(): RealtimeSignalRange;
+  ipcSocketPair(): [number, number];
+  ipcSend(fd: number, data: Buffer, passFd: number): number;
+  setNonblocking(fd: number): void;
 }
 
 let binding: Binding | undefined;
@@ -495,6 +498,30 @@ export function realtimeSignalRange(): RealtimeSignalRange {
   return addon().realtimeSignalRange();
 }
 
+// ---- Node IPC channels (tend's end of a worker's process.send) ----
+
+/** A stream socketpair for a Node IPC channel: [tend's end (non-blocking), the child's end]; both CLOEXEC. */
+export function ipcSocketPair(): [number, number] {
+  return addon().ipcSocketPair();
+}
+
+/**
+ * One sendmsg of `data` on a channel, with `passFd` attached by SCM_RIGHTS (-1: none). Returns the bytes taken, which
+ * may be fewer than asked (0 when the socket is full); throws EPIPE/ECONNRESET when the child is gone.
+ */
+export function ipcSend(fd: number, data: Buffer, passFd: number): number {
+  checkFd('ipcSend', 'fd', fd);
+  if (!Buffer.isBuffer(data)) fail('ipcSend', 'data', 'a Buffer');
+  checkInt('ipcSend', 'passFd', passFd, -1, INT32_MAX);
+  return addon().ipcSend(fd, data, passFd);
+}
+
+/** Sets O_NONBLOCK on a listening socket before it is handed to Node over IPC (Node adopts received handles as is). */
+export function setNonblocking(fd: number): void {
+  checkFd('setNonblocking', 'fd', fd);
+  addon().setNonblocking(fd);
+}
+
 /** All of the above as one object, for callers that prefer `native.spawn(...)` or want to substitute a fake. */
 export const native = {
   spawn,
@@ -527,4 +554,7 @@ export const native = {
   peerCredentials,
   signalWatch,
   realtimeSignalRange,
+  ipcSocketPair,
+  ipcSend,
+  setNonblocking,
 } as const;

@@ -4,6 +4,7 @@
 //   LISTEN_FDS=n, LISTEN_PID=pid   systemd socket activation: fds 3 … 3+n-1 are ours when LISTEN_PID is our pid
 //   TEND_LISTEN_MAP=3=tcp:0.0.0.0:3000,4=unix:/run/app.sock   what each inherited fd listens on
 //   TEND_NOTIFY_FD=k               connected AF_UNIX SOCK_DGRAM socket to tend
+//   TEND_IPC_FD=k                  a Node IPC channel to tend, for the first Node process that is not a launcher
 //   TEND_DRAIN_IDLE_MS=250         how long a keep-alive socket must be idle before the drain closes it
 //   TEND_PRELOAD_DEBUG=1           verbose stderr (read by log.cts)
 
@@ -78,27 +79,26 @@ function parseListenMap(map: string, listenFds: number): { entries: ListenEntry[
 function readConfig(env: NodeJS.ProcessEnv, pid: number): ConfigResult {
   const map = env.TEND_LISTEN_MAP;
   const notify = env.TEND_NOTIFY_FD;
-  if ((map === undefined || map === '') && (notify === undefined || notify === '')) {
-    return { active: false, reason: 'no TEND_LISTEN_MAP or TEND_NOTIFY_FD: not started by tend' };
+  const ipc = env.TEND_IPC_FD;
+  if ((map === undefined || map === '') && (notify === undefined || notify === '') && (ipc === undefined || ipc === '')) {
+    return { active: false, reason: 'no TEND_LISTEN_MAP, TEND_NOTIFY_FD or TEND_IPC_FD: not started by tend' };
   }
   // A cluster worker's listen() is served by its primary: redirecting it to an fd would break it.
   if (env.NODE_UNIQUE_ID !== undefined) return { active: false, reason: 'cluster worker' };
-  // The systemd rule: the fds belong to LISTEN_PID only. Children of the worker inherit the environment (and
-  // NODE_OPTIONS, hence this preload) but the fd numbers mean nothing to them.
-  const listenPid = env.LISTEN_PID;
-  if (listenPid !== undefined && listenPid !== '' && listenPid !== String(pid)) {
-    return { active: false, reason: `LISTEN_PID=${listenPid} is not this process (${pid})` };
-  }
 
   const problems: string[] = [];
+  // The systemd rule: the fds belong to LISTEN_PID only. A process further down the worker's tree (npm start → sh →
+  // node) inherits the environment but the fd numbers are not its own: it gets its sockets from tend over IPC.
+  const listenPid = env.LISTEN_PID;
+  const ownsFds = listenPid === undefined || listenPid === '' || listenPid === String(pid);
   let listenFds = 0;
   const fdsText = env.LISTEN_FDS;
-  if (fdsText !== undefined && fdsText !== '') {
+  if (ownsFds && fdsText !== undefined && fdsText !== '') {
     if (/^\d{1,6}$/.test(fdsText)) listenFds = Number(fdsText);
     else problems.push(`LISTEN_FDS=${JSON.stringify(fdsText)} is not a count; no inherited sockets used`);
   }
   let entries: ListenEntry[] = [];
-  if (map !== undefined && map !== '') {
+  if (ownsFds && map !== undefined && map !== '') {
     const parsed = parseListenMap(map, listenFds);
     entries = parsed.entries;
     problems.push(...parsed.problems);
@@ -110,13 +110,23 @@ function readConfig(env: NodeJS.ProcessEnv, pid: number): ConfigResult {
     else problems.push(`TEND_NOTIFY_FD=${JSON.stringify(notify)} is not an fd; listening reports disabled`);
   }
 
+  let ipcFd: number | null = null;
+  if (ipc !== undefined && ipc !== '') {
+    if (/^\d{1,9}$/.test(ipc)) ipcFd = Number(ipc);
+    else problems.push(`TEND_IPC_FD=${JSON.stringify(ipc)} is not an fd; no IPC channel to tend`);
+  }
+
+  if (!ownsFds && notifyFd === null && ipcFd === null) {
+    return { active: false, reason: `LISTEN_PID=${listenPid} is not this process (${pid}) and there is no channel to tend` };
+  }
+
   let drainIdleMs = DEFAULT_DRAIN_IDLE_MS;
   const idle = env.TEND_DRAIN_IDLE_MS;
   if (idle !== undefined && idle !== '') {
     if (/^\d{1,9}$/.test(idle)) drainIdleMs = Number(idle);
     else problems.push(`TEND_DRAIN_IDLE_MS=${JSON.stringify(idle)} is not a whole number of ms; using ${DEFAULT_DRAIN_IDLE_MS}`);
   }
-  return { active: true, config: { entries, notifyFd, drainIdleMs }, problems };
+  return { active: true, config: { entries, notifyFd, ipcFd, drainIdleMs }, problems };
 }
 
 /**

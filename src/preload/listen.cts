@@ -1,13 +1,18 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- a .cts file under verbatimModuleSyntax imports with require */
 // Listen redirect: net.Server.prototype.listen (which every http, https and net server uses) is wrapped so that a
-// listen on a port or path that tend already listens on becomes listen({ fd }) on the inherited socket. Everything
-// else reaches Node's listen untouched. Also reports every server that starts listening to tend.
+// listen on a port or path that tend already listens on becomes listen({ fd }) on the inherited socket, and, in the
+// process that holds tend's IPC channel, a listen on any other port or path becomes a socket tend opens once for the
+// whole service and hands to every worker that asks (as node:cluster's primary does). listen(0), exclusive: true and
+// worker threads keep their own sockets, as under cluster. Also reports every server that starts listening to tend,
+// with its address, so tend can tell the service's own address from an extra listener.
+import dns = require('node:dns');
 import fs = require('node:fs');
 import net = require('node:net');
 import nodePath = require('node:path');
+import util = require('node:util');
 import env = require('./env.cjs');
 import log = require('./log.cjs');
-import type { ListenEntry, ListenTarget, PreloadConfig } from './types.cjs';
+import type { ListenEntry, ListenTarget, PreloadConfig, SocketClient, SocketRequest } from './types.cjs';
 
 /** What a listen() call asked for, as Node's own normalizeArgs reads it. */
 interface ParsedListen {
@@ -17,6 +22,8 @@ interface ParsedListen {
   readonly fd: number | null;
   readonly signal: unknown;
   readonly callback: ((...args: unknown[]) => unknown) | null;
+  /** Options that ask for a socket of this server's own (exclusive, ipv6Only, reusePort, readableAll, writableAll). */
+  readonly own: boolean;
 }
 
 /** Node's rule (net.js toNumber/isPipeName): a string that reads as a number >= 0 is a port, otherwise a path. */
@@ -38,7 +45,7 @@ function isPipeName(value: unknown): value is string {
 function parseListenArgs(args: readonly unknown[]): ParsedListen {
   const last = args.at(-1);
   const callback = typeof last === 'function' ? (last as (...a: unknown[]) => unknown) : null;
-  const none: ParsedListen = { target: null, fd: null, signal: undefined, callback };
+  const none: ParsedListen = { target: null, fd: null, signal: undefined, callback, own: false };
   if (args.length === 0) return none;
   const first = args[0];
   if (typeof first === 'object' && first !== null) {
@@ -46,13 +53,14 @@ function parseListenArgs(args: readonly unknown[]): ParsedListen {
     if (o._handle !== undefined || o.handle !== undefined) return none;
     const signal = o.signal;
     if (typeof o.fd === 'number') return { ...none, fd: o.fd, signal };
+    const own = o.exclusive === true || o.ipv6Only === true || o.reusePort === true || o.readableAll === true || o.writableAll === true;
     if (o.port !== undefined && o.port !== null) {
       const port = portOf(o.port);
       const host = typeof o.host === 'string' && o.host !== '' ? o.host : undefined;
-      return { ...none, signal, target: port === null ? null : { kind: 'tcp', port, host } };
+      return { ...none, signal, own, target: port === null ? null : { kind: 'tcp', port, host } };
     }
     if ('port' in o) return none; // { port: undefined | null } means an ephemeral port
-    if (isPipeName(o.path) && o.path !== '') return { ...none, signal, target: { kind: 'unix', path: o.path } };
+    if (isPipeName(o.path) && o.path !== '') return { ...none, signal, own, target: { kind: 'unix', path: o.path } };
     return none;
   }
   if (isPipeName(first)) return { ...none, target: { kind: 'unix', path: first } };
@@ -99,9 +107,20 @@ function describeTarget(t: ListenTarget): string {
   return t.host === undefined ? `port ${t.port}` : `${t.host}:${t.port}`;
 }
 
+function isSocketFd(fd: number): boolean {
+  try {
+    return fs.fstatSync(fd).isSocket();
+  } catch {
+    return false;
+  }
+}
+
 /** Sends one datagram to tend; never throws. A dead socket disables further sends. */
 function makeNotifier(fd: number | null): (text: string) => void {
-  let broken = fd === null;
+  // Checked once, at load: below a launcher or in a child of the worker, TEND_NOTIFY_FD may name an fd that is not
+  // tend's (Node marks inherited fds close-on-exec), and a report must never land in some file the process opened.
+  let broken = fd === null || !isSocketFd(fd);
+  if (fd !== null && broken) log.debug(`TEND_NOTIFY_FD=${fd} is not an open socket here: no listening reports`);
   return (text) => {
     if (broken || fd === null) {
       log.debug(`(no notify socket) ${text.trim()}`);
@@ -136,8 +155,94 @@ function isMainThread(): boolean {
   return isMain;
 }
 
+/** Node's listen error for what tend's bind/listen got: "listen EADDRINUSE: address already in use :::3000". */
+function listenError(code: string, errno: number, request: SocketRequest): Error {
+  const uvErrno = -Math.abs(errno);
+  let description = code;
+  try {
+    description = util.getSystemErrorMap().get(uvErrno)?.[1] ?? code;
+  } catch {
+    // An older Node: the code alone.
+  }
+  // Node tries :: first and falls back to 0.0.0.0 when bind fails at once (EACCES); EADDRINUSE shows up at listen.
+  const host = request.kind === 'tcp' ? request.host ?? (code === 'EADDRINUSE' ? '::' : '0.0.0.0') : null;
+  const where = request.kind === 'tcp' ? `${host}:${request.port}` : request.path;
+  const error = new Error(`listen ${code}: ${description} ${where}`) as Error & Record<string, unknown>;
+  error.code = code;
+  error.errno = uvErrno;
+  error.syscall = 'listen';
+  if (request.kind === 'tcp') {
+    error.address = host;
+    error.port = request.port;
+  } else {
+    error.address = request.path;
+  }
+  return error;
+}
+
+type ListenFn = (...args: unknown[]) => unknown;
+
+/**
+ * listen() calls that go to tend over the IPC channel: returns a function that takes a call over (true) or leaves it
+ * to Node (false). `demanded` records the address of each socket tend handed over, for the listening report.
+ */
+function onDemandListen(ipc: SocketClient | null, original: ListenFn, demanded: WeakMap<net.Server, string>): (server: net.Server, args: readonly unknown[]) => boolean {
+  /** Listens on the socket tend handed over, as if the app's own listen() had bound it. */
+  const adopt = (server: net.Server, call: ParsedListen, target: ListenTarget, request: SocketRequest, address: string, handle: { close(): void }): void => {
+    const signal = call.signal as AbortSignal | undefined;
+    if (signal?.aborted === true) {
+      handle.close();
+      return;
+    }
+    demanded.set(server, address);
+    // What Node itself sets for listen(path), so server.address() is the path the app gave.
+    if (target.kind === 'unix') (server as unknown as { _pipeName?: string })._pipeName = target.path;
+    log.debug(`listen on ${describeTarget(target)} -> socket from tend (${address})`);
+    // listen(handle): a TCP handle becomes the server's own; a unix one is opened by its fd, as Node documents.
+    Reflect.apply(original, server, call.callback === null ? [handle] : [handle, call.callback]);
+    signal?.addEventListener('abort', () => { server.close(); }, { once: true });
+  };
+
+  const ask = (client: SocketClient, server: net.Server, args: readonly unknown[], call: ParsedListen, target: ListenTarget, request: SocketRequest): void => {
+    client.request(request, (reply) => {
+      try {
+        if (reply.ok) adopt(server, call, target, request, reply.address, reply.handle);
+        else if (reply.code === 'TEND_NO_REPLY') Reflect.apply(original, server, args);
+        else server.emit('error', listenError(reply.code, reply.errno, request));
+      } catch (e) {
+        server.emit('error', e);
+      }
+    });
+  };
+
+  /** Sends a listen() to tend over IPC; false when it should reach Node's listen as it is. */
+  const onDemand = (server: net.Server, args: readonly unknown[]): boolean => {
+    if (ipc === null || (server as unknown as { _handle?: unknown })._handle) return false;
+    const call = parseListenArgs(args);
+    const target = call.target;
+    if (target === null || call.fd !== null || call.own || !isMainThread()) return false;
+    if (target.kind === 'unix') {
+      const path = target.path.startsWith('\0') ? `@${target.path.slice(1)}` : nodePath.resolve(target.path);
+      ask(ipc, server, args, call, target, { kind: 'unix', path });
+      return true;
+    }
+    if (target.host === undefined || net.isIP(bareHost(target.host)) !== 0) {
+      ask(ipc, server, args, call, target, { kind: 'tcp', host: target.host === undefined ? null : bareHost(target.host), port: target.port });
+      return true;
+    }
+    // A host name: resolve it as Node's listen does (the first address dns.lookup gives).
+    dns.lookup(target.host, (error, ip) => {
+      if (error !== null) server.emit('error', error);
+      else ask(ipc, server, args, call, target, { kind: 'tcp', host: ip, port: target.port });
+    });
+    return true;
+  };
+
+  return onDemand;
+}
+
 /** Wraps net.Server.prototype.listen. Returns false (and changes nothing) when it cannot. */
-function install(config: PreloadConfig, hooks: ListenHooks): boolean {
+function install(config: PreloadConfig, hooks: ListenHooks, ipc: SocketClient | null): boolean {
   const proto = net.Server.prototype as unknown as { listen: (...args: unknown[]) => unknown };
   const original = proto.listen;
   if (typeof original !== 'function') {
@@ -150,6 +255,8 @@ function install(config: PreloadConfig, hooks: ListenHooks): boolean {
   const socketChecked = new Map<number, boolean>();
   /** The map entry a server listens on, for its listening report. */
   const redirected = new WeakMap<net.Server, ListenEntry>();
+  /** The address of the socket tend handed a server on demand, for its listening report. */
+  const demanded = new WeakMap<net.Server, string>();
   const observed = new WeakSet<net.Server>();
 
   const isSocket = (fd: number): boolean => {
@@ -168,7 +275,7 @@ function install(config: PreloadConfig, hooks: ListenHooks): boolean {
   const report = (server: net.Server): void => {
     try {
       const entry = redirected.get(server);
-      const text = entry !== undefined ? entry.address.text : env.formatAddress(server.address());
+      const text = entry !== undefined ? entry.address.text : demanded.get(server) ?? env.formatAddress(server.address());
       if (text === null || /[\n\0]/.test(text)) return;
       notify(`TEND_LISTENING=${text}\n`);
     } catch (e) {
@@ -188,6 +295,7 @@ function install(config: PreloadConfig, hooks: ListenHooks): boolean {
     // Already listening: let Node throw ERR_SERVER_ALREADY_LISTEN without spending an fd.
     if ((server as unknown as { _handle?: unknown })._handle) return null;
     redirected.delete(server);
+    demanded.delete(server);
     const call = parseListenArgs(args);
     if (call.fd !== null) {
       // The app does socket activation itself: fine, but that fd is now taken.
@@ -229,11 +337,15 @@ function install(config: PreloadConfig, hooks: ListenHooks): boolean {
     return call.callback === null ? [options] : [options, call.callback];
   };
 
+  const onDemand = onDemandListen(ipc, original, demanded);
+
   function listen(this: net.Server, ...args: unknown[]): unknown {
     let callArgs: unknown[] = args;
     try {
       observe(this);
-      callArgs = redirect(this, args) ?? args;
+      const direct = redirect(this, args);
+      if (direct !== null) callArgs = direct;
+      else if (onDemand(this, args)) return this;
     } catch (e) {
       log.warnOnce('listen', `listen redirect failed, listening normally: ${log.describe(e)}`);
       callArgs = args;

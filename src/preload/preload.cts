@@ -2,6 +2,8 @@
 // tend's worker preload, injected as NODE_OPTIONS="--require …/dist/src/preload/preload.cjs" so that ordinary apps
 // need no code changes:
 //   - listen(3000) / listen('/run/app.sock') use the socket tend already listens on (inherited fd, systemd style);
+//   - any other listen(port) / listen(path) gets a socket tend opens once for the whole service (over the Node IPC
+//     channel this process claims from TEND_IPC_FD, which also gives the app process.send);
 //   - every server that starts listening is reported to tend (TEND_LISTENING=… on TEND_NOTIFY_FD);
 //   - SIGTERM/SIGINT drain http/https servers gracefully, then exit 0 unless the app handles the signal itself.
 // See docs/drain.md. Loading must be cheap and must never throw: on any surprise the preload logs one
@@ -28,7 +30,15 @@ function main(): void {
 
   // Loaded only when active, so a process that inherited NODE_OPTIONS but not the environment pays nothing more.
   const drain = (require('./drain.cjs') as typeof import('./drain.cjs')).install(config.drainIdleMs);
-  (require('./listen.cjs') as typeof import('./listen.cjs')).install(config, drain);
+  const ipcModule = require('./ipc.cjs') as typeof import('./ipc.cjs');
+  let ipc = null;
+  if (ipcModule.isLauncher(process.argv[1])) {
+    log.debug(`launcher ${process.argv[1] ?? ''}: tend's fds go on to the processes it starts`);
+    (require('./launcher.cjs') as typeof import('./launcher.cjs')).passOn(process.env);
+  } else {
+    ipc = ipcModule.claim(config.ipcFd);
+  }
+  (require('./listen.cjs') as typeof import('./listen.cjs')).install(config, drain, ipc);
 }
 
 try {

@@ -17,6 +17,8 @@ export interface PreloadConfig {
   readonly entries: readonly ListenEntry[];
   /** The datagram socket to tend, or null when there is none. */
   readonly notifyFd: number | null;
+  /** tend's Node IPC channel (TEND_IPC_FD), not yet claimed by any process of this worker; null when there is none. */
+  readonly ipcFd: number | null;
   readonly drainIdleMs: number;
 }
 
@@ -28,3 +30,19 @@ export type ConfigResult =
 export type ListenTarget =
   | { readonly kind: 'tcp'; readonly port: number; readonly host: string | undefined }
   | { readonly kind: 'unix'; readonly path: string };
+
+/** A listen() the preload asks tend to serve; host null means Node's default address. */
+export type SocketRequest =
+  | { readonly kind: 'tcp'; readonly host: string | null; readonly port: number }
+  | { readonly kind: 'unix'; readonly path: string };
+
+/** What tend sent back: the socket's address and its handle, or the error tend's bind/listen got. */
+export type SocketReply =
+  | { readonly ok: true; readonly address: string; readonly handle: { fd?: number; close(): void } }
+  | { readonly ok: false; readonly code: string; readonly errno: number; readonly syscall: string }
+  | { readonly ok: false; readonly code: 'TEND_NO_REPLY'; readonly errno: 0; readonly syscall: 'listen' };
+
+/** The channel as the listen redirect uses it. */
+export interface SocketClient {
+  request(request: SocketRequest, done: (reply: SocketReply) => void): void;
+}

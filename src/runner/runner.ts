@@ -27,6 +27,8 @@ import type { NotifyMessage } from '../protocol/sd-notify.js';
 import { inheritedSockets } from '../systemd/socket-activation.js';
 import { relayToSystemd } from '../systemd/relay.js';
 import { startGuards } from './guard-sampler.js';
+import { openIpcChannel, type IpcChannel } from './ipc-channel.js';
+import { answerSocketRequest, OnDemandSockets } from './on-demand.js';
 import { stopOrphans } from './orphans.js';
 import { startProbe } from './probes.js';
 import { spawnRequest } from './spawn-request.js';
@@ -64,6 +66,8 @@ export interface ProcRuntime {
   pid: number | null;
   readonly lifetime: AbortController;
   notify: NotifyChannel | null;
+  /** The Node IPC channel of a Node worker (process.send, sockets on demand). */
+  ipc: IpcChannel | null;
   /** The recent lines it wrote (crash reports, `tend logs`); null for a single command, which writes to tend's stdio. */
   readonly ring: LineRing | null;
   lastPingAt: number;
@@ -107,6 +111,7 @@ class Runner {
   private readonly sinks = new Set<EventSink>();
   private readonly services = new Map<string, ServiceRuntime>();
   private readonly byPid = new Map<number, { service: string; proc: number }>();
+  private readonly onDemand = new Map<string, OnDemandSockets>();
   private readonly timers = new Timers();
   private readonly lifetime = new AbortController();
   private readonly queue: Queued[] = [];
@@ -349,7 +354,7 @@ class Runner {
 
   private spawn(rt: ServiceRuntime, effect: Extract<ServiceEffect, { type: 'spawn' }>): void {
     const proc: ProcRuntime = {
-      id: effect.proc, service: rt.spec.name, slot: effect.slot, pid: null, lifetime: new AbortController(), notify: null,
+      id: effect.proc, service: rt.spec.name, slot: effect.slot, pid: null, lifetime: new AbortController(), notify: null, ipc: null,
       ring: this.plain ? null : new LineRing(), lastPingAt: Date.now(), statusText: null, startedAt: Date.now(),
     };
     rt.procs.set(proc.id, proc);
@@ -357,16 +362,18 @@ class Runner {
     try {
       proc.notify = this.openChannel(rt, proc, effect.role === 'step' ? `${rt.spec.name}-step${effect.step}` : `${rt.spec.name}-${effect.slot}-${proc.id}`);
       const preload = !this.plain && rt.spec.preload && existsSync(preloadPath) ? preloadPath : null;
+      if (preload !== null && effect.role === 'worker') proc.ipc = this.openIpc(rt, proc);
       const request = spawnRequest({
         spec: rt.spec, slot: effect.slot, generation: effect.generation, role: effect.role, step: effect.step, workers: effect.workers, plain: this.plain,
         env: this.deps.env, sockets: this.slotSockets(rt, effect.slot),
-        notify: proc.notify, stdio: pipes === null ? [0, 1, 2] : [0, pipes.out[1], pipes.err[1]],
+        notify: proc.notify, ipc: proc.ipc, stdio: pipes === null ? [0, 1, 2] : [0, pipes.out[1], pipes.err[1]],
         rlimits: rt.rlimits, credentials: rt.credentials, foregroundTty: this.tty, preloadPath: preload,
       });
       const pid = spawnProcess(request);
       proc.pid = pid;
       proc.startedAt = Date.now();
       proc.notify?.bind(pid);
+      proc.ipc?.bind();
       // Known before anything can reap it: a process that exits within microseconds is still this slot's.
       this.byPid.set(pid, { service: rt.spec.name, proc: proc.id });
       if (pipes !== null) {
@@ -377,6 +384,7 @@ class Runner {
       this.dispatch({ to: 'service', service: rt.spec.name, event: { type: 'spawned', proc: proc.id, pid, at: proc.startedAt } });
     } catch (error) {
       proc.notify?.close();
+      proc.ipc?.close();
       if (pipes !== null) for (const fd of [...pipes.out, ...pipes.err]) native.closeFd(fd);
       if (!(error instanceof TendError)) throw error;
       this.dispatch({ to: 'service', service: rt.spec.name, event: { type: 'spawn-failed', proc: proc.id, code: error.exitCode, message: error.message } });
@@ -422,7 +430,7 @@ class Runner {
     if (m.status !== null || m.stopping) this.publish({ type: 'notified', service, slot: proc.slot, pid: proc.pid ?? 0, status: m.status, stopping: m.stopping });
     if (m.watchdog === 'trigger') this.dispatch({ to: 'service', service, event: { type: 'unhealthy', proc: proc.id, why: 'it sent WATCHDOG=trigger' } });
     if (m.ready) this.dispatch({ to: 'service', service, event: { type: 'ready-signal', proc: proc.id, source: 'notify', at } });
-    if (m.listening !== null) this.dispatch({ to: 'service', service, event: { type: 'ready-signal', proc: proc.id, source: 'listen', at } });
+    if (m.listening !== null && this.listensOnServiceAddress(rt, proc, m.listening)) this.dispatch({ to: 'service', service, event: { type: 'ready-signal', proc: proc.id, source: 'listen', at } });
     if (m.extendTimeoutUsec !== null) this.dispatch({ to: 'service', service, event: { type: 'extend', proc: proc.id, ms: clampTimerMs(Math.ceil(m.extendTimeoutUsec / 1000)) } });
   }
 
@@ -437,6 +445,7 @@ class Runner {
     const owner = timer.kind === 'restart' ? rt.lifetime.signal : rt.procs.get(timer.proc)?.lifetime.signal;
     if (owner === undefined) return;
     this.timers.arm(timerKey(rt.spec.name, timer), ms, owner, () => {
+      if (timer.kind === 'ready-delay' && this.waitsForListen(rt)) return;
       this.dispatch({ to: 'service', service: rt.spec.name, event: { type: 'timer', timer, at: Date.now(), random: Math.random() } });
     });
   }
@@ -466,6 +475,7 @@ class Runner {
     rt.procs.delete(id);
     proc.lifetime.abort();
     proc.notify?.close();
+    proc.ipc?.close();
     if (proc.pid !== null) this.byPid.delete(proc.pid);
   }
 
@@ -544,6 +554,7 @@ class Runner {
       else closeListenSockets(rt.sockets.map((list, slot) => list.filter((s) => !this.closedFds.has(s.fd) && !(rt.idleSlots.has(slot) && s.spec.kind === 'tcp'))));
       for (const list of rt.sockets) for (const s of list) if (this.closedFds.has(s.fd)) removeSocketFile(s);
     }
+    for (const sockets of this.onDemand.values()) sockets.close();
     this.reaper.stop();
     reclaimTerminal(this.tty);
     removeTendRuntimeDir();
@@ -555,6 +566,43 @@ class Runner {
     void Promise.race([drained, bound]).then(() => { this.resolveDone(code); });
   }
 
+  // ---- Node IPC channels and sockets on demand (ipc-channel.ts, on-demand.ts) ----
+
+  // A Node worker's channel: socket requests from the preload, and PM2's process.send('ready') as readiness.
+  private openIpc(rt: ServiceRuntime, proc: ProcRuntime): IpcChannel {
+    const where = `${rt.spec.name}.${proc.slot}`;
+    const channel: IpcChannel = openIpcChannel((message) => {
+      const declared = declaredSockets(rt, proc.slot);
+      const opened = (address: string, fd: number): void => { this.log('info', `listening on ${address} (fd ${fd}, opened on demand for service ${rt.spec.name})`); };
+      if (answerSocketRequest(message, channel, this.onDemandOf(rt), declared, opened)) return;
+      if (message === 'ready') this.dispatch({ to: 'service', service: rt.spec.name, event: { type: 'ready-signal', proc: proc.id, source: 'notify', at: Date.now() } });
+    }, (why) => { this.log('debug', `${where}: ${why}`); });
+    return channel;
+  }
+
+  private onDemandOf(rt: ServiceRuntime): OnDemandSockets {
+    let sockets = this.onDemand.get(rt.spec.name);
+    if (sockets === undefined) {
+      const port = Number(rt.spec.env['PORT'] ?? this.deps.env['PORT']);
+      const owner = rt.credentials === null ? null : { uid: rt.credentials.uid, gid: rt.credentials.gid };
+      sockets = new OnDemandSockets(owner, Number.isInteger(port) && port > 0 ? port : null);
+      this.onDemand.set(rt.spec.name, sockets);
+    }
+    return sockets;
+  }
+
+  // Readiness means the service's own address: a --listen socket, or the main on-demand address; never an extra one.
+  private listensOnServiceAddress(rt: ServiceRuntime, proc: ProcRuntime, address: string): boolean {
+    const own = this.onDemandOf(rt).isServiceAddress(address, declaredSockets(rt, proc.slot));
+    if (!own) this.log('debug', `${rt.spec.name}.${proc.slot}: listening on ${address}, which is not the service's address: not readiness`);
+    return own;
+  }
+
+  // Auto readiness of a service known to listen waits for the listen; staying up a second is for queue workers.
+  private waitsForListen(rt: ServiceRuntime): boolean {
+    return rt.spec.ready.kind === 'auto' && this.onDemandOf(rt).listens;
+  }
+
   private publish(event: TendEvent): void {
     for (const sink of [...this.sinks]) sink(event);
   }
@@ -562,6 +610,11 @@ class Runner {
   private log(level: 'error' | 'warn' | 'info' | 'debug', message: string): void {
     this.publish({ type: 'log', level, message });
   }
+}
+
+// The --listen sockets a worker in `slot` gets (one per slot with --socket-strategy reuseport).
+function declaredSockets(rt: ServiceRuntime, slot: number): readonly OpenSocket[] {
+  return rt.sockets[rt.spec.socketStrategy === 'reuseport' && !rt.socketsFromSystemd ? slot : 0] ?? [];
 }
 
 function timerKey(service: string, timer: TimerRef): string {

@@ -22,6 +22,8 @@ export interface SpawnContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly sockets: readonly OpenSocket[];
   readonly notify: NotifyChannel | null;
+  /** The worker's end of its Node IPC channel (ipc-channel.ts), for Node workers with the preload. */
+  readonly ipc: { readonly childFd: number } | null;
   readonly stdio: readonly [number, number, number];
   readonly rlimits: readonly RlimitEntry[];
   readonly credentials: Credentials | null;
@@ -39,7 +41,7 @@ export function spawnRequest(ctx: SpawnContext): ProcessSpec {
   const firstListenFd = 3;
   const notifyFd = firstListenFd + sockets.length;
   // systemd's watchdog and socket settings are tend's own; a child gets only what tend gives it.
-  const own = new Set<string>(['WATCHDOG_PID', 'WATCHDOG_USEC', ENV.listenFds, ENV.listenPid, ENV.listenFdNames]);
+  const own = new Set<string>(['WATCHDOG_PID', 'WATCHDOG_USEC', ENV.listenFds, ENV.listenPid, ENV.listenFdNames, ENV.ipcFd]);
   const env: Record<string, string | undefined> = Object.fromEntries(Object.entries({ ...ctx.env, ...ctx.spec.env }).filter(([key]) => !own.has(key)));
   if (!ctx.plain) {
     env[ENV.service] = ctx.spec.name;
@@ -51,6 +53,8 @@ export function spawnRequest(ctx: SpawnContext): ProcessSpec {
     env[ENV.notifySocket] = ctx.notify.path;
     env[ENV.notifyFd] = String(notifyFd);
   }
+  const ipcFd = notifyFd + (ctx.notify === null ? 0 : 1);
+  if (ctx.ipc !== null) env[ENV.ipcFd] = String(ipcFd);
   if (sockets.length > 0) {
     env[ENV.listenFds] = String(sockets.length);
     env[ENV.listenPid] = ''; // filled with the child's own pid between fork and exec
@@ -70,6 +74,6 @@ export function spawnRequest(ctx: SpawnContext): ProcessSpec {
     foregroundTty: ctx.foregroundTty,
     // No process outlives tend: if tend dies (SIGKILL, the OOM killer) its children get the usual graceful signal.
     parentDeathSignal: PARENT_DEATH_SIGNAL,
-    fds: [...ctx.stdio, ...sockets.map((s) => s.fd), ...(ctx.notify === null ? [] : [ctx.notify.childFd])],
+    fds: [...ctx.stdio, ...sockets.map((s) => s.fd), ...(ctx.notify === null ? [] : [ctx.notify.childFd]), ...(ctx.ipc === null ? [] : [ctx.ipc.childFd])],
   };
 }

@@ -3,6 +3,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import env from '../../src/preload/env.cjs';
+import ipc from '../../src/preload/ipc.cjs';
+import launcher from '../../src/preload/launcher.cjs';
 import listen from '../../src/preload/listen.cjs';
 import type { ListenEntry } from '../../src/preload/types.cjs';
 
@@ -23,6 +25,7 @@ describe('readConfig', () => {
           { fd: 4, address: { kind: 'unix', path: '/run/app.sock', text: 'unix:/run/app.sock' } },
         ],
         notifyFd: 5,
+        ipcFd: null,
         drainIdleMs: 400,
       },
     });
@@ -35,12 +38,24 @@ describe('readConfig', () => {
     assert.equal(r.config.drainIdleMs, 250);
   });
 
-  test('inactive without tend variables, for another LISTEN_PID, and in cluster workers', () => {
+  test('inactive without tend variables, for another LISTEN_PID with no channel to tend, and in cluster workers', () => {
     assert.equal(env.readConfig({}, PID).active, false);
     assert.equal(env.readConfig({ LISTEN_FDS: '1', LISTEN_PID: String(PID) }, PID).active, false);
-    assert.equal(env.readConfig({ TEND_NOTIFY_FD: '4', LISTEN_PID: '1' }, PID).active, false);
+    assert.equal(env.readConfig({ LISTEN_FDS: '1', TEND_LISTEN_MAP: '3=tcp:0.0.0.0:3000', LISTEN_PID: '1' }, PID).active, false);
     assert.equal(env.readConfig({ TEND_NOTIFY_FD: '4', NODE_UNIQUE_ID: '1' }, PID).active, false);
     assert.equal(env.readConfig({ TEND_NOTIFY_FD: '4' }, PID).active, true);
+  });
+
+  test('below a launcher (LISTEN_PID is the launcher): no inherited fds, but the notify fd and the IPC channel', () => {
+    const r = env.readConfig({ LISTEN_FDS: '1', TEND_LISTEN_MAP: '3=tcp:0.0.0.0:3000', LISTEN_PID: '1', TEND_NOTIFY_FD: '4', TEND_IPC_FD: '5' }, PID);
+    assert.ok(r.active);
+    assert.deepEqual(r.config.entries, []);
+    assert.equal(r.config.notifyFd, 4);
+    assert.equal(r.config.ipcFd, 5);
+    const bad = env.readConfig({ TEND_IPC_FD: 'x' }, PID);
+    assert.ok(bad.active);
+    assert.equal(bad.config.ipcFd, null);
+    assert.match(bad.problems.join('\n'), /TEND_IPC_FD="x" is not an fd/);
   });
 
   test('bad entries are dropped one by one, with a problem each', () => {
@@ -107,9 +122,18 @@ describe('listen() arguments', () => {
   });
 
   test('callback, signal and explicit fds are kept apart', () => {
-    assert.deepEqual(listen.parseListenArgs([{ port: 80, signal }, cb]), { target: { kind: 'tcp', port: 80, host: undefined }, fd: null, signal, callback: cb });
-    assert.deepEqual(listen.parseListenArgs([{ fd: 3 }]), { target: null, fd: 3, signal: undefined, callback: null });
-    assert.deepEqual(listen.parseListenArgs([{ handle: {} }, cb]), { target: null, fd: null, signal: undefined, callback: cb });
+    assert.deepEqual(listen.parseListenArgs([{ port: 80, signal }, cb]), { target: { kind: 'tcp', port: 80, host: undefined }, fd: null, signal, callback: cb, own: false });
+    assert.deepEqual(listen.parseListenArgs([{ fd: 3 }]), { target: null, fd: 3, signal: undefined, callback: null, own: false });
+    assert.deepEqual(listen.parseListenArgs([{ handle: {} }, cb]), { target: null, fd: null, signal: undefined, callback: cb, own: false });
+  });
+
+  test('options that ask for a socket of the server\'s own (never one shared on demand)', () => {
+    for (const o of [{ exclusive: true }, { ipv6Only: true }, { reusePort: true }, { readableAll: true }, { writableAll: true }]) {
+      assert.equal(listen.parseListenArgs([{ port: 3000, ...o }]).own, true, JSON.stringify(o));
+    }
+    assert.equal(listen.parseListenArgs([{ path: '/run/a.sock', exclusive: true }]).own, true);
+    assert.equal(listen.parseListenArgs([{ port: 3000, exclusive: false }]).own, false);
+    assert.equal(listen.parseListenArgs([3000, '127.0.0.1', 511]).own, false);
   });
 
   test('pickEntry: TCP by port whatever the host, exact host first; unix by path; used fds skipped', () => {
@@ -131,5 +155,30 @@ describe('listen() arguments', () => {
     assert.equal(fdOf(listen.pickEntry(entries, { kind: 'unix', path: path.relative(process.cwd(), '/run/app.sock') }, none)), 5);
     assert.equal(fdOf(listen.pickEntry(entries, { kind: 'unix', path: '\0abstract' }, none)), 6);
     assert.equal(fdOf(listen.pickEntry(entries, { kind: 'unix', path: '/run/other.sock' }, none)), null);
+  });
+});
+
+describe('launchers', () => {
+  test('npm, npx, tsx\'s CLI, yarn and pnpm are launchers; an app is not', () => {
+    for (const script of ['/usr/lib/node_modules/npm/bin/npm-cli.js', '/usr/lib/node_modules/npm/bin/npx-cli.js', '/app/node_modules/tsx/dist/cli.mjs',
+      '/app/node_modules/tsx/dist/cli.cjs', '/usr/lib/node_modules/yarn/bin/yarn.js', '/usr/lib/node_modules/pnpm/bin/pnpm.cjs']) {
+      assert.equal(ipc.isLauncher(script), true, script);
+    }
+    for (const script of ['/app/server.js', '/app/node_modules/.bin/not-a-launcher', '/app/dist/cli.mjs', '/app/node_modules/tsx/dist/loader.mjs', undefined, '']) {
+      assert.equal(ipc.isLauncher(script), false, String(script));
+    }
+  });
+
+  test('a launcher\'s children get tend\'s fds at the same numbers, or the next free ones with the variables renumbered', () => {
+    const fds = new Map([['TEND_NOTIFY_FD', 3], ['TEND_IPC_FD', 4]]);
+    const plain = { stdio: 'inherit', envPairs: ['A=1', 'TEND_NOTIFY_FD=3', 'TEND_IPC_FD=4'] };
+    launcher.addFds(plain, fds);
+    assert.deepEqual(plain, { stdio: ['inherit', 'inherit', 'inherit', 3, 4], envPairs: ['A=1', 'TEND_NOTIFY_FD=3', 'TEND_IPC_FD=4'] });
+    const taken = { stdio: ['pipe', 'pipe', 'pipe', 'ipc'], envPairs: ['TEND_NOTIFY_FD=3', 'TEND_IPC_FD=4'] };
+    launcher.addFds(taken, fds);
+    assert.deepEqual(taken, { stdio: ['pipe', 'pipe', 'pipe', 'ipc', 3, 4], envPairs: ['TEND_NOTIFY_FD=4', 'TEND_IPC_FD=5'] });
+    const cleaned = { stdio: undefined, envPairs: ['TEND_NOTIFY_FD=3'] };
+    launcher.addFds(cleaned, fds);
+    assert.deepEqual(cleaned, { stdio: ['pipe', 'pipe', 'pipe', 3], envPairs: ['TEND_NOTIFY_FD=3'] });
   });
 });

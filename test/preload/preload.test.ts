@@ -283,7 +283,7 @@ describe('listen redirect', () => {
     assert.equal(w.exit, null);
   });
 
-  test('LISTEN_PID of another process: the preload stays out of the way', T, async () => {
+  test('LISTEN_PID of another process (a launcher above this one): its inherited fds are not used', T, async () => {
     const sock = listenTcp();
     // The app asks for the very address the test holds: only a redirect could make that work.
     const w = startWorker({
@@ -291,7 +291,6 @@ describe('listen redirect', () => {
       env: { TEND_LISTEN_MAP: `3=tcp:127.0.0.1:${sock.port}`, LISTEN_PID: '1', APP_LISTEN: 'port-host-cb', APP_PORT: String(sock.port), APP_HOST: '127.0.0.1' },
     });
     await w.waitStdout(/^error EADDRINUSE$/m);
-    assert.match(w.stdout, /^sigterm-listeners 0$/m, 'no signal listener installed');
     assert.deepEqual(w.datagrams, []);
   });
 });
