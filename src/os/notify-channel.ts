@@ -21,6 +21,8 @@ export interface NotifyChannel {
 }
 
 let runtimeDir: string | null = null;
+/** A socket bound in the runtime directory for tend's whole life (see tendRuntimeDir), and its reader. */
+let alive: { readonly fd: number; readonly watcher: DgramWatcher } | null = null;
 
 // The directory for tend's sockets: /run/tend/<pid>-<random> when /run is writable, else under $TMPDIR/tend/.
 // The random part keeps two tends apart that share /run but not a PID namespace (both may be PID 1).
@@ -31,6 +33,12 @@ export function tendRuntimeDir(): string {
       mkdirSync(base, { recursive: true, mode: 0o711 });
       const dir = mkdtempSync(join(base, `${process.pid}-`));
       chmodSync(dir, 0o711);
+      // Another tend judges a directory stale when its pid is gone and none of its sockets is bound. The pid in the
+      // name means nothing to a tend in another PID namespace, and a pool between restarts has no worker channel
+      // bound: this socket, bound until exit, is what says the directory is in use.
+      // Its reader drops the probes' empty datagrams, so a full queue never blocks a probing tend's send.
+      const fd = native.dgramBind(join(dir, 'tend-alive.sock'));
+      alive = { fd, watcher: native.dgramWatch(fd, () => undefined) };
       runtimeDir = dir;
       return dir;
     } catch {
@@ -43,6 +51,11 @@ export function tendRuntimeDir(): string {
 // Remove tend's runtime directory and whatever is left in it (at exit; it only ever holds tend's own sockets).
 export function removeTendRuntimeDir(): void {
   if (runtimeDir === null) return;
+  if (alive !== null) {
+    alive.watcher.close();
+    native.closeFd(alive.fd);
+    alive = null;
+  }
   rmSync(runtimeDir, { recursive: true, force: true });
   runtimeDir = null;
 }

@@ -4,11 +4,11 @@
 // pool.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
-import { fixture, is, killAll, procStat, shellCode, startTend, type TendProc } from '../helpers/tend.js';
+import { fixture, is, killAll, procStat, shellCode, startTend, startTendAsPid1, type TendProc } from '../helpers/tend.js';
 
 afterEach(killAll);
 const T = { timeout: 30_000 };
@@ -183,5 +183,25 @@ describe('faults: --before with --workers', () => {
     assert.deepEqual(t.eventsOf('service-ended').map((e) => [e.why, e.code]), [['step-failed', 9]]);
     assert.deepEqual(t.eventsOf('exit').map((e) => e.code), [9]);
     assert.equal(existsSync(marks), false, 'no worker ran');
+  });
+});
+
+describe('faults: a live tend\'s runtime directory', () => {
+  it('is not taken for a stale leftover by a tend in another PID namespace while the pool has no worker', T, async () => {
+    // The pool's only worker crashes and waits 3-6 s for its restart: no worker channel is bound meanwhile.
+    const t = startTend(['run', '--workers', '1', '--ready', 'notify', '--restart-delay', '6s', '--restart-max-delay', '6s', '--', 'sh', '-c', 'exit 3']);
+    const first = await t.waitEvent(is('spawned'));
+    await t.waitEvent(is('restart-scheduled'));
+    const dirs = readdirSync('/run/tend').filter((d) => d.startsWith(`${t.pid}-`));
+    assert.equal(dirs.length, 1, `tend's runtime directory under /run/tend: ${dirs.join(', ')}`);
+    // A tend that is PID 1 of its own namespace cannot see this tend's pid, and checks /run/tend for leftovers.
+    const other = startTendAsPid1(['run', '--', 'true']);
+    assert.equal(shellCode(await other.exited(10_000)), 0, other.stderr());
+    assert.ok(existsSync(`/run/tend/${dirs[0] ?? ''}`), 'the live tend\'s runtime directory is still there');
+    // And the restart gets its channel: tend neither crashed nor failed to spawn.
+    const again = await t.waitEvent(is('spawned', (e) => e.pid !== first.pid), 10_000);
+    assert.equal(again.slot, 0);
+    assert.deepEqual(t.eventsOf('spawn-failed'), []);
+    await stopAndWait(t);
   });
 });
