@@ -76,7 +76,7 @@ function showStatus(command: Extract<ControlCommand, { name: 'status' }>, reply:
 // The outcome of a reload or scale, with the exit code it means.
 function changed(what: 'reload' | 'scale', reply: Reply): number {
   const code = reply.ok === true ? 0 : ExitCode.reloadFailed;
-  const line = reply.ok === true ? `tend: ${what} done: ${reply.detail ?? ''} (exit ${code})` : `tend: ${what} failed${what === 'reload' ? ' and was rolled back' : ''}: ${reply.detail ?? reply.error ?? ''} (exit ${code})`;
+  const line = reply.ok === true ? `tend: ${what} done: ${reply.detail ?? ''} (exit ${code})` : `tend: ${what} failed: ${reply.detail ?? reply.error ?? ''} (exit ${code})`;
   (reply.ok === true ? process.stdout : process.stderr).write(`${line}\n`);
   return code;
 }

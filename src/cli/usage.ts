@@ -114,7 +114,7 @@ Every command takes --control PATH (or TEND_CONTROL=PATH); without it, the one r
 
 status: a table on a terminal, JSON otherwise (--json); -v adds each worker's last lines; --check exits 0 when every
 service is ready at its desired size, 1 when degraded. reload/restart and scale show each slot's progress and exit 0,
-or 65 when the change failed (a failed reload is rolled back). signal refuses TERM, INT and KILL without --force.
+or 65 when the change failed (a failed reload stops the replacements still coming up; the workers not replaced keep serving). signal refuses TERM, INT and KILL without --force.
 stop prints the exit code tend exits with. Exit 68: tend cannot be reached; 77: the request is not allowed
 (only tend's user or root may change it; --control-group members may read status and logs).
 `;

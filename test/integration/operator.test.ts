@@ -159,7 +159,7 @@ describe('operator commands', { timeout: 120_000 }, () => {
     finish();
     const result = await load;
     assert.equal(result.errors, 0, JSON.stringify(result.errorKinds));
-    assert.ok(result.ok > 100, `only ${result.ok} requests`);
+    assert.ok(result.ok > 20, `only ${result.ok} requests: the load did not run through the scale`);
     const status = JSON.parse((await cli(['status', '--json', '--control', ctl])).out) as { desired: number; ready: number };
     assert.deepEqual([status.desired, status.ready], [2, 2]);
     const term = await cli(['signal', 'TERM', '--control', ctl]);
