@@ -124,6 +124,15 @@ let eventDir: string | null = null;
 let eventFiles = 0;
 process.on('exit', () => { if (eventDir !== null) rmSync(eventDir, { recursive: true, force: true }); });
 
+// Every event in an event-log file written so far (an empty list when there is none yet).
+export function readEventLog(path: string): LoggedEvent[] {
+  try {
+    return readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as LoggedEvent);
+  } catch {
+    return [];
+  }
+}
+
 // A fresh path for one tend's event log, in a directory removed when the test process exits.
 export function eventLogPath(): string {
   eventDir ??= mkdtempSync(join(tmpdir(), 'tend-events-'));

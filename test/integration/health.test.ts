@@ -8,10 +8,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import type { TendEvent } from '../../src/core/events.js';
-import { descendants, fixture, killAll, shellCode, startTend, until } from '../helpers/tend.js';
+import { freePort } from '../helpers/http.js';
+import { descendants, readEventLog, fixture, killAll, shellCode, startTend, until } from '../helpers/tend.js';
 
-type Logged = TendEvent & { at: number };
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -25,24 +24,7 @@ function tempDir(): string {
   return dir;
 }
 
-function readEvents(path: string): Logged[] {
-  try {
-    return readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Logged);
-  } catch {
-    return [];
-  }
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0); });
-    });
-  });
-}
 
 /** One HTTP answer; status 0 and the error code when the connection failed. */
 interface Answer { status: number; body: string; error: string | null; startedAt: number; endedAt: number }
@@ -133,7 +115,7 @@ describe('health endpoints', () => {
     load.running = false;
     await client;
     assert.equal(shellCode(exit), 0);
-    const log = readEvents(events);
+    const log = readEventLog(events);
     const delayed = log.find((e) => e.type === 'stop-delayed');
     const stopping = log.find((e) => e.type === 'stopping');
     assert.ok(delayed !== undefined && stopping !== undefined, 'stop-delayed and stopping were published');
@@ -162,11 +144,11 @@ describe('health endpoints', () => {
       '--event-log', events, '--', 'node', fixture('http-app.js')]);
     await waitReady(health);
     t.child.kill('SIGTERM');
-    await until(() => readEvents(events).some((e) => e.type === 'stop-delayed'), 5_000, 'stop-delayed');
+    await until(() => readEventLog(events).some((e) => e.type === 'stop-delayed'), 5_000, 'stop-delayed');
     const second = Date.now();
     t.child.kill('SIGTERM');
     assert.equal(shellCode(await t.exited(10_000)), 0);
-    const stopping = readEvents(events).find((e) => e.type === 'stopping');
+    const stopping = readEventLog(events).find((e) => e.type === 'stopping');
     assert.ok(stopping?.type === 'stopping' && stopping.at - second < 1_000, 'the stop began at the second signal');
     assert.match(stopping.why, /again/);
   });

@@ -5,14 +5,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import type { TendEvent } from '../../src/core/events.js';
-import { descendants, fixture, killAll, shellCode, start, startTend, until } from '../helpers/tend.js';
+import { freePort } from '../helpers/http.js';
+import { descendants, readEventLog, fixture, killAll, shellCode, start, startTend, until } from '../helpers/tend.js';
 
-type Logged = TendEvent & { at: number };
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -26,24 +24,7 @@ function tempDir(): string {
   return dir;
 }
 
-function readEvents(path: string): Logged[] {
-  try {
-    return readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Logged);
-  } catch {
-    return [];
-  }
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0); });
-    });
-  });
-}
 
 function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -94,13 +75,13 @@ describe('metrics', () => {
     const [app, health] = [await freePort(), await freePort()];
     const tend = startTend(['run', '--workers', '2', '--listen', `tcp://127.0.0.1:${app}`, '--health-listen', `127.0.0.1:${health}`, '--restart-delay', '10ms',
       '--event-log', events, '--', 'node', fixture('http-app.js')]);
-    await until(() => readEvents(events).filter((e) => e.type === 'ready').length >= 2, 15_000, 'two workers ready');
+    await until(() => readEventLog(events).filter((e) => e.type === 'ready').length >= 2, 15_000, 'two workers ready');
     for (let kill = 1; kill <= 3; kill += 1) {
       const pid = workerPid(tend.pid, 0);
       assert.ok(pid !== null, `slot 0 has a worker (kill ${kill}; ${JSON.stringify(descendants(tend.pid))})`);
       process.kill(pid, 'SIGKILL');
       // Slot 0 was ready once at start and once after each kill so far.
-      await until(() => readEvents(events).filter((e) => e.type === 'ready' && e.slot === 0).length === kill + 1, 15_000, `slot 0 ready again after kill ${kill}`);
+      await until(() => readEventLog(events).filter((e) => e.type === 'ready' && e.slot === 0).length === kill + 1, 15_000, `slot 0 ready again after kill ${kill}`);
     }
     const body = (await httpGet(health, '/metrics')).body;
     const checked = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8', timeout: 10_000 });

@@ -6,7 +6,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { get, loadUntil } from '../helpers/http.js';
+import { freePort, get, loadUntil } from '../helpers/http.js';
 import { fixture, killAll, shellCode, start, startTend, tendBin, type Proc } from '../helpers/tend.js';
 
 const dirs: string[] = [];
@@ -23,16 +23,6 @@ function tempDir(): string {
   return dir;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0); });
-    });
-  });
-}
 
 // Run a tend CLI command to completion: its exit code and output.
 async function cli(args: readonly string[], prefix: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; out: string; err: string }> {
