@@ -3,7 +3,8 @@
 // TEND_NOTIFY_FD (plain fs.writeSync, no native code); directly under systemd it sends to NOTIFY_SOCKET through tend's
 // addon, loaded on first use. Unsupervised, every call is a silent no-op that returns false. Importing it does
 // nothing but load this file and two small modules: no supervisor, no config parsing, no native code.
-import { fstatSync, readFileSync, writeSync } from 'node:fs';
+import contract from '../contract/env.cjs';
+import notifyChannel from '../contract/notify-fd.cjs';
 import { formatNotify, NOTIFY_MAX_BYTES } from '../protocol/sd-notify.js';
 import { notifySocketProblem, sendDatagram, watchdogUsecFor } from '../systemd/notifier.js';
 
@@ -51,16 +52,11 @@ export function watchdogIntervalMs(): number | null {
 export function notify(fields: NotifyFields): boolean {
   const data = encode(fields);
   const env = process.env;
-  const fd = notifyFd(env['TEND_NOTIFY_FD']);
-  if (fd !== null) {
-    try {
-      writeSync(fd, data);
-      return true;
-    } catch {
-      return false; // tend is gone (ECONNREFUSED) or not reading (EAGAIN): nothing to do about it here
-    }
-  }
-  const socket = env['NOTIFY_SOCKET'];
+  // Under tend: its connected datagram fd, if that fd really is one here (the variable is inherited by the app's
+  // own children, which do not inherit the fd).
+  const fd = notifyChannel.notifyFdFrom(env[contract.ENV.notifyFd]);
+  if (fd !== null) return notifyChannel.writeNotify(fd, data) === 'sent';
+  const socket = env[contract.ENV.notifySocket];
   if (socket === undefined || socket === '' || notifySocketProblem(socket) !== null) return false;
   try {
     sendDatagram(socket, data);
@@ -90,46 +86,6 @@ function withStatus(fields: Record<string, string | number | bigint>, statusText
 function statusLine(text: string): string {
   const line = text.replace(/[\r\n]+/g, ' ');
   return line.length > MAX_STATUS_CHARS ? `${line.slice(0, MAX_STATUS_CHARS - 1)}…` : line;
-}
-
-// The fd from TEND_NOTIFY_FD if it really is a unix datagram socket. The variable is inherited by the app's own
-// children, which do not inherit the fd (Node opens everything close-on-exec): there the number may name a file, a
-// pipe or a TCP connection, and writing "READY=1" into those would corrupt them.
-const datagramInodes = new Map<number, boolean>();
-function notifyFd(text: string | undefined): number | null {
-  if (text === undefined || !/^\d{1,9}$/.test(text)) return null;
-  const fd = Number(text);
-  let ino: number;
-  try {
-    const st = fstatSync(fd);
-    if (!st.isSocket()) return null;
-    ino = st.ino;
-  } catch {
-    return null;
-  }
-  let ok = datagramInodes.get(ino);
-  if (ok === undefined) {
-    ok = isUnixDatagram(ino);
-    datagramInodes.set(ino, ok);
-  }
-  return ok ? fd : null;
-}
-
-// /proc/net/unix lists this network namespace's unix sockets: "Num RefCount Protocol Flags Type St Inode [Path]",
-// Type 0002 = SOCK_DGRAM. Read once per socket inode.
-function isUnixDatagram(ino: number): boolean {
-  let table: string;
-  try {
-    table = readFileSync('/proc/net/unix', 'latin1');
-  } catch {
-    return false;
-  }
-  const inode = String(ino);
-  for (const line of table.split('\n')) {
-    const f = line.trim().split(/\s+/);
-    if (f[6] === inode) return f[4] === '0002';
-  }
-  return false;
 }
 
 let warned = false;

@@ -1,6 +1,7 @@
 // Listening sockets owned by tend for the life of the pool, so no worker exit ever closes one or drops a
 // connection waiting in its accept queue. Workers get them by the systemd socket-activation convention.
 import { chmodSync, chownSync, lstatSync, unlinkSync } from 'node:fs';
+import address from '../contract/address.cjs';
 import type { ListenSpec } from '../config/pool-config.js';
 import { TendError } from '../errors.js';
 import { isNativeError, native } from './native.js';
@@ -33,8 +34,7 @@ function openOne(spec: ListenSpec, reusePort: boolean, resolveIds: (owner: strin
     if (spec.kind === 'tcp') {
       const fd = native.listenTcp(spec.host, spec.port, BACKLOG, reusePort);
       const port = spec.port === 0 ? native.socketPort(fd) : spec.port;
-      const host = spec.host.includes(':') ? `[${spec.host}]` : spec.host;
-      return { spec, fd, address: `tcp:${host}:${port}`, port };
+      return { spec, fd, address: address.tcpAddress(spec.host, port), port };
     }
     if (!spec.path.startsWith('@')) removeStaleSocket(spec.path);
     const fd = native.listenUnix(spec.path, BACKLOG);
@@ -45,7 +45,7 @@ function openOne(spec: ListenSpec, reusePort: boolean, resolveIds: (owner: strin
         chownSync(spec.path, uid, gid);
       }
     }
-    return { spec, fd, address: `unix:${spec.path}`, port: null };
+    return { spec, fd, address: address.unixAddress(spec.path), port: null };
   } catch (error) {
     if (error instanceof TendError) throw error;
     const where = spec.kind === 'tcp' ? `tcp://${spec.host}:${spec.port}` : `unix:${spec.path}`;

@@ -10,11 +10,11 @@
 // Socket requests are internal messages (cmd "NODE_TEND_…"), which Node delivers as 'internalMessage', never to the
 // app's 'message' listeners. A reply carries the socket as a 'net.Native' handle (see src/runner/ipc-channel.ts).
 import fs = require('node:fs');
+import contract = require('../contract/env.cjs');
 import log = require('./log.cjs');
 import type { SocketClient, SocketReply } from './types.cjs';
 
-const REQUEST = 'NODE_TEND_LISTEN';
-const REPLY = 'NODE_TEND_LISTEN_REPLY';
+const { listenRequest: REQUEST, listenReply: REPLY } = contract.IPC;
 /** tend answers in milliseconds; past this the app listens on its own socket rather than hang. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -116,7 +116,7 @@ function claim(ipcFd: number | null): SocketClient | null {
     log.warnOnce('ipc-not-socket', `TEND_IPC_FD=${ipcFd} is not an open socket; no IPC channel to tend`);
     return null;
   }
-  delete process.env.TEND_IPC_FD;
+  Reflect.deleteProperty(process.env, contract.ENV.ipcFd);
   cp._forkChild(ipcFd, 'json');
   log.debug(`claimed the IPC channel to tend (fd ${ipcFd})`);
   return client();

@@ -5,6 +5,7 @@
 // same numbers when they are free, else at the next free ones with the variables changed to match.
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
+import contract = require('../contract/env.cjs');
 import log = require('./log.cjs');
 
 /** Just what ChildProcess.prototype.spawn reads of its options that this file changes. */
@@ -13,7 +14,7 @@ interface SpawnOptions {
   envPairs?: string[];
 }
 
-const VARIABLES = ['TEND_NOTIFY_FD', 'TEND_IPC_FD'] as const;
+const VARIABLES = [contract.ENV.notifyFd, contract.ENV.ipcFd] as const;
 
 function isSocket(fd: number): boolean {
   try {

@@ -10,9 +10,12 @@ import fs = require('node:fs');
 import net = require('node:net');
 import nodePath = require('node:path');
 import util = require('node:util');
-import env = require('./env.cjs');
+import address = require('../contract/address.cjs');
+import contract = require('../contract/env.cjs');
+import notifyFd = require('../contract/notify-fd.cjs');
 import log = require('./log.cjs');
-import type { ListenEntry, ListenTarget, PreloadConfig, SocketClient, SocketRequest } from './types.cjs';
+import type { ListenEntry, SocketRequest } from '../contract/types.cjs';
+import type { ListenTarget, PreloadConfig, SocketClient } from './types.cjs';
 
 /** What a listen() call asked for, as Node's own normalizeArgs reads it. */
 interface ParsedListen {
@@ -48,26 +51,28 @@ function parseListenArgs(args: readonly unknown[]): ParsedListen {
   const none: ParsedListen = { target: null, fd: null, signal: undefined, callback, own: false };
   if (args.length === 0) return none;
   const first = args[0];
-  if (typeof first === 'object' && first !== null) {
-    const o = first as Record<string, unknown>;
-    if (o._handle !== undefined || o.handle !== undefined) return none;
-    const signal = o.signal;
-    if (typeof o.fd === 'number') return { ...none, fd: o.fd, signal };
-    const own = o.exclusive === true || o.ipv6Only === true || o.reusePort === true || o.readableAll === true || o.writableAll === true;
-    if (o.port !== undefined && o.port !== null) {
-      const port = portOf(o.port);
-      const host = typeof o.host === 'string' && o.host !== '' ? o.host : undefined;
-      return { ...none, signal, own, target: port === null ? null : { kind: 'tcp', port, host } };
-    }
-    if ('port' in o) return none; // { port: undefined | null } means an ephemeral port
-    if (isPipeName(o.path) && o.path !== '') return { ...none, signal, own, target: { kind: 'unix', path: o.path } };
-    return none;
-  }
+  if (typeof first === 'object' && first !== null) return parseListenOptions(first as Record<string, unknown>, none);
   if (isPipeName(first)) return { ...none, target: { kind: 'unix', path: first } };
   const port = portOf(first);
   if (port === null) return none;
   const host = typeof args[1] === 'string' && args[1] !== '' ? args[1] : undefined;
   return { ...none, target: { kind: 'tcp', port, host } };
+}
+
+// listen(options[, cb]) and listen(handle), the callback already in `none`.
+function parseListenOptions(o: Record<string, unknown>, none: ParsedListen): ParsedListen {
+  if (o._handle !== undefined || o.handle !== undefined) return none;
+  const signal = o.signal;
+  if (typeof o.fd === 'number') return { ...none, fd: o.fd, signal };
+  const own = o.exclusive === true || o.ipv6Only === true || o.reusePort === true || o.readableAll === true || o.writableAll === true;
+  if (o.port !== undefined && o.port !== null) {
+    const port = portOf(o.port);
+    const host = typeof o.host === 'string' && o.host !== '' ? o.host : undefined;
+    return { ...none, signal, own, target: port === null ? null : { kind: 'tcp', port, host } };
+  }
+  if ('port' in o) return none; // { port: undefined | null } means an ephemeral port
+  if (isPipeName(o.path) && o.path !== '') return { ...none, signal, own, target: { kind: 'unix', path: o.path } };
+  return none;
 }
 
 /** "\0name" (Node's spelling of an abstract socket) and "@name" (tend's) are the same socket. */
@@ -107,37 +112,23 @@ function describeTarget(t: ListenTarget): string {
   return t.host === undefined ? `port ${t.port}` : `${t.host}:${t.port}`;
 }
 
-function isSocketFd(fd: number): boolean {
-  try {
-    return fs.fstatSync(fd).isSocket();
-  } catch {
-    return false;
-  }
-}
-
-/** Sends one datagram to tend; never throws. A dead socket disables further sends. */
+/** Sends one datagram to tend; never throws. A socket that is not (or no longer) usable disables further sends. */
 function makeNotifier(fd: number | null): (text: string) => void {
   // Checked once, at load: below a launcher or in a child of the worker, TEND_NOTIFY_FD may name an fd that is not
   // tend's (Node marks inherited fds close-on-exec), and a report must never land in some file the process opened.
-  let broken = fd === null || !isSocketFd(fd);
-  if (fd !== null && broken) log.debug(`TEND_NOTIFY_FD=${fd} is not an open socket here: no listening reports`);
+  let broken = fd === null || !notifyFd.isNotifySocket(fd);
+  if (fd !== null && broken) log.debug(`TEND_NOTIFY_FD=${fd} is not tend's notify socket here: no listening reports`);
   return (text) => {
     if (broken || fd === null) {
       log.debug(`(no notify socket) ${text.trim()}`);
       return;
     }
-    try {
-      fs.writeSync(fd, Buffer.from(text));
-      log.debug(`notified ${text.trim()}`);
-    } catch (e) {
-      const code = (e as { code?: unknown }).code;
-      if (code === 'EBADF' || code === 'ENOTSOCK' || code === 'EINVAL' || code === 'EISDIR') {
-        broken = true;
-        log.warnOnce('notify-broken', `TEND_NOTIFY_FD=${fd} is not usable (${log.describe(e)}); listening reports disabled`);
-      } else {
-        // EAGAIN (tend is not reading), EPIPE/ECONNREFUSED (tend went away): tend must not take the app down.
-        log.debug(`notify failed: ${log.describe(e)}`);
-      }
+    const result = notifyFd.writeNotify(fd, text);
+    if (result === 'sent') log.debug(`notified ${text.trim()}`);
+    else if (result === 'failed') log.debug(`notify failed: tend is gone or not reading`); // must not take the app down
+    else {
+      broken = true;
+      log.warnOnce('notify-broken', `TEND_NOTIFY_FD=${fd} is not usable; listening reports disabled`);
     }
   };
 }
@@ -275,9 +266,9 @@ function install(config: PreloadConfig, hooks: ListenHooks, ipc: SocketClient | 
   const report = (server: net.Server): void => {
     try {
       const entry = redirected.get(server);
-      const text = entry !== undefined ? entry.address.text : demanded.get(server) ?? env.formatAddress(server.address());
+      const text = entry !== undefined ? entry.address.text : demanded.get(server) ?? address.formatAddress(server.address());
       if (text === null || /[\n\0]/.test(text)) return;
-      notify(`TEND_LISTENING=${text}\n`);
+      notify(`${contract.NOTIFY_LISTENING}=${text}\n`);
     } catch (e) {
       log.warnOnce('report', `could not report a listening server: ${log.describe(e)}`);
     }

@@ -2,8 +2,9 @@
 // The preload's only output: lines on stderr prefixed "tend-preload:". Synchronous writes to fd 2, so nothing is
 // initialised at load time (no process.stderr stream) and a process about to exit still gets its last line out.
 import fs = require('node:fs');
+import contract = require('../contract/env.cjs');
 
-const debugEnabled = /^(1|true|yes)$/i.test(process.env.TEND_PRELOAD_DEBUG ?? '');
+const debugEnabled = /^(1|true|yes)$/i.test(process.env[contract.ENV.preloadDebug] ?? '');
 const said = new Set<string>();
 
 function write(line: string): void {

@@ -1,15 +1,6 @@
 // Shared shapes of the preload (type-only: nothing here exists at run time).
 
-/** A listening address in tend's map format: `tcp:HOST:PORT` (IPv6 host in brackets) or `unix:/path`. */
-export type ListenAddress =
-  | { readonly kind: 'tcp'; readonly host: string; readonly port: number; readonly text: string }
-  | { readonly kind: 'unix'; readonly path: string; readonly text: string };
-
-/** One inherited listening socket. */
-export interface ListenEntry {
-  readonly fd: number;
-  readonly address: ListenAddress;
-}
+import type { ListenEntry, SocketRequest } from '../contract/types.cjs';
 
 /** What tend's environment says, once parsed. */
 export interface PreloadConfig {
@@ -29,11 +20,6 @@ export type ConfigResult =
 /** What an app's listen() call asked for, when it is something an inherited socket can stand in for. */
 export type ListenTarget =
   | { readonly kind: 'tcp'; readonly port: number; readonly host: string | undefined }
-  | { readonly kind: 'unix'; readonly path: string };
-
-/** A listen() the preload asks tend to serve; host null means Node's default address. */
-export type SocketRequest =
-  | { readonly kind: 'tcp'; readonly host: string | null; readonly port: number }
   | { readonly kind: 'unix'; readonly path: string };
 
 /** What tend sent back: the socket's address and its handle, or the error tend's bind/listen got. */

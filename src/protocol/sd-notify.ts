@@ -1,6 +1,8 @@
 // The sd_notify datagram protocol (shared by the receiver in tend, the upward notifier and the in-app library):
 // newline-separated KEY=VALUE assignments, as systemd parses them. Pure; no I/O.
 
+import contract from '../contract/env.cjs';
+
 /** systemd's limit for one notification datagram; longer ones are dropped. */
 export const NOTIFY_MAX_BYTES = 4096;
 
@@ -72,7 +74,7 @@ export function parseNotify(data: Uint8Array, truncated = false): NotifyMessage 
     watchdogUsec: uint('WATCHDOG_USEC'),
     monotonicUsec: uint('MONOTONIC_USEC'),
     barrier: last('BARRIER') === '1',
-    listening: last('TEND_LISTENING') ?? null,
+    listening: last(contract.NOTIFY_LISTENING) ?? null,
     fields,
   };
 }

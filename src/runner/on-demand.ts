@@ -7,19 +7,13 @@
 import { chownSync } from 'node:fs';
 import { closeListenSockets, type OpenSocket } from '../os/listen-sockets.js';
 import { isNativeError, native } from '../os/native.js';
+import address from '../contract/address.cjs';
+import contract from '../contract/env.cjs';
+import type { SocketRequest } from '../contract/types.cjs';
 import type { IpcChannel } from './ipc-channel.js';
 
-/** What the preload sends: {"cmd":"NODE_TEND_LISTEN","id":1,"kind":"tcp","host":null,"port":3000} or a unix path. */
-export const LISTEN_REQUEST = 'NODE_TEND_LISTEN';
-/** tend's answer, with the socket attached ({"address":…}) or without it ({"error":{code, errno, syscall}}). */
-export const LISTEN_REPLY = 'NODE_TEND_LISTEN_REPLY';
-
+const { listenRequest: LISTEN_REQUEST, listenReply: LISTEN_REPLY } = contract.IPC;
 const BACKLOG = 511;
-
-/** A listen() the preload could not serve from inherited fds. Host null: Node's default (:: or else 0.0.0.0). */
-export type SocketRequest =
-  | { readonly kind: 'tcp'; readonly host: string | null; readonly port: number }
-  | { readonly kind: 'unix'; readonly path: string };
 
 /** What a request gets: a socket tend owns (with its address in the preload's map format), or the error to raise. */
 export type SocketGrant =
@@ -143,15 +137,14 @@ function openSocket(request: SocketRequest, owner: { uid: number; gid: number } 
         throw error;
       }
     }
-    return { spec: { kind: 'unix', path: request.path, mode: null, owner: null, group: null, name: 'on-demand' }, fd, address: `unix:${request.path}`, port: null };
+    return { spec: { kind: 'unix', path: request.path, mode: null, owner: null, group: null, name: 'on-demand' }, fd, address: address.unixAddress(request.path), port: null };
   }
   const hosts = request.host === null ? ['::', '0.0.0.0'] : [request.host];
   let lastError: unknown = null;
   for (const host of hosts) {
     try {
       const fd = native.listenTcp(host, request.port, BACKLOG, false);
-      const shown = host.includes(':') ? `[${host}]` : host;
-      return { spec: { kind: 'tcp', host, port: request.port, name: 'on-demand' }, fd, address: `tcp:${shown}:${request.port}`, port: request.port };
+      return { spec: { kind: 'tcp', host, port: request.port, name: 'on-demand' }, fd, address: address.tcpAddress(host, request.port), port: request.port };
     } catch (error) {
       lastError = error;
       // Node falls back from :: to 0.0.0.0 when the host has no IPv6 (net.js createServerHandle).

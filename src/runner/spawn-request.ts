@@ -1,12 +1,15 @@
 // One place that turns "start process P of service S" into a spawn request: argv, env (the tend ⇄ worker contract),
 // fds (stdio or output pipes, LISTEN_FDS sockets, the notify channel), working directory, limits and credentials.
 import type { ServiceSpec } from '../config/spec.js';
-import { ENV } from '../contract/env.js';
+import address from '../contract/address.cjs';
+import contract from '../contract/env.cjs';
 import type { OpenSocket } from '../os/listen-sockets.js';
 import type { NotifyChannel } from '../os/notify-channel.js';
 import type { RlimitEntry } from '../os/rlimits.js';
 import type { ProcessSpec } from '../os/spawn.js';
 import type { Credentials } from '../os/users.js';
+
+const { ENV, FIRST_LISTEN_FD } = contract;
 
 /** What the runner knows about the process being started. */
 export interface SpawnContext {
@@ -38,8 +41,7 @@ export const PARENT_DEATH_SIGNAL = 'SIGTERM';
 export function spawnRequest(ctx: SpawnContext): ProcessSpec {
   const argv = ctx.role === 'step' ? (ctx.spec.before[ctx.step] ?? []) : ctx.spec.command;
   const sockets = ctx.role === 'step' ? [] : ctx.sockets;
-  const firstListenFd = 3;
-  const notifyFd = firstListenFd + sockets.length;
+  const notifyFd = FIRST_LISTEN_FD + sockets.length;
   // systemd's watchdog and socket settings are tend's own; a child gets only what tend gives it.
   const own = new Set<string>(['WATCHDOG_PID', 'WATCHDOG_USEC', ENV.listenFds, ENV.listenPid, ENV.listenFdNames, ENV.ipcFd]);
   const env: Record<string, string | undefined> = Object.fromEntries(Object.entries({ ...ctx.env, ...ctx.spec.env }).filter(([key]) => !own.has(key)));
@@ -59,7 +61,7 @@ export function spawnRequest(ctx: SpawnContext): ProcessSpec {
     env[ENV.listenFds] = String(sockets.length);
     env[ENV.listenPid] = ''; // filled with the child's own pid between fork and exec
     env[ENV.listenFdNames] = sockets.map((s) => s.spec.name).join(':');
-    env[ENV.listenMap] = sockets.map((s, i) => `${firstListenFd + i}=${s.address}`).join(',');
+    env[ENV.listenMap] = address.formatListenMap(sockets.map((s) => s.address), FIRST_LISTEN_FD);
     const tcp = sockets.find((s) => s.port !== null);
     if (env['PORT'] === undefined && tcp?.port != null) env['PORT'] = String(tcp.port);
   }

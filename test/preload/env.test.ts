@@ -1,4 +1,4 @@
-// The preload's pure parts: the environment contract with tend, listen() argument reading and entry matching.
+// The preload's pure parts: reading tend's environment, listen() argument reading and entry matching.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -6,7 +6,7 @@ import env from '../../src/preload/env.cjs';
 import ipc from '../../src/preload/ipc.cjs';
 import launcher from '../../src/preload/launcher.cjs';
 import listen from '../../src/preload/listen.cjs';
-import type { ListenEntry } from '../../src/preload/types.cjs';
+import type { ListenEntry } from '../../src/contract/types.cjs';
 
 const PID = 4242;
 
@@ -79,25 +79,6 @@ describe('readConfig', () => {
     assert.ok(r.active);
     assert.deepEqual(r.config.entries, []);
     assert.equal(r.problems.length, 1);
-  });
-});
-
-describe('addresses', () => {
-  test('parseAddress', () => {
-    assert.deepEqual(env.parseAddress('tcp:127.0.0.1:1'), { kind: 'tcp', host: '127.0.0.1', port: 1, text: 'tcp:127.0.0.1:1' });
-    assert.deepEqual(env.parseAddress('tcp:[::1]:65535'), { kind: 'tcp', host: '::1', port: 65535, text: 'tcp:[::1]:65535' });
-    assert.deepEqual(env.parseAddress('unix:@abstract'), { kind: 'unix', path: '@abstract', text: 'unix:@abstract' });
-    for (const bad of ['tcp:1.2.3.4', 'tcp:::1:80', 'tcp:[::1]80', 'tcp:h:0', 'tcp:h:x', 'unix:', 'udp:h:1', '']) {
-      assert.equal(env.parseAddress(bad), null, bad);
-    }
-  });
-
-  test('formatAddress writes server.address() in the map format', () => {
-    assert.equal(env.formatAddress({ address: '0.0.0.0', family: 'IPv4', port: 3000 }), 'tcp:0.0.0.0:3000');
-    assert.equal(env.formatAddress({ address: '::', family: 'IPv6', port: 3000 }), 'tcp:[::]:3000');
-    assert.equal(env.formatAddress('/run/app.sock'), 'unix:/run/app.sock');
-    assert.equal(env.formatAddress('\0abstract'), 'unix:@abstract');
-    assert.equal(env.formatAddress(null), null);
   });
 });
 
