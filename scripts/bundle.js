@@ -26,6 +26,7 @@ const LAZY_BUILTINS = ['child_process', 'cluster', 'crypto', 'dgram', 'dns', 'ht
 const BANNER = [
   '"use strict";',
   'const __tendModuleUrl = (path) => require("node:url").pathToFileURL(require("node:path").join(__dirname, path)).href;',
+  'const __tendModulePath = (dir, path) => require("node:path").join(__dirname, dir, path);',
   'const __tendLazyBuiltin = (id) => {',
   '  let loaded;',
   '  const load = () => (loaded ??= require(id));',
@@ -50,7 +51,12 @@ function moduleUrlPlugin(outfile) {
         if (!args.path.startsWith(srcOut)) return undefined;
         const text = readFileSync(args.path, 'utf8');
         const path = relative(dirname(outfile), args.path);
-        return { contents: text.replaceAll('import.meta.url', `__tendModuleUrl(${JSON.stringify(path)})`), loader: 'js', resolveDir: dirname(args.path) };
+        const dir = relative(dirname(outfile), dirname(args.path));
+        // A path next to the module needs no URL at all (whatwg URL costs start-up memory): a plain path join.
+        const contents = text
+          .replace(/\bfileURLToPath\(new URL\(('[^'\\]*'|"[^"\\]*"), import\.meta\.url\)\)/g, (_, rel) => `__tendModulePath(${JSON.stringify(dir)}, ${rel})`)
+          .replaceAll('import.meta.url', `__tendModuleUrl(${JSON.stringify(path)})`);
+        return { contents, loader: 'js', resolveDir: dirname(args.path) };
       });
     },
   };
@@ -85,7 +91,12 @@ const lazyRequire = new RegExp(`require\\("(?:node:)?(${LAZY_BUILTINS.join('|')}
 
 // Bundle one entry point into outDir/name; returns the files written (each replaced atomically, so a tend started
 // meanwhile runs either the old build or the new one).
-async function bundle(entry, name, plugins) {
+// A split part is written already wrapped the way Node's CommonJS loader wraps a module (on its first line, so line
+// numbers stay the file's): src/cli/compile-cache.ts compiles the file's text as it is, with no copy of it to wrap.
+const WRAP_OPEN = '(function (exports, require, module, __filename, __dirname) { ';
+const WRAP_CLOSE = '\n})';
+
+async function bundle(entry, name, plugins, wrapped = false) {
   const outfile = join(outDir, name);
   const result = await build({
     entryPoints: [entry],
@@ -105,7 +116,8 @@ async function bundle(entry, name, plugins) {
     logLevel: 'warning',
   });
   for (const file of result.outputFiles) {
-    const text = file.path.endsWith('.cjs') ? file.text.replace(lazyRequire, '__tendLazyBuiltin("node:$1")') : file.text;
+    let text = file.path.endsWith('.cjs') ? file.text.replace(lazyRequire, '__tendLazyBuiltin("node:$1")') : file.text;
+    if (wrapped && file.path.endsWith('.cjs')) text = `${WRAP_OPEN}${text}${WRAP_CLOSE}`;
     writeFileSync(`${file.path}.tmp`, text);
     renameSync(`${file.path}.tmp`, file.path);
   }
@@ -136,7 +148,7 @@ async function main() {
   const splits = new Map();
   // A module both bundles import (os/signals.js) exists twice at run time: state it shares lives on `process`.
   const written = new Set(await bundle(entryFile, 'entry.cjs', [splitPlugin(splits)]));
-  for (const [name, source] of splits) for (const file of await bundle(source, name, [])) written.add(file);
+  for (const [name, source] of splits) for (const file of await bundle(source, name, [], true)) written.add(file);
   for (const name of readdirSync(outDir)) if (!written.has(name)) rmSync(join(outDir, name), { force: true });
   return 0;
 }

@@ -73,7 +73,9 @@ function installation(file: string): string {
 type ModuleFunction = (exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void;
 
 // Load the CommonJS file `file` as require() would, compiling it with V8's cached code for it when there is a
-// valid entry, and writing one at exit when there was not (so it includes what was compiled while tend ran).
+// valid entry, and writing one at exit when there was not (so it includes what was compiled while tend ran). The
+// file is written already wrapped in Node's module wrapper (scripts/bundle.js), so its text is compiled as it is:
+// wrapping it here would hold a second copy of the whole bundle in memory.
 export function requireWithCodeCache(file: string, env: NodeJS.ProcessEnv = process.env): unknown {
   const source = readFileSync(file, 'utf8');
   let entry: string | null = null;
@@ -91,8 +93,7 @@ export function requireWithCodeCache(file: string, env: NodeJS.ProcessEnv = proc
   } catch {
     cachedData = undefined; // no entry yet, or unreadable: compile from source
   }
-  // The same wrapper Node's CommonJS loader uses, on the first line so that line numbers stay the file's.
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) { ${source}\n})`, { filename: file, ...(cachedData === undefined ? {} : { cachedData }) });
+  const script = new Script(source, { filename: file, ...(cachedData === undefined ? {} : { cachedData }) });
   if (entry !== null && (cachedData === undefined || script.cachedDataRejected === true)) {
     const target = entry;
     process.once('exit', () => { saveCodeCache(script, target, prefix); });

@@ -27,8 +27,11 @@ export type LoadedConfig =
       readonly warnings: readonly string[];
     };
 
-// zod and yaml are about 16 MiB of heap and 70 ms of start-up: load them only when there is a config file.
-const require = createRequire(import.meta.url);
+// zod and yaml are about 16 MiB of heap and 70 ms of start-up: load them only when there is a config file. Even the
+// require function is made only then (createRequire costs start-up memory on every `tend run`).
+let requireFn: NodeJS.Require | undefined;
+const require = (id: string): unknown => (requireFn ??= createRequire(import.meta.url))(id);
+const requireCache = (): NodeJS.Dict<NodeModule> => (requireFn ??= createRequire(import.meta.url)).cache;
 type Zod = typeof import('zod').z;
 
 const FILE_KEYS = FLAGS.filter((f) => !CLI_ONLY.has(f.name));
@@ -146,7 +149,7 @@ function loadJsModule(path: string): unknown {
   let exported: unknown;
   try {
     // As PM2 does: a fresh load each time, never a cached copy of an edited file.
-    Reflect.deleteProperty(require.cache, absolute);
+    Reflect.deleteProperty(requireCache(), absolute);
     exported = require(absolute);
   } catch (error) {
     const code = (error as { code?: string }).code;

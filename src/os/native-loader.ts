@@ -3,7 +3,6 @@
 // bin/tend applies the same rule to the launcher in sh, and scripts/install.js asks this module whether a prebuilt
 // fits before it falls back to compiling.
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TendError } from '../errors.js';
@@ -46,14 +45,28 @@ export function addonCandidates(root: string = PACKAGE_ROOT, arch: string = proc
 // The fix every "native build missing" message ends with (bin/tend's says the same).
 const NATIVE_FIX = 'reinstall tend (npm install), which compiles it when no prebuilt fits (that needs a C compiler, make and python3)';
 
+// Loaded addons by path, shared by every copy of this module in the process (the shipped build has two bundles).
+const LOADED = Symbol.for('tend.addons');
+const holder = process as unknown as Record<symbol, Map<string, unknown> | undefined>;
+
+// process.dlopen, as require() loads a .node file, without building a require function (createRequire costs
+// start-up memory) and at most once per file, as require's cache would: the addon's init runs once per process.
+function dlopenOnce(file: string): unknown {
+  const loaded = (holder[LOADED] ??= new Map());
+  if (loaded.has(file)) return loaded.get(file);
+  const module = { exports: {} as unknown };
+  process.dlopen(module, file);
+  loaded.set(file, module.exports);
+  return module.exports;
+}
+
 /** Loads the first candidate that loads; a file that is missing, corrupt or for another machine is skipped. */
 export function loadAddon(candidates: readonly string[] = addonCandidates(), root: string = PACKAGE_ROOT): { exports: unknown; path: string } {
-  const require = createRequire(import.meta.url);
   const failures: string[] = [];
   for (const file of candidates) {
     if (!existsSync(file)) continue;
     try {
-      return { exports: require(file), path: file };
+      return { exports: dlopenOnce(file), path: file };
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
       failures.push(`${relative(root, file)}: ${detail.replace(/\s+/g, ' ').trim()}`);
