@@ -31,7 +31,7 @@ export type LoadedConfig =
 // require function is made only then (createRequire costs start-up memory on every `tend run`).
 let requireFn: NodeJS.Require | undefined;
 const require = (id: string): unknown => (requireFn ??= createRequire(import.meta.url))(id);
-const requireCache = (): NodeJS.Dict<NodeModule> => (requireFn ??= createRequire(import.meta.url)).cache;
+const requireCache = (): NodeJS.Require['cache'] => (requireFn ??= createRequire(import.meta.url)).cache;
 type Zod = typeof import('zod').z;
 
 const FILE_KEYS = FLAGS.filter((f) => !CLI_ONLY.has(f.name));
