@@ -55,16 +55,26 @@ export const exitCodeOf: Readonly<Record<TendErrorCode, number>> = {
   TEND_ERR_NATIVE_MISSING: ExitCode.internal,
 };
 
+// Marks a TendError. The shipped build loads this module once per bundle part (dist/bundle/*.cjs), so there can be
+// several TendError classes in one process: `instanceof` checks the mark, which every copy shares, not the class.
+const TEND_ERROR = Symbol.for('tend.error');
+
 // One error type for everything tend reports, so the CLI can map any failure to a documented exit code.
 export class TendError extends Error {
   readonly code: TendErrorCode;
   readonly exitCode: number;
+  readonly [TEND_ERROR] = true;
 
   constructor(code: TendErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'TendError';
     this.code = code;
     this.exitCode = exitCodeOf[code];
+  }
+
+  /** A TendError from any copy of this module. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[TEND_ERROR] === true;
   }
 }
 
