@@ -148,7 +148,7 @@ async function main(argv: readonly string[]): Promise<number> {
     log(`3/5 sockets on demand (no --listen), ${WIDE_WORKERS} workers: reload under load and bad build…`);
     for (const kind of ['tend-ondemand', 'pm2'] as const) {
       log(` ${kind}`);
-      results.onDemandReload.push(await reloadUnderLoad(ctx, kind, plan, WIDE_WORKERS, plan.onDemandSteadySeconds));
+      results.onDemandReload.push(await reloadUnderLoad(ctx, kind, plan, WIDE_WORKERS, plan.onDemandSteadySeconds, 'all-reloads'));
       results.onDemandBadBuild.push(await badBuild(ctx, kind, plan, WIDE_WORKERS));
     }
   }

@@ -86,7 +86,7 @@ interface MeasureOptions extends Omit<WrkOptions, 'url'> {
 }
 
 // Run wrk against `server` and account for the CPU and memory used meanwhile; `during` runs alongside.
-async function measure(server: Server, options: MeasureOptions, during?: (startedAt: number, over: () => boolean) => Promise<void>): Promise<Window> {
+async function measure(server: Server, options: MeasureOptions, during?: (startedAt: number, over: () => boolean, endLoad: () => void) => Promise<void>): Promise<Window> {
   const workers = server.workerPids();
   const ticks0 = { sup: cpuTicks(server.supervisorPid), workers: workers.map(cpuTicks) };
   const marked0 = markedCpuTicks();
@@ -112,7 +112,7 @@ async function measure(server: Server, options: MeasureOptions, during?: (starte
       if (wait > 0) await sleep(wait);
     }
   })() : Promise.resolve();
-  const side = during === undefined ? Promise.resolve() : during(run.startedAt, () => state.over);
+  const side = during === undefined ? Promise.resolve() : during(run.startedAt, () => state.over, () => { run.stop(); });
   try {
     const wrk = await run.done;
     state.over = true;
@@ -178,8 +178,12 @@ export interface ReloadUnderLoad {
 const interesting = (log: readonly string[]): string[] =>
   log.filter((l) => /reload|fail|error|warn|exited|gave up|giving up/i.test(l)).slice(-80);
 
-// 1. Reload under load: steady window, then `plan.reloads` reloads spread over the reload window.
-export async function reloadUnderLoad(ctx: Context, kind: Kind, plan: Plan, workers = 2, steadySeconds = plan.steadySeconds): Promise<ReloadUnderLoad> {
+/** How the reload window ends: after plan.reloadSeconds (the reloads that fit), or once all plan.reloads are done. */
+export type ReloadWindow = 'fixed' | 'all-reloads';
+
+// 1. Reload under load: steady window, then `plan.reloads` reloads spread over the reload window. With 'all-reloads'
+// the window stretches (up to 3× plan.reloadSeconds) until every reload ran, then ends 1.5 s after the last.
+export async function reloadUnderLoad(ctx: Context, kind: Kind, plan: Plan, workers = 2, steadySeconds = plan.steadySeconds, window: ReloadWindow = 'fixed'): Promise<ReloadUnderLoad> {
   const server = await start(ctx, kind, HANDLER_MS, workers);
   try {
     await sleep(1000);
@@ -190,7 +194,8 @@ export async function reloadUnderLoad(ctx: Context, kind: Kind, plan: Plan, work
     const workersBefore = server.workerPids();
     const reloads: ReloadRecord[] = [];
     const spacing = (plan.reloadSeconds * 1000 - 2000) / plan.reloads;
-    const reload = await measure(server, { connections: CONNECTIONS, seconds: plan.reloadSeconds, probe: true }, async (startedAt, over) => {
+    const seconds = window === 'fixed' ? plan.reloadSeconds : plan.reloadSeconds * 3;
+    const reload = await measure(server, { connections: CONNECTIONS, seconds, probe: true }, async (startedAt, over, endLoad) => {
       for (let i = 0; i < plan.reloads; i++) {
         const wait = startedAt + 500 + i * spacing - Date.now();
         if (wait > 0) await sleep(wait);
@@ -199,6 +204,10 @@ export async function reloadUnderLoad(ctx: Context, kind: Kind, plan: Plan, work
         const r = await server.reload();
         reloads.push({ atMs, ms: r.ms, code: r.code, timedOut: r.timedOut, output: `${r.stdout}${r.stderr}`.trim().split('\n').slice(-3).join('\n') });
         ctx.log(`  ${kind} reload ${i + 1}/${plan.reloads} at ${(atMs / 1000).toFixed(1)} s: exit ${r.code ?? r.signal ?? '?'} in ${r.ms.toFixed(0)} ms`);
+      }
+      if (window === 'all-reloads' && !over()) {
+        await sleep(1500);
+        endLoad();
       }
     });
     const workersAfter = server.workerPids();
