@@ -17,7 +17,8 @@ static napi_value fail_and_close(napi_env env, int fd, const char *syscall) {
   return tend_throw_errno(env, err, syscall);
 }
 
-/* listenTcp(host, port, backlog, reusePort) -> fd: a socket that outlives every restart of the service using it. */
+/* listenTcp(host, port, backlog, reusePort) -> fd: a socket that outlives every restart of the service using it.
+   backlog -1: bound but not listening (an SO_REUSEPORT copy joins the port's group only when its worker listens). */
 napi_value tend_listen_tcp(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   int32_t port, backlog;
@@ -53,7 +54,7 @@ napi_value tend_listen_tcp(napi_env env, napi_callback_info info) {
   if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) return fail_and_close(env, fd, "setsockopt");
   if (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) return fail_and_close(env, fd, "setsockopt");
   if (bind(fd, (struct sockaddr *)&addr, len) != 0) return fail_and_close(env, fd, "bind");
-  if (listen(fd, backlog) != 0) return fail_and_close(env, fd, "listen");
+  if (backlog >= 0 && listen(fd, backlog) != 0) return fail_and_close(env, fd, "listen");
   return tend_number(env, fd);
 }
 

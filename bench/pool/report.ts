@@ -1,16 +1,21 @@
 // Markdown tables for the pool benchmark, plus the summary numbers the JSON keeps next to the raw data.
-import type { BadBuild, Plan, Probe, ReloadUnderLoad, Throughput, Window } from './scenarios.js';
+import { BURST_CONNECTIONS, type Balance, type BadBuild, type Plan, type Probe, type ReloadUnderLoad, type Throughput, type Window } from './scenarios.js';
 import type { Kind } from './servers.js';
 
 export interface Results {
   reload: ReloadUnderLoad[];
   badBuild: BadBuild[];
   throughput: Throughput[];
+  /** The same reload and bad-build scenarios with 4 workers and no --listen (sockets on demand), next to PM2. */
+  onDemandReload: ReloadUnderLoad[];
+  onDemandBadBuild: BadBuild[];
+  balance: Balance[];
 }
 
 export const LABEL: Record<Kind, string> = {
   'tend-shared': 'tend, shared socket',
   'tend-reuseport': 'tend, SO_REUSEPORT',
+  'tend-ondemand': 'tend, on demand (no --listen)',
   'node-cluster': 'naive node:cluster',
   pm2: 'PM2 7.0.4 cluster mode',
 };
@@ -23,6 +28,7 @@ export function median(values: readonly number[]): number {
 }
 
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+const f0 = (n: number): string => (Number.isFinite(n) ? n.toFixed(0) : '–');
 const f1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : '–');
 const f2 = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : '–');
 const fmtS = (n: number | null): string => (n === null ? 'none failed' : n.toFixed(1));
@@ -65,7 +71,7 @@ export function reloadTable(rows: readonly ReloadUnderLoad[]): string {
   const tends = rows.filter((r) => r.kind !== 'pm2');
   if (p === undefined || tends.length === 0) return '(reload scenario incomplete)';
   const cols = [...tends, p];
-  const ok = (r: ReloadUnderLoad): string => `${r.reloads.filter((x) => x.code === 0).length}/${r.reloads.length}`;
+  const ok = (r: ReloadUnderLoad): string => `${r.reloads.filter((x) => x.code === 0).length}/${r.reloads.length}${r.reloads.length < r.planned ? ` (of ${r.planned} planned: the window ran out)` : ''}`;
   const meanS = (r: ReloadUnderLoad): number => r.reloads.reduce((a, x) => a + x.ms, 0) / Math.max(1, r.reloads.length) / 1000;
   const line = (name: string, cells: readonly string[], ratios: readonly string[] = tends.map(() => '')): string =>
     `| ${name} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`;
@@ -77,14 +83,16 @@ export function reloadTable(rows: readonly ReloadUnderLoad[]): string {
     `|---|${cols.map(() => '---:').join('|')}|${tends.map(() => '---:').join('|')}|`,
     line('reload commands that succeeded', cols.map(ok)),
     n('mean reload command time, s', meanS, f2),
-    line('workers replaced (of 2)', cols.map((r) => String(replaced(r)))),
+    line(`workers replaced (of ${p.workers})`, cols.map((r) => String(replaced(r)))),
+    line(`distinct pids answering ${BURST_CONNECTIONS} new connections before the load`, cols.map((r) => String(r.servingPids))),
     n('requests served in the reload window', (r) => r.reload.wrk.requests),
     n('**failed requests** (read + write + timeout + non-2xx)', (r) => r.reload.wrk.failed),
     line('socket errors connect / read / write / timeout', cols.map((r) => errs(r.reload))),
     n('non-2xx responses', (r) => r.reload.wrk.non2xx),
     line('probes (a new connection every 100 ms) answered 200', cols.map((r) => probeText(r.reload.probes))),
-    n('p99 latency, steady state (10 s), ms', (r) => r.steady.wrk.latencyMs.p99, f1),
-    n('p99 latency, reload window (30 s), ms', (r) => r.reload.wrk.latencyMs.p99, f1),
+    line('steady window / reload window, s', cols.map((r) => `${f0(r.steady.wrk.seconds)} / ${f1(r.reload.wrk.seconds)}`)),
+    n('p99 latency, steady state, ms', (r) => r.steady.wrk.latencyMs.p99, f1),
+    n('p99 latency, reload window, ms', (r) => r.reload.wrk.latencyMs.p99, f1),
     line('p99 reload window / steady', cols.map((r) => f2(p99ratio(r)))),
     n('max latency, reload window, ms', (r) => r.reload.wrk.latencyMs.max, f1),
     n('req/s steady', (r) => r.steady.wrk.rps),
@@ -248,7 +256,7 @@ export function summarizeMemory(r: Results): MemorySummary[] {
 export function memoryTable(m: readonly MemorySummary[]): string {
   const pm2 = m.find((x) => x.kind === 'pm2');
   const what: Record<Kind, string> = {
-    'tend-shared': 'tend process', 'tend-reuseport': 'tend process', pm2: 'PM2 God daemon', 'node-cluster': 'cluster primary (reference)',
+    'tend-shared': 'tend process', 'tend-reuseport': 'tend process', 'tend-ondemand': 'tend process', pm2: 'PM2 God daemon', 'node-cluster': 'cluster primary (reference)',
   };
   return [
     '| supervisor RSS (VmRSS), 2 workers running | process | idle, median | peak under load | tend/PM2 (idle / peak) |',
@@ -262,6 +270,7 @@ export function contentionLine(r: Results, s: readonly ThroughputSummary[]): str
   const windows = [...r.reload.flatMap((x) => [x.steady, x.reload]), ...r.badBuild.map((x) => x.window)];
   const busy = windows.map((w) => w.machineBusy);
   const wrk = windows.map((w) => w.wrk.wrkCpu);
+  if (windows.length === 0) return '';
   const other = Math.max(...windows.map((w) => w.otherCores));
   const tp = s.map((x) => `${LABEL[x.kind]}: ${pct(x.machineBusy)} busy, wrk ${pct(x.wrkCpu)}, irq/softirq ${f2(x.irqCores)} cores, other processes up to ${f2(x.otherCoresMax)} cores`).join('; ');
   return `CPU contention (2 CPUs; wrk runs on the same machine with one thread): in the 20 ms-handler windows (reload, bad build) ` +
@@ -274,4 +283,71 @@ export function planLine(p: Plan): string {
   return `Plan: ${p.reloads} reloads in a ${p.reloadSeconds} s window after a ${p.steadySeconds} s steady window (${p.warmupSeconds} s warm-up); ` +
     `bad build: ${p.badBuildSeconds} s of load, reload 0.5 s in; throughput: ${p.rounds} rounds in alternating order, ` +
     `${p.throughputSeconds} s keep-alive + ${p.closeSeconds} s new-connection-per-request after a ${p.warmupSeconds} s warm-up.`;
+}
+
+/** Balance per configuration (4 workers): bursts and wrk windows, over all rounds. */
+export interface BalanceSummary {
+  kind: Kind;
+  runs: number;
+  workers: number;
+  /** Connections on the busiest worker per burst of BURST_CONNECTIONS, and the same as max/mean. */
+  burstMax: number[];
+  burstMaxOverMeanMedian: number;
+  burstMaxOverMeanWorst: number;
+  burstFailed: number;
+  /** The busiest worker's share of all worker CPU in each run's wrk window (1/workers = even), and as max/mean. */
+  keepAliveShares: number[];
+  closeShares: number[];
+  keepAliveMaxOverMean: number;
+  closeMaxOverMean: number;
+  keepAliveRps: number;
+  keepAliveRpsRuns: number[];
+  closeRps: number;
+  closeRpsRuns: number[];
+  closeP99Ms: number;
+}
+
+export function summarizeBalance(runs: readonly Balance[]): BalanceSummary[] {
+  const kinds = [...new Set(runs.map((r) => r.kind))];
+  return kinds.map((kind) => {
+    const mine = runs.filter((r) => r.kind === kind);
+    const workers = mine[0]?.workers ?? 4;
+    const mean = BURST_CONNECTIONS / workers;
+    const burstMax = mine.flatMap((r) => r.bursts.map((b) => b.counts[0] ?? 0));
+    const keepAliveShares = mine.map((r) => busiest(r.keepAlive));
+    const closeShares = mine.map((r) => busiest(r.close));
+    return {
+      kind,
+      runs: mine.length,
+      workers,
+      burstMax,
+      burstMaxOverMeanMedian: median(burstMax) / mean,
+      burstMaxOverMeanWorst: Math.max(...burstMax) / mean,
+      burstFailed: mine.reduce((a, r) => a + r.bursts.reduce((x, b) => x + b.failed, 0), 0),
+      keepAliveShares,
+      closeShares,
+      keepAliveMaxOverMean: median(keepAliveShares) * workers,
+      closeMaxOverMean: median(closeShares) * workers,
+      keepAliveRps: median(mine.map((r) => r.keepAlive.wrk.rps)),
+      keepAliveRpsRuns: mine.map((r) => Math.round(r.keepAlive.wrk.rps)),
+      closeRps: median(mine.map((r) => r.close.wrk.rps)),
+      closeRpsRuns: mine.map((r) => Math.round(r.close.wrk.rps)),
+      closeP99Ms: median(mine.map((r) => r.close.wrk.latencyMs.p99)),
+    };
+  });
+}
+
+export function balanceTable(s: readonly BalanceSummary[]): string {
+  const workers = s[0]?.workers ?? 4;
+  const rows = s.map((x) => `| ${LABEL[x.kind]} | ${int(median(x.burstMax))} / ${int(Math.max(...x.burstMax))} (${x.burstMax.join(', ')}) | ` +
+    `${f2(x.burstMaxOverMeanMedian)} / ${f2(x.burstMaxOverMeanWorst)} | ` +
+    `${x.keepAliveShares.map(pct).join(', ')} (${f2(x.keepAliveMaxOverMean)}) | ${int(x.keepAliveRps)} (${x.keepAliveRpsRuns.map(int).join(', ')}) | ` +
+    `${x.closeShares.map(pct).join(', ')} (${f2(x.closeMaxOverMean)}) | ${int(x.closeRps)} (${x.closeRpsRuns.map(int).join(', ')}) | ${f1(x.closeP99Ms)} |`);
+  return [
+    `| ${workers} workers | ${BURST_CONNECTIONS} keep-alive connections opened at once: on the busiest worker, median / worst (every burst) | ` +
+      'same as max/mean, median / worst | keep-alive wrk: busiest worker\'s share of worker CPU, per run (max/mean, median) | keep-alive req/s, median (runs) | ' +
+      'new connection per request: busiest worker\'s CPU share, per run (max/mean) | new connection per request: req/s, median (runs) | p99 ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+  ].join('\n');
 }

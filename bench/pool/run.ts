@@ -1,7 +1,7 @@
-// Worker-pool benchmark: tend vs PM2 7.0.4 (cluster mode) and a naive node:cluster primary, 2 workers each,
-// loopback only, load from wrk. One command runs everything (about 5 minutes):
+// Worker-pool benchmark: tend vs PM2 7.0.4 (cluster mode) and a naive node:cluster primary, 2 workers each (4 in
+// the on-demand and balance scenarios), loopback only, load from wrk. One command runs everything (about 9 minutes):
 //
-//   npm run build && node dist/bench/pool/run.js [--quick] [--rounds N] [--update-docs]
+//   npm run bench:pool [-- --quick] [--rounds N] [--only reload,badbuild,throughput,ondemand,balance] [--update-docs]
 //
 // Prints markdown tables on stdout and progress on stderr, writes bench/results/pool-<date>.json, and with
 // --update-docs replaces the generated part of the "Worker pools" section in docs/benchmarks.md.
@@ -10,18 +10,24 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
-  badBuildTable, contentionLine, memoryTable, planLine, reloadTable, strategyVerdict, summarizeMemory, summarizeThroughput,
-  throughputTable, type Results,
+  badBuildTable, balanceTable, contentionLine, memoryTable, planLine, reloadTable, strategyVerdict, summarizeBalance, summarizeMemory,
+  summarizeThroughput, throughputTable, type Results,
 } from './report.js';
 import { busyBetween, cpuTotals, RUN_ID, sleep, sweep } from './procs.js';
-import { badBuild, PLAN, reloadUnderLoad, throughput, type Context, type Plan } from './scenarios.js';
+import { badBuild, balance, BURST_CONNECTIONS, PLAN, reloadUnderLoad, throughput, WIDE_WORKERS, type Context, type Plan } from './scenarios.js';
 import { killPm2Sync, PM2_BIN, repoRoot, type Kind } from './servers.js';
 import { prepareWrk } from './wrk.js';
 
 const PM2_VERSION = '7.0.4';
-const QUICK: Plan = { ...PLAN, steadySeconds: 4, reloadSeconds: 10, reloads: 3, badBuildSeconds: 8, throughputSeconds: 3, closeSeconds: 2, warmupSeconds: 1, rounds: 2 };
+const QUICK: Plan = {
+  ...PLAN, steadySeconds: 4, reloadSeconds: 10, reloads: 3, badBuildSeconds: 8, throughputSeconds: 3, closeSeconds: 2, warmupSeconds: 1, rounds: 2,
+  onDemandSteadySeconds: 3, bursts: 3, balanceRounds: 1, balanceSeconds: 3, balanceCloseSeconds: 2,
+};
 const THROUGHPUT_KINDS: readonly Kind[] = ['tend-shared', 'tend-reuseport', 'node-cluster', 'pm2'];
-const COMMAND = 'npm run build && node dist/bench/pool/run.js';
+const BALANCE_KINDS: readonly Kind[] = ['tend-shared', 'tend-reuseport', 'tend-ondemand', 'pm2'];
+const SCENARIOS = ['reload', 'badbuild', 'throughput', 'ondemand', 'balance'] as const;
+type Scenario = typeof SCENARIOS[number];
+const COMMAND = 'npm run bench:pool';
 
 const T0 = Date.now();
 function log(message: string): void {
@@ -104,6 +110,14 @@ async function main(argv: readonly string[]): Promise<number> {
   const roundsArg = argv.indexOf('--rounds');
   const plan: Plan = { ...(argv.includes('--quick') ? QUICK : PLAN) };
   if (roundsArg >= 0) plan.rounds = Math.max(1, Number(argv[roundsArg + 1]) || plan.rounds);
+  const onlyArg = argv.indexOf('--only');
+  const only = onlyArg >= 0 ? (argv[onlyArg + 1] ?? '').split(',').filter(Boolean) : [...SCENARIOS];
+  const unknown = only.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
+  if (unknown.length > 0 || only.length === 0) {
+    log(`--only ${only.join(',')}: unknown scenario ${unknown.join(', ')}; use a comma-separated list of ${SCENARIOS.join(', ')}`);
+    return 2;
+  }
+  const runs = (s: Scenario): boolean => only.includes(s);
   const preload = join(repoRoot, 'dist', 'src', 'preload', 'preload.cjs');
   if (!existsSync(preload)) log(`warning: ${preload} is missing: tend's workers run without the graceful drain`);
 
@@ -115,19 +129,45 @@ async function main(argv: readonly string[]): Promise<number> {
   const t0 = Date.now();
   log(`run ${RUN_ID}; ${planLine(plan)}`);
 
-  const results: Results = { reload: [], badBuild: [], throughput: [] };
-  log('1/3 reload under load…');
-  for (const kind of ['tend-shared', 'tend-reuseport', 'pm2'] as const) {
-    log(` ${kind}`);
-    results.reload.push(await reloadUnderLoad(ctx, kind, plan));
+  const results: Results = { reload: [], badBuild: [], throughput: [], onDemandReload: [], onDemandBadBuild: [], balance: [] };
+  if (runs('reload')) {
+    log('1/5 reload under load…');
+    for (const kind of ['tend-shared', 'tend-reuseport', 'pm2'] as const) {
+      log(` ${kind}`);
+      results.reload.push(await reloadUnderLoad(ctx, kind, plan));
+    }
   }
-  log('2/3 bad build…');
-  for (const kind of ['tend-shared', 'pm2'] as const) {
-    log(` ${kind}`);
-    results.badBuild.push(await badBuild(ctx, kind, plan));
+  if (runs('badbuild')) {
+    log('2/5 bad build…');
+    for (const kind of ['tend-shared', 'pm2'] as const) {
+      log(` ${kind}`);
+      results.badBuild.push(await badBuild(ctx, kind, plan));
+    }
   }
-  log(`3/3 throughput, ${plan.rounds} round(s)…`);
-  for (let round = 0; round < plan.rounds; round++) {
+  if (runs('ondemand')) {
+    log(`3/5 sockets on demand (no --listen), ${WIDE_WORKERS} workers: reload under load and bad build…`);
+    for (const kind of ['tend-ondemand', 'pm2'] as const) {
+      log(` ${kind}`);
+      results.onDemandReload.push(await reloadUnderLoad(ctx, kind, plan, WIDE_WORKERS, plan.onDemandSteadySeconds, 'all-reloads'));
+      results.onDemandBadBuild.push(await badBuild(ctx, kind, plan, WIDE_WORKERS));
+    }
+  }
+  if (runs('balance')) {
+    log(`4/5 balance, ${WIDE_WORKERS} workers, ${plan.balanceRounds} round(s)…`);
+    for (let round = 0; round < plan.balanceRounds; round++) {
+      const order = round % 2 === 0 ? BALANCE_KINDS : [...BALANCE_KINDS].reverse();
+      for (const kind of order) {
+        await waitForQuiet(8, false, 500);
+        const r = await balance(ctx, kind, round, plan);
+        log(` round ${round + 1} ${kind}: bursts of ${BURST_CONNECTIONS}, busiest worker ${r.bursts.map((b) => b.counts[0] ?? 0).join(' ')}; ` +
+          `keep-alive ${r.keepAlive.wrk.rps.toFixed(0)} req/s, worker CPU ${r.keepAlive.workerCpu.map((c) => (c * 100).toFixed(0)).join('/')} %; ` +
+          `new conn ${r.close.wrk.rps.toFixed(0)} req/s, worker CPU ${r.close.workerCpu.map((c) => (c * 100).toFixed(0)).join('/')} %`);
+        results.balance.push(r);
+      }
+    }
+  }
+  log(`5/5 throughput, ${runs('throughput') ? plan.rounds : 0} round(s)…`);
+  for (let round = 0; runs('throughput') && round < plan.rounds; round++) {
     const order = round % 2 === 0 ? THROUGHPUT_KINDS : [...THROUGHPUT_KINDS].reverse();
     for (const kind of order) {
       await waitForQuiet(8, false, 500);
@@ -142,6 +182,7 @@ async function main(argv: readonly string[]): Promise<number> {
   log(`done in ${seconds.toFixed(0)} s`);
 
   const tp = summarizeThroughput(results.throughput);
+  const bal = summarizeBalance(results.balance);
   const memory = summarizeMemory(results);
   const machine = {
     nproc: cpus().length,
@@ -181,7 +222,20 @@ async function main(argv: readonly string[]): Promise<number> {
     '',
     `tend's socket strategy: ${strategyVerdict(tp)}`,
     '',
-    '#### 4. Memory',
+    `#### 4. Sockets on demand (no \`--listen\`): ${WIDE_WORKERS} workers, reload under load and a bad build, next to PM2`,
+    '',
+    `tend: \`PORT=P tend run --workers ${WIDE_WORKERS} -- node http-app.cjs\`; PM2: \`pm2 start http-app.cjs -i ${WIDE_WORKERS}\`, \`pm2 reload app\`. ` +
+      'Same app, load, reloads and bad build as 1 and 2.',
+    '',
+    reloadTable(results.onDemandReload),
+    '',
+    badBuildTable(results.onDemandBadBuild),
+    '',
+    `#### 5. Balance (${WIDE_WORKERS} workers, handler answers at once, wrk with 50 connections)`,
+    '',
+    balanceTable(bal),
+    '',
+    '#### 6. Memory',
     '',
     memoryTable(memory),
     '',
@@ -189,7 +243,7 @@ async function main(argv: readonly string[]): Promise<number> {
   ].join('\n');
   process.stdout.write(`${markdown}\n`);
 
-  const path = writeResults(startedAt, { date: startedAt.toISOString(), seconds, command: COMMAND, machine, otherLoadBefore: otherLoad, plan, summary: { throughput: tp, memory }, results, markdown });
+  const path = writeResults(startedAt, { date: startedAt.toISOString(), seconds, command: COMMAND, machine, otherLoadBefore: otherLoad, plan, summary: { throughput: tp, balance: bal, memory }, results, markdown });
   process.stdout.write(`\nresults: ${path}\n`);
   if (argv.includes('--update-docs')) updateDocs(markdown);
   return 0;

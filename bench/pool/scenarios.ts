@@ -1,4 +1,4 @@
-// The three measurements: reload under load, a bad build, throughput (memory is sampled along the way).
+// The measurements: reload under load, a bad build, throughput, balance over 4 workers (memory is sampled along the way).
 import { writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus } from 'node:os';
@@ -19,12 +19,25 @@ export interface Plan {
   throughputSeconds: number;
   closeSeconds: number;
   rounds: number;
+  /** Sockets on demand (no --listen), 4 workers next to PM2: steady window before the reloads. */
+  onDemandSteadySeconds: number;
+  /** Balance (4 workers): bursts of BURST_CONNECTIONS per run, rounds, keep-alive and new-connection wrk windows. */
+  bursts: number;
+  balanceRounds: number;
+  balanceSeconds: number;
+  balanceCloseSeconds: number;
 }
 
 export const PLAN: Plan = {
   warmupSeconds: 2, steadySeconds: 10, reloadSeconds: 30, reloads: 10, badBuildSeconds: 12,
   throughputSeconds: 5, closeSeconds: 4, rounds: 3,
+  onDemandSteadySeconds: 5, bursts: 5, balanceRounds: 2, balanceSeconds: 5, balanceCloseSeconds: 3,
 };
+
+/** Workers in the on-demand and balance scenarios (issue 8's "Done means" benchmark and its burst figure). */
+export const WIDE_WORKERS = 4;
+/** Keep-alive connections opened at once in a balance burst. */
+export const BURST_CONNECTIONS = 100;
 
 /** One load window: what wrk saw and what the machine did meanwhile. */
 export interface Window {
@@ -61,9 +74,9 @@ export interface Context {
   log(message: string): void;
 }
 
-async function start(ctx: Context, kind: Kind, handlerMs: number): Promise<Server> {
+async function start(ctx: Context, kind: Kind, handlerMs: number, workers = 2): Promise<Server> {
   writeFileSync(ctx.buildFile, 'good\n');
-  return startServer({ kind, port: await freePort(), handlerMs, buildFile: ctx.buildFile, workDir: ctx.workDir });
+  return startServer({ kind, port: await freePort(), handlerMs, buildFile: ctx.buildFile, workDir: ctx.workDir, workers });
 }
 
 const url = (server: Server): string => `http://127.0.0.1:${server.port}/`;
@@ -73,7 +86,7 @@ interface MeasureOptions extends Omit<WrkOptions, 'url'> {
 }
 
 // Run wrk against `server` and account for the CPU and memory used meanwhile; `during` runs alongside.
-async function measure(server: Server, options: MeasureOptions, during?: (startedAt: number, over: () => boolean) => Promise<void>): Promise<Window> {
+async function measure(server: Server, options: MeasureOptions, during?: (startedAt: number, over: () => boolean, endLoad: () => void) => Promise<void>): Promise<Window> {
   const workers = server.workerPids();
   const ticks0 = { sup: cpuTicks(server.supervisorPid), workers: workers.map(cpuTicks) };
   const marked0 = markedCpuTicks();
@@ -99,7 +112,7 @@ async function measure(server: Server, options: MeasureOptions, during?: (starte
       if (wait > 0) await sleep(wait);
     }
   })() : Promise.resolve();
-  const side = during === undefined ? Promise.resolve() : during(run.startedAt, () => state.over);
+  const side = during === undefined ? Promise.resolve() : during(run.startedAt, () => state.over, () => { run.stop(); });
   try {
     const wrk = await run.done;
     state.over = true;
@@ -145,6 +158,11 @@ export interface ReloadRecord {
 
 export interface ReloadUnderLoad {
   kind: Kind;
+  workers: number;
+  /** Reloads the plan asked for (a reload starts only after the previous one ended, inside the window). */
+  planned: number;
+  /** Distinct pids that answered a burst of BURST_CONNECTIONS new connections before the load. */
+  servingPids: number;
   idleRssKb: number | null;
   steady: Window;
   reload: Window;
@@ -160,18 +178,24 @@ export interface ReloadUnderLoad {
 const interesting = (log: readonly string[]): string[] =>
   log.filter((l) => /reload|fail|error|warn|exited|gave up|giving up/i.test(l)).slice(-80);
 
-// 1. Reload under load: steady window, then `plan.reloads` reloads spread over the reload window.
-export async function reloadUnderLoad(ctx: Context, kind: Kind, plan: Plan): Promise<ReloadUnderLoad> {
-  const server = await start(ctx, kind, HANDLER_MS);
+/** How the reload window ends: after plan.reloadSeconds (the reloads that fit), or once all plan.reloads are done. */
+export type ReloadWindow = 'fixed' | 'all-reloads';
+
+// 1. Reload under load: steady window, then `plan.reloads` reloads spread over the reload window. With 'all-reloads'
+// the window stretches (up to 3× plan.reloadSeconds) until every reload ran, then ends 1.5 s after the last.
+export async function reloadUnderLoad(ctx: Context, kind: Kind, plan: Plan, workers = 2, steadySeconds = plan.steadySeconds, window: ReloadWindow = 'fixed'): Promise<ReloadUnderLoad> {
+  const server = await start(ctx, kind, HANDLER_MS, workers);
   try {
     await sleep(1000);
     const idleRssKb = rssKb(server.supervisorPid);
+    const servingPids = (await connectionBurst(server.port, BURST_CONNECTIONS)).perPid.size;
     await measure(server, { connections: CONNECTIONS, seconds: plan.warmupSeconds });
-    const steady = await measure(server, { connections: CONNECTIONS, seconds: plan.steadySeconds, probe: true });
+    const steady = await measure(server, { connections: CONNECTIONS, seconds: steadySeconds, probe: true });
     const workersBefore = server.workerPids();
     const reloads: ReloadRecord[] = [];
     const spacing = (plan.reloadSeconds * 1000 - 2000) / plan.reloads;
-    const reload = await measure(server, { connections: CONNECTIONS, seconds: plan.reloadSeconds, probe: true }, async (startedAt, over) => {
+    const seconds = window === 'fixed' ? plan.reloadSeconds : plan.reloadSeconds * 3;
+    const reload = await measure(server, { connections: CONNECTIONS, seconds, probe: true }, async (startedAt, over, endLoad) => {
       for (let i = 0; i < plan.reloads; i++) {
         const wait = startedAt + 500 + i * spacing - Date.now();
         if (wait > 0) await sleep(wait);
@@ -181,11 +205,15 @@ export async function reloadUnderLoad(ctx: Context, kind: Kind, plan: Plan): Pro
         reloads.push({ atMs, ms: r.ms, code: r.code, timedOut: r.timedOut, output: `${r.stdout}${r.stderr}`.trim().split('\n').slice(-3).join('\n') });
         ctx.log(`  ${kind} reload ${i + 1}/${plan.reloads} at ${(atMs / 1000).toFixed(1)} s: exit ${r.code ?? r.signal ?? '?'} in ${r.ms.toFixed(0)} ms`);
       }
+      if (window === 'all-reloads' && !over()) {
+        await sleep(1500);
+        endLoad();
+      }
     });
     const workersAfter = server.workerPids();
     const supervisorView = await server.describe();
     const stop = await server.stop();
-    return { kind, idleRssKb, steady, reload, reloads, workersBefore, workersAfter, supervisorView, supervisorLog: interesting(server.log), stop };
+    return { kind, workers, planned: plan.reloads, servingPids, idleRssKb, steady, reload, reloads, workersBefore, workersAfter, supervisorView, supervisorLog: interesting(server.log), stop };
   } catch (error) {
     await server.stop();
     throw error;
@@ -194,6 +222,7 @@ export async function reloadUnderLoad(ctx: Context, kind: Kind, plan: Plan): Pro
 
 export interface BadBuild {
   kind: Kind;
+  workers: number;
   reload: ReloadRecord;
   window: Window;
   workersBefore: number[];
@@ -210,8 +239,8 @@ export interface BadBuild {
 }
 
 // 2. Bad build: under load, the build on disk becomes one that crashes at boot, then the pool is reloaded.
-export async function badBuild(ctx: Context, kind: Kind, plan: Plan): Promise<BadBuild> {
-  const server = await start(ctx, kind, HANDLER_MS);
+export async function badBuild(ctx: Context, kind: Kind, plan: Plan, workers = 2): Promise<BadBuild> {
+  const server = await start(ctx, kind, HANDLER_MS, workers);
   try {
     await measure(server, { connections: CONNECTIONS, seconds: plan.warmupSeconds });
     const workersBefore = server.workerPids();
@@ -245,7 +274,7 @@ export async function badBuild(ctx: Context, kind: Kind, plan: Plan): Promise<Ba
     ctx.log(`  ${kind} recovery reload with the good build: exit ${r.code ?? r.signal ?? '?'}; ${recoveryProbesOk}/${probes} probes answered`);
     const stop = await server.stop();
     return {
-      kind, reload: done.record, window, workersBefore, workersAfter, probesOk, probes, recovery, recoveryProbesOk, supervisorView,
+      kind, workers, reload: done.record, window, workersBefore, workersAfter, probesOk, probes, recovery, recoveryProbesOk, supervisorView,
       supervisorLog: interesting(server.log), stop,
     };
   } catch (error) {
@@ -322,6 +351,78 @@ export async function throughput(ctx: Context, kind: Kind, round: number, plan: 
       await sleep(50);
     }
     return { kind, round, idleRssKb, keepAlive, close, spread, stop: await server.stop() };
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+}
+
+/** One burst: BURST_CONNECTIONS keep-alive connections opened at once, one request each. */
+export interface Burst {
+  /** Distinct connections (client ports) each worker pid answered on. */
+  perPid: Map<number, number>;
+  failed: number;
+}
+
+// Open `n` keep-alive connections at once (one request each, all held open until every answer is in) and count,
+// per worker pid that answered, the distinct connections it served.
+export async function connectionBurst(port: number, n: number): Promise<Burst> {
+  const agent = new Agent({ keepAlive: true, maxSockets: n });
+  try {
+    const answers = await Promise.all(Array.from({ length: n }, () => new Promise<{ pid: number; local: number } | null>((resolve) => {
+      const req = request({ host: '127.0.0.1', port, path: '/', agent, timeout: 5000 }, (res) => {
+        const local = res.socket.localPort ?? 0;
+        let body = '';
+        res.setEncoding('utf8').on('data', (d: string) => { body += d; }).on('end', () => {
+          try {
+            resolve({ pid: (JSON.parse(body) as { pid: number }).pid, local });
+          } catch {
+            resolve(null);
+          }
+        });
+      });
+      req.on('timeout', () => { req.destroy(); });
+      req.on('error', () => { resolve(null); });
+      req.end();
+    })));
+    const ports = new Map<number, Set<number>>();
+    for (const a of answers) if (a !== null) ports.set(a.pid, (ports.get(a.pid) ?? new Set()).add(a.local));
+    return { perPid: new Map([...ports].map(([pid, set]) => [pid, set.size])), failed: answers.filter((a) => a === null).length };
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** Balance over WIDE_WORKERS workers: connection bursts and per-worker CPU under wrk. */
+export interface Balance {
+  kind: Kind;
+  round: number;
+  workers: number;
+  /** Per burst: connections per worker, busiest first (workers that got none count as 0). */
+  bursts: { counts: number[]; failed: number }[];
+  keepAlive: Window;
+  close: Window;
+  stop: string;
+}
+
+// 4. Balance: a CPU-bound app on WIDE_WORKERS workers; bursts of BURST_CONNECTIONS, then wrk with keep-alive and with
+// a new connection per request, reading each worker's CPU from /proc/<pid>/stat.
+export async function balance(ctx: Context, kind: Kind, round: number, plan: Plan): Promise<Balance> {
+  const server = await start(ctx, kind, 0, WIDE_WORKERS);
+  try {
+    await sleep(500);
+    await measure(server, { connections: CONNECTIONS, seconds: 1 });
+    const bursts: Balance['bursts'] = [];
+    for (let i = 0; i < plan.bursts; i++) {
+      const b = await connectionBurst(server.port, BURST_CONNECTIONS);
+      const counts = [...b.perPid.values()];
+      while (counts.length < WIDE_WORKERS) counts.push(0);
+      bursts.push({ counts: counts.sort((x, y) => y - x), failed: b.failed });
+      await sleep(100);
+    }
+    const keepAlive = await measure(server, { connections: CONNECTIONS, seconds: plan.balanceSeconds });
+    const close = await measure(server, { connections: CONNECTIONS, seconds: plan.balanceCloseSeconds, headers: ['Connection: close'] });
+    return { kind, round, workers: WIDE_WORKERS, bursts, keepAlive, close, stop: await server.stop() };
   } catch (error) {
     await server.stop();
     throw error;

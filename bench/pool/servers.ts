@@ -1,19 +1,19 @@
-// The pools under test, each started in the same way with the same app: tend (shared socket or SO_REUSEPORT),
-// PM2 in cluster mode, and a naive node:cluster primary. Every one has two workers on 127.0.0.1:PORT.
+// The pools under test, each started in the same way with the same app: tend (--listen with a shared socket or
+// SO_REUSEPORT, or no --listen: the socket opened on demand when the app listens on $PORT), PM2 in cluster mode, and
+// a naive node:cluster primary. Every one has `workers` workers (2 unless a scenario says otherwise) on PORT.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { alive, benchEnv, childrenOf, Proc, runCommand, signalQuietly, sleep, type CommandResult } from './procs.js';
 
-export type Kind = 'tend-shared' | 'tend-reuseport' | 'node-cluster' | 'pm2';
+export type Kind = 'tend-shared' | 'tend-reuseport' | 'tend-ondemand' | 'node-cluster' | 'pm2';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const TEND_BIN = join(repoRoot, 'bin', 'tend');
 export const PM2_BIN = join(repoRoot, 'bench', 'node_modules', 'pm2', 'bin', 'pm2');
 export const APP = join(repoRoot, 'bench', 'pool', 'apps', 'http-app.cjs');
 export const CLUSTER_PRIMARY = join(repoRoot, 'bench', 'pool', 'apps', 'cluster-primary.cjs');
-export const WORKERS = 2;
 
 export interface ServerOptions {
   kind: Kind;
@@ -21,12 +21,14 @@ export interface ServerOptions {
   handlerMs: number;
   buildFile: string;
   workDir: string;
+  workers: number;
 }
 
 /** A running pool. */
 export interface Server {
   readonly kind: Kind;
   readonly port: number;
+  readonly workers: number;
   /** The supervising process: tend's own node process, PM2's God daemon, the cluster primary. */
   readonly supervisorPid: number;
   workerPids(): number[];
@@ -45,8 +47,11 @@ const READY_TIMEOUT_MS = 30_000;
 export async function startServer(o: ServerOptions): Promise<Server> {
   switch (o.kind) {
     case 'tend-shared':
+      return startTend(o, 'shared');
     case 'tend-reuseport':
-      return startTend(o, o.kind === 'tend-shared' ? 'shared' : 'reuseport');
+      return startTend(o, 'reuseport');
+    case 'tend-ondemand':
+      return startTend(o, 'ondemand');
     case 'pm2':
       return startPm2(o);
     case 'node-cluster':
@@ -74,12 +79,13 @@ async function killAll(pids: readonly number[], graceMs: number): Promise<void> 
 
 // ---- tend ----
 
-async function startTend(o: ServerOptions, strategy: 'shared' | 'reuseport'): Promise<Server> {
+// 'ondemand': no --listen; the app's listen($PORT) gets a socket tend opens for the whole pool (one, shared).
+async function startTend(o: ServerOptions, strategy: 'shared' | 'reuseport' | 'ondemand'): Promise<Server> {
   const control = join(o.workDir, `tend-${o.port}.ctl`);
-  const env = appEnv(o);
+  const env = strategy === 'ondemand' ? appEnv(o, { PORT: String(o.port) }) : appEnv(o);
+  const sockets = strategy === 'ondemand' ? [] : ['--listen', `tcp://127.0.0.1:${o.port}`, '--socket-strategy', strategy];
   const proc = new Proc([
-    TEND_BIN, 'run', '-v', '--workers', String(WORKERS), '--listen', `tcp://127.0.0.1:${o.port}`,
-    '--socket-strategy', strategy, '--control', control, '--', process.execPath, APP,
+    TEND_BIN, 'run', '-v', '--workers', String(o.workers), ...sockets, '--control', control, '--', process.execPath, APP,
   ], env);
   const ready = await proc.waitFor(/pool ready:/, READY_TIMEOUT_MS);
   if (ready === null) {
@@ -88,10 +94,11 @@ async function startTend(o: ServerOptions, strategy: 'shared' | 'reuseport'): Pr
     throw new Error(`tend (${strategy}) not ready within ${READY_TIMEOUT_MS} ms:\n${proc.tail()}`);
   }
   const cmdline = readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8');
-  if (!cmdline.includes('entry.js')) throw new Error(`pid ${proc.pid} is not tend's node process: ${cmdline}`);
+  if (!/entry\.c?js/.test(cmdline)) throw new Error(`pid ${proc.pid} is not tend's node process: ${cmdline}`);
   return {
     kind: o.kind,
     port: o.port,
+    workers: o.workers,
     supervisorPid: proc.pid,
     workerPids: () => childrenOf(proc.pid),
     reload: () => runCommand([TEND_BIN, 'reload', '--control', control], env, 120_000),
@@ -162,15 +169,15 @@ async function startPm2(o: ServerOptions): Promise<Server> {
     return `pm2 kill exited ${r.code ?? r.signal ?? '?'}${r.timedOut ? ' (timed out)' : ''}`;
   };
   livePm2.set(home, env);
-  const started = await pm2(['start', APP, '-i', String(WORKERS), '--name', 'app'], 60_000);
+  const started = await pm2(['start', APP, '-i', String(o.workers), '--name', 'app'], 60_000);
   const god = godPid();
   if (started.code !== 0 || god === null) {
     await kill();
     throw new Error(`pm2 start failed (${started.code ?? started.signal ?? '?'}):\n${started.stdout}\n${started.stderr}`);
   }
-  // Ready when both workers logged that they listen (PM2 itself returns once they are forked).
+  // Ready when every worker logged that it listens (PM2 itself returns once they are forked).
   const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (countListening(join(home, 'logs')) < WORKERS) {
+  while (countListening(join(home, 'logs')) < o.workers) {
     if (Date.now() > deadline) {
       await kill();
       throw new Error(`pm2 workers not listening within ${READY_TIMEOUT_MS} ms`);
@@ -180,6 +187,7 @@ async function startPm2(o: ServerOptions): Promise<Server> {
   return {
     kind: o.kind,
     port: o.port,
+    workers: o.workers,
     supervisorPid: god,
     workerPids: () => childrenOf(god),
     reload: () => pm2(['reload', 'app'], 120_000),
@@ -220,7 +228,7 @@ function countListening(logDir: string): number {
 // ---- naive node:cluster ----
 
 async function startCluster(o: ServerOptions): Promise<Server> {
-  const proc = new Proc([process.execPath, CLUSTER_PRIMARY], appEnv(o, { PORT: String(o.port), WORKERS: String(WORKERS) }));
+  const proc = new Proc([process.execPath, CLUSTER_PRIMARY], appEnv(o, { PORT: String(o.port), WORKERS: String(o.workers) }));
   const stop = async (): Promise<string> => {
     const workers = childrenOf(proc.pid);
     signalQuietly(proc.pid, 'SIGTERM');
@@ -236,6 +244,7 @@ async function startCluster(o: ServerOptions): Promise<Server> {
   return {
     kind: o.kind,
     port: o.port,
+    workers: o.workers,
     supervisorPid: proc.pid,
     workerPids: () => childrenOf(proc.pid),
     reload: () => Promise.reject(new Error('the naive primary has no reload')),

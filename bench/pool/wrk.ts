@@ -65,6 +65,8 @@ export interface WrkOptions {
 export interface WrkRun {
   readonly startedAt: number;
   readonly done: Promise<WrkResult>;
+  /** End the run early (SIGINT: wrk stops, prints its totals and runs done() as at the end of -d). */
+  stop(): void;
 }
 
 // Start wrk; `done` resolves with its result (rejects if it fails or overruns its duration by 20 s).
@@ -100,7 +102,7 @@ export function startWrk(o: WrkOptions): WrkRun {
       wrkCpu: seconds > 0 ? n('cpuTicks') / 100 / seconds : 0,
     };
   })();
-  return { startedAt, done };
+  return { startedAt, done, stop: () => { if (proc.exit === null) process.kill(proc.pid, 'SIGINT'); } };
 }
 
 export function runWrk(o: WrkOptions): Promise<WrkResult> {

@@ -18,21 +18,23 @@ export interface OpenSocket {
 
 const BACKLOG = 511;
 
-// Open every --listen socket once (shared by all workers), or one SO_REUSEPORT socket per slot for TCP.
-export function openListenSockets(specs: readonly ListenSpec[], copies: number, resolveIds: (owner: string | null, group: string | null) => { uid: number; gid: number }): OpenSocket[][] {
+// Open every --listen socket once (shared by all workers), or one SO_REUSEPORT socket per slot for TCP. With
+// `bindOnly`, the TCP copies of slots 1.. are bound but not listening: each joins the port's SO_REUSEPORT group only
+// when its worker calls listen() on it (Node does), so a slot whose worker never got that far gets no connections.
+export function openListenSockets(specs: readonly ListenSpec[], copies: number, resolveIds: (owner: string | null, group: string | null) => { uid: number; gid: number }, bindOnly = false): OpenSocket[][] {
   const first = specs.map((spec) => openOne(spec, copies > 1, resolveIds));
   const perSlot: OpenSocket[][] = [first];
   for (let slot = 1; slot < copies; slot++) {
     // Unix sockets are always shared; every further TCP copy binds the port the first one got (port 0 included).
-    perSlot.push(first.map((s) => (s.spec.kind === 'tcp' ? openOne({ ...s.spec, port: s.port ?? s.spec.port }, true, resolveIds) : s)));
+    perSlot.push(first.map((s) => (s.spec.kind === 'tcp' ? openOne({ ...s.spec, port: s.port ?? s.spec.port }, true, resolveIds, bindOnly) : s)));
   }
   return perSlot;
 }
 
-function openOne(spec: ListenSpec, reusePort: boolean, resolveIds: (owner: string | null, group: string | null) => { uid: number; gid: number }): OpenSocket {
+function openOne(spec: ListenSpec, reusePort: boolean, resolveIds: (owner: string | null, group: string | null) => { uid: number; gid: number }, bindOnly = false): OpenSocket {
   try {
     if (spec.kind === 'tcp') {
-      const fd = native.listenTcp(spec.host, spec.port, BACKLOG, reusePort);
+      const fd = native.listenTcp(spec.host, spec.port, bindOnly ? -1 : BACKLOG, reusePort);
       const port = spec.port === 0 ? native.socketPort(fd) : spec.port;
       return { spec, fd, address: address.tcpAddress(spec.host, port), port };
     }
@@ -67,9 +69,10 @@ function removeStaleSocket(path: string): void {
   }
 }
 
-// Open a fresh SO_REUSEPORT copy of a TCP socket on the same port (a slot's own socket, reopened for its new worker).
-export function reopenReusePort(s: OpenSocket): OpenSocket {
-  return openOne({ ...s.spec, port: s.port ?? 0 } as ListenSpec, true, () => ({ uid: -1, gid: -1 }));
+// Open a fresh SO_REUSEPORT copy of a TCP socket on the same port (a slot's own socket, reopened for its new worker;
+// with `bindOnly` not yet listening: the worker's own listen() adds it to the port's group).
+export function reopenReusePort(s: OpenSocket, bindOnly = false): OpenSocket {
+  return openOne({ ...s.spec, port: s.port ?? 0 } as ListenSpec, true, () => ({ uid: -1, gid: -1 }), bindOnly);
 }
 
 // Remove a unix socket's file (at exit, after its fd was closed earlier).

@@ -422,11 +422,12 @@ export function dgramWatch(fd: number, onMessage: (msg: DgramMessage) => void): 
 
 // ---- listening sockets (owned by tend, handed to services by fd) ----
 
-/** A listening TCP socket on an IP literal (CLOEXEC, SO_REUSEADDR, optional SO_REUSEPORT); EINVAL for a bad host. */
+/** A listening TCP socket on an IP literal (CLOEXEC, SO_REUSEADDR, optional SO_REUSEPORT); EINVAL for a bad host.
+ *  Backlog -1 binds without listening (a worker's own listen() makes it accept). */
 export function listenTcp(host: string, port: number, backlog: number, reusePort: boolean): number {
   checkString('listenTcp', 'host', host, true);
   checkInt('listenTcp', 'port', port, 0, 65535);
-  checkInt('listenTcp', 'backlog', backlog, 0, INT32_MAX);
+  checkInt('listenTcp', 'backlog', backlog, -1, INT32_MAX);
   checkBool('listenTcp', 'reusePort', reusePort);
   return addon().listenTcp(host, port, backlog, reusePort);
 }

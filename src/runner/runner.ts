@@ -3,6 +3,7 @@
 // machine events. It holds only processes, fds and timers; every decision is in core/. Its one output is the typed
 // event stream (`subscribe`), which the log, systemd, the control socket and the tests read.
 import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { ServiceSpec, TendSpec } from '../config/spec.js';
 import type { SignalName } from '../config/signal-names.js';
 import type { EventSink, TendEvent } from '../core/events.js';
@@ -201,7 +202,7 @@ class Runner {
     for (const spec of this.spec.services) {
       const useSystemd = fromSystemd !== null && spec.name === socketOwner;
       if (useSystemd && spec.listen.length > 0) this.log('warn', `listen for service ${spec.name} is ignored: systemd passed ${fromSystemd.length} socket(s) to tend (socket activation)`);
-      const sockets: OpenSocket[][] = useSystemd ? [fromSystemd] : openListenSockets(spec.listen, spec.socketStrategy === 'reuseport' ? spec.workers : 1, resolveOwner);
+      const sockets: OpenSocket[][] = useSystemd ? [fromSystemd] : openListenSockets(spec.listen, spec.socketStrategy === 'reuseport' ? spec.workers : 1, resolveOwner, listensItself(spec));
       for (const s of sockets[0] ?? []) this.log('info', `listening on ${s.address} (fd ${s.fd}, ${useSystemd ? `passed by systemd as ${s.spec.name}` : 'owned by tend'})`);
       const credentials = spec.user === null ? null : resolveCredentials(spec.user);
       const lifetime = new AbortController();
@@ -330,7 +331,7 @@ class Runner {
   }
 
   // A reuseport slot with no worker would still get its share of new connections, which would wait in its queue until
-  // the restart: close its TCP copies until the slot has a worker again.
+  // the restart (and be reset if the next worker crashes too): close its TCP copies until the slot has a worker again.
   private idleSlot(rt: ServiceRuntime, slot: number): void {
     if (rt.spec.socketStrategy !== 'reuseport' || rt.socketsFromSystemd || rt.sockets.length < 2) return;
     const list = rt.sockets[slot];
@@ -342,10 +343,11 @@ class Runner {
   private slotSockets(rt: ServiceRuntime, slot: number): readonly OpenSocket[] {
     if (rt.spec.socketStrategy !== 'reuseport' || rt.socketsFromSystemd) return rt.sockets[0] ?? [];
     // A slot added by scaling gets its own copies, like the slots opened at start.
-    if (rt.sockets[slot] === undefined) rt.sockets[slot] = (rt.sockets[0] ?? []).map((s) => (s.spec.kind === 'tcp' ? reopenReusePort(s) : s));
+    const bindOnly = listensItself(rt.spec);
+    if (rt.sockets[slot] === undefined) rt.sockets[slot] = (rt.sockets[0] ?? []).map((s) => (s.spec.kind === 'tcp' ? reopenReusePort(s, bindOnly) : s));
     const list = rt.sockets[slot] ?? [];
     if (rt.idleSlots.delete(slot)) {
-      rt.sockets[slot] = list.map((s) => (s.spec.kind === 'tcp' ? reopenReusePort(s) : s));
+      rt.sockets[slot] = list.map((s) => (s.spec.kind === 'tcp' ? reopenReusePort(s, bindOnly) : s));
     }
     return rt.sockets[slot] ?? [];
   }
@@ -610,6 +612,13 @@ class Runner {
   private log(level: 'error' | 'warn' | 'info' | 'debug', message: string): void {
     this.publish({ type: 'log', level, message });
   }
+}
+
+// Whether the workers call listen() on the sockets they are given: Node does (listen({ fd }), also what the preload
+// turns listen(PORT) into), so their SO_REUSEPORT copies can be handed over bound but not yet listening. Other
+// programs (and launchers such as npm) may only accept(), so theirs listen from the start.
+function listensItself(spec: ServiceSpec): boolean {
+  return spec.socketStrategy === 'reuseport' && /^node(js)?[\d.]*$/.test(basename(spec.command[0] ?? ''));
 }
 
 // The --listen sockets a worker in `slot` gets (one per slot with --socket-strategy reuseport).

@@ -242,6 +242,22 @@ describe('listening sockets', () => {
     }
   });
 
+  test('listenTcp with backlog -1 binds an SO_REUSEPORT copy without listening: it takes no connection until a listen() on it', T, async () => {
+    const bound = native.listenTcp('127.0.0.1', 0, -1, true);
+    const port = native.socketPort(bound);
+    const refused = await connect({ host: '127.0.0.1', port }).then(() => null, (e: unknown) => (e as NodeJS.ErrnoException).code);
+    assert.equal(refused, 'ECONNREFUSED');
+    // Node's listen({ fd }) calls listen(2) on it, as a worker does with its slot's copy.
+    const server = net.createServer((s) => { s.destroy(); });
+    try {
+      await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen({ fd: bound }, resolve); });
+      await connect({ host: '127.0.0.1', port });
+    } finally {
+      await new Promise<void>((resolve) => { server.close(() => { resolve(); }); });
+    }
+    assert.throws(() => native.listenTcp('127.0.0.1', 0, -2, true), /backlog/);
+  });
+
   test('listenTcp rejects a host that is not an IP literal with EINVAL', T, () => {
     const e = caught(() => native.listenTcp('localhost', 0, 16, false));
     assert.ok(native.isNativeError(e) && e.code === 'EINVAL' && e.syscall === 'inet_pton');
