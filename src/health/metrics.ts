@@ -12,15 +12,6 @@ export type RestartReason = (typeof RESTART_REASONS)[number];
 /** The Content-Type of the text format. */
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-// The reason a 'replacing' event's text names (the guards and the watchdog say which limit they saw).
-export function replaceReason(why: string): RestartReason {
-  if (/liveness/i.test(why)) return 'liveness';
-  if (/watchdog/i.test(why)) return 'watchdog';
-  if (/cpu/i.test(why)) return 'cpu';
-  if (/memory|rss/i.test(why)) return 'memory';
-  return 'crash';
-}
-
 /** The counters tend keeps from the event stream. */
 export class MetricsCounters {
   private readonly restarts = new Map<string, number>();
@@ -33,7 +24,7 @@ export class MetricsCounters {
   observe(event: TendEvent, now: number): void {
     if (event.type === 'spawned' && event.role === 'worker') this.touchSlot(event.service, event.slot);
     else if (event.type === 'restart-scheduled') this.addRestart(event.service, event.slot, 'crash');
-    else if (event.type === 'replacing') this.addRestart(event.service, event.slot, replaceReason(event.why));
+    else if (event.type === 'replacing') this.addRestart(event.service, event.slot, event.reason);
     else if (event.type === 'exited' && event.role === 'worker' && (event.reason === 'reload' || event.reason === 'scale')) this.addRestart(event.service, event.slot, event.reason);
     else if (event.type === 'reload-started') this.reloadStarted.set(event.service, now);
     else if (event.type === 'reload-finished') this.reloadFinished(event.service, event.ok, now);

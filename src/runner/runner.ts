@@ -27,6 +27,7 @@ import type { NotifyMessage } from '../protocol/sd-notify.js';
 import { inheritedSockets } from '../systemd/socket-activation.js';
 import { relayToSystemd } from '../systemd/relay.js';
 import { startGuards } from './guard-sampler.js';
+import { probeSocketPath, removeProbeSocket, startLiveness } from './liveness.js';
 import { openIpcChannel, type IpcChannel } from './ipc-channel.js';
 import { answerSocketRequest, OnDemandSockets } from './on-demand.js';
 import { stopOrphans } from './orphans.js';
@@ -73,6 +74,8 @@ export interface ProcRuntime {
   lastPingAt: number;
   statusText: string | null;
   startedAt: number;
+  /** Where its preload serves liveness probes (TEND_PROBE_SOCKET), or null. */
+  probeSocket: string | null;
 }
 
 /** One service's runtime: its machine state and the OS resources the runner holds for it. */
@@ -220,7 +223,10 @@ class Runner {
         lastReload: null,
       };
       this.services.set(spec.name, runtime);
-      startGuards(runtime, lifetime.signal, (proc, why) => { this.dispatch({ to: 'service', service: spec.name, event: { type: 'unhealthy', proc, why } }); }, (m) => { this.log('warn', m); });
+      startGuards(runtime, lifetime.signal, (proc, why, reason) => { this.dispatch({ to: 'service', service: spec.name, event: { type: 'unhealthy', proc, why, reason } }); }, (m) => { this.log('warn', m); });
+      startLiveness(runtime, this.timers, lifetime.signal, this.deps.env, (results) => {
+        this.dispatch({ to: 'service', service: spec.name, event: { type: 'liveness', results } });
+      }, (m) => { this.log('warn', m); });
     }
   }
 
@@ -355,19 +361,22 @@ class Runner {
   private spawn(rt: ServiceRuntime, effect: Extract<ServiceEffect, { type: 'spawn' }>): void {
     const proc: ProcRuntime = {
       id: effect.proc, service: rt.spec.name, slot: effect.slot, pid: null, lifetime: new AbortController(), notify: null, ipc: null,
-      ring: this.plain ? null : new LineRing(), lastPingAt: Date.now(), statusText: null, startedAt: Date.now(),
+      ring: this.plain ? null : new LineRing(), lastPingAt: Date.now(), statusText: null, startedAt: Date.now(), probeSocket: null,
     };
     rt.procs.set(proc.id, proc);
     const pipes = this.plain ? null : { out: native.pipe(), err: native.pipe() };
     try {
       proc.notify = this.openChannel(rt, proc, effect.role === 'step' ? `${rt.spec.name}-step${effect.step}` : `${rt.spec.name}-${effect.slot}-${proc.id}`);
       const preload = !this.plain && rt.spec.preload && existsSync(preloadPath) ? preloadPath : null;
-      if (preload !== null && effect.role === 'worker') proc.ipc = this.openIpc(rt, proc);
+      if (preload !== null && effect.role === 'worker') {
+        proc.ipc = this.openIpc(rt, proc);
+        proc.probeSocket = probeSocketPath(rt, this.spec.services.indexOf(rt.spec), proc.id);
+      }
       const request = spawnRequest({
         spec: rt.spec, slot: effect.slot, generation: effect.generation, role: effect.role, step: effect.step, workers: effect.workers, plain: this.plain,
         env: this.deps.env, sockets: this.slotSockets(rt, effect.slot),
         notify: proc.notify, ipc: proc.ipc, stdio: pipes === null ? [0, 1, 2] : [0, pipes.out[1], pipes.err[1]],
-        rlimits: rt.rlimits, credentials: rt.credentials, foregroundTty: this.tty, preloadPath: preload,
+        rlimits: rt.rlimits, credentials: rt.credentials, foregroundTty: this.tty, preloadPath: preload, probeSocket: proc.probeSocket,
       });
       const pid = spawnProcess(request);
       proc.pid = pid;
@@ -428,7 +437,7 @@ class Runner {
     if (m.status !== null) proc.statusText = m.status;
     if (m.watchdog === 'ping') proc.lastPingAt = at;
     if (m.status !== null || m.stopping) this.publish({ type: 'notified', service, slot: proc.slot, pid: proc.pid ?? 0, status: m.status, stopping: m.stopping });
-    if (m.watchdog === 'trigger') this.dispatch({ to: 'service', service, event: { type: 'unhealthy', proc: proc.id, why: 'it sent WATCHDOG=trigger' } });
+    if (m.watchdog === 'trigger') this.dispatch({ to: 'service', service, event: { type: 'unhealthy', proc: proc.id, why: 'it sent WATCHDOG=trigger', reason: 'watchdog' } });
     if (m.ready) this.dispatch({ to: 'service', service, event: { type: 'ready-signal', proc: proc.id, source: 'notify', at } });
     if (m.listening !== null && this.listensOnServiceAddress(rt, proc, m.listening)) this.dispatch({ to: 'service', service, event: { type: 'ready-signal', proc: proc.id, source: 'listen', at } });
     if (m.extendTimeoutUsec !== null) this.dispatch({ to: 'service', service, event: { type: 'extend', proc: proc.id, ms: clampTimerMs(Math.ceil(m.extendTimeoutUsec / 1000)) } });
@@ -476,6 +485,7 @@ class Runner {
     proc.lifetime.abort();
     proc.notify?.close();
     proc.ipc?.close();
+    removeProbeSocket(proc.probeSocket);
     if (proc.pid !== null) this.byPid.delete(proc.pid);
   }
 

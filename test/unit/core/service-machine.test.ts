@@ -759,12 +759,12 @@ table('service machine: rolling reload', [
 
 // ---- unhealthy workers ----
 
-const unhealthy = (proc: number): ServiceEvent => ({ type: 'unhealthy', proc, why: 'RSS 600 MiB above --max-memory 512 MiB for 30s' });
+const unhealthy = (proc: number): ServiceEvent => ({ type: 'unhealthy', proc, why: 'RSS 600 MiB above --max-memory 512 MiB for 30s', reason: 'memory' });
 
 table('service machine: an unhealthy worker is replaced first, stopped after', [
   {
     name: 'unhealthy → a replacement in the same slot; the old worker keeps serving', given: poolReady, when: unhealthy(0),
-    effects: ['replacing slot=0 pid=100 why="RSS 600 MiB above --max-memory 512 MiB for 30s"', 'spawn #2 slot 0 worker gen 0'],
+    effects: ['replacing slot=0 pid=100 why="RSS 600 MiB above --max-memory 512 MiB for 30s" reason=memory', 'spawn #2 slot 0 worker gen 0'],
     state: { slots: ['cur #0:ready, rep #2:spawning (unhealthy), gen 0, failures 0', 'cur #1:ready, gen 0, failures 0'] },
   },
   {
