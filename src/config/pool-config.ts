@@ -169,6 +169,7 @@ export function parseReady(text: string): ReadyMode {
 export function parseLiveness(text: string, flag = '--liveness'): LivenessProbe {
   const fix = "use http:/healthz (GET over the worker's private socket), tcp, or exec:CMD (e.g. exec:\"./check.sh\")";
   if (text === 'tcp') return { kind: 'tcp' };
+  if (text.startsWith('http://')) throw usageError(flag, text, "a liveness probe goes to each worker's private socket, not to an address", 'write only the path, e.g. http:/healthz');
   if (text.startsWith('http:')) {
     const path = text.slice('http:'.length);
     if (!path.startsWith('/') || /[\s\0]/.test(path)) throw usageError(flag, text, 'the path must start with / and contain no spaces', 'write e.g. http:/healthz');
