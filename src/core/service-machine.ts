@@ -616,8 +616,11 @@ function onLiveness(d: Draft, results: readonly ProbeResult[]): void {
   }
   if (verdict.change === 'degraded') emit(d, { type: 'liveness-degraded', service: name, failing: ready.filter((t) => t.failures >= policy.failures).length, ready: ready.length });
   else if (verdict.change === 'cleared') emit(d, { type: 'liveness-cleared', service: name });
+  // A shared outage that begins mid-round reaches the threshold in different rounds for different workers: hold every
+  // replacement while half or more of the ready workers are failing now, below the threshold or not.
+  const onset = judgeLiveness(ready.map((t) => ({ proc: t.proc, failures: t.failures > 0 ? policy.failures : 0 })), policy.failures, false);
   const next = verdict.replace[0];
-  if (next === undefined || d.s.slots.some((s) => s.replacement !== null)) return;
+  if (next === undefined || onset.degraded || d.s.slots.some((s) => s.replacement !== null)) return;
   const last = failed.find((f) => f.proc === next)?.detail ?? 'failed';
   onUnhealthy(d, next, `liveness probe failed ${d.s.liveness.failures[next] ?? 0} times in a row (last: ${last})`, 'liveness');
 }

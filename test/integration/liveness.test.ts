@@ -109,7 +109,8 @@ describe('liveness probes', { timeout: 90_000 }, () => {
     const pids = await readyPids(t, 3);
     writeFileSync(failFile, 'down\n');
     const degraded = await t.waitEvent(is('liveness-degraded'), 10_000);
-    assert.deepEqual([degraded.failing, degraded.ready], [3, 3]);
+    // The file may appear between two workers' probes of one round: half or more is what counts.
+    assert.ok(degraded.failing >= 2 && degraded.ready === 3, `${degraded.failing} of ${degraded.ready} failing`);
     // Several more failing rounds while degraded: still nobody replaced, no second degraded fact.
     const from = t.events().length;
     await t.waitEvents(is('probe-failed', (e) => e.failures >= FAILURES + 2), 3, 10_000, from);

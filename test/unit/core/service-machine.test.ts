@@ -851,6 +851,21 @@ table('service machine: liveness probes (rounds judged by core/liveness.ts)', [
     effects: [failed(1, 1, 3), replacingLive(1, 1, 3), 'spawn #6 slot 1 worker gen 0'],
   },
   {
+    name: 'an outage that began mid-round: one at the threshold, the others failing below it → held, nobody replaced yet', spec: live(3),
+    given: [...threeReady, round([0, false], [1, true], [2, true])], when: round([0, false], [1, false], [2, false]),
+    effects: [failed(0, 0, 2), failed(1, 1, 1), failed(2, 2, 1)], state: { liveness: 'failures #0:2 #1:1 #2:1' },
+  },
+  {
+    name: '…and the next round finds them all at the threshold → degraded', spec: live(3),
+    given: [...threeReady, round([0, false], [1, true], [2, true]), round([0, false], [1, false], [2, false])], when: round([0, false], [1, false], [2, false]),
+    effects: [failed(0, 0, 3, true), failed(1, 1, 2, true), failed(2, 2, 2, true), 'liveness-degraded failing=3 ready=3'],
+  },
+  {
+    name: 'one at the threshold and a single other failing below half (one of five) → replaced', spec: live(5),
+    given: [...fiveReady, round([0, false], [1, true], [2, true], [3, true], [4, true])], when: round([0, false], [1, false], [2, true], [3, true], [4, true]),
+    effects: [failed(0, 0, 2), failed(1, 1, 1), replacingLive(0, 0), 'spawn #5 slot 0 worker gen 0'],
+  },
+  {
     name: 'half or more of the ready workers at the threshold → degraded, said once, nobody replaced', spec: live(3),
     given: [...threeReady, round([0, false], [1, false], [2, true])], when: round([0, false], [1, false], [2, true]),
     effects: [failed(0, 0, 2, true), failed(1, 1, 2, true), 'liveness-degraded failing=2 ready=3'],
