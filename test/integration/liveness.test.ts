@@ -117,8 +117,10 @@ describe('liveness probes', { timeout: 90_000 }, () => {
     const status = start([tendBin, 'status', '--json', '--control', ctl]);
     assert.equal(shellCode(await status.exited(15_000)), 0);
     const view = JSON.parse(status.stdout()) as { services: { liveness: { degraded: boolean } | null; workers: { probeFailures: number | null }[] }[] };
-    assert.equal(view.services[0]?.liveness?.degraded, true);
-    assert.ok(view.services[0]?.workers.every((w) => (w.probeFailures ?? 0) >= FAILURES), JSON.stringify(view.services[0]?.workers));
+    const web = view.services[0];
+    assert.ok(web !== undefined);
+    assert.equal(web.liveness?.degraded, true);
+    assert.ok(web.workers.filter((w) => (w.probeFailures ?? 0) >= FAILURES).length >= 2, JSON.stringify(web.workers));
     unlinkSync(failFile);
     await t.waitEvent(is('liveness-cleared'), 10_000);
     assert.equal(t.eventsOf('liveness-degraded').length, 1);
