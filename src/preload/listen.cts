@@ -242,7 +242,7 @@ function onDemandListen(ipc: SocketClient | null, original: ListenFn, demanded: 
 }
 
 /** Wraps net.Server.prototype.listen. Returns false (and changes nothing) when it cannot. */
-function install(config: PreloadConfig, hooks: ListenHooks, ipc: SocketClient | null, onTendSocket?: (server: net.Server) => void): boolean {
+function install(config: PreloadConfig, hooks: ListenHooks, ipc: SocketClient | null, onTendSocket?: (server: net.Server, declared: boolean) => void): boolean {
   const proto = net.Server.prototype as unknown as { listen: (...args: unknown[]) => unknown };
   const original = proto.listen;
   if (typeof original !== 'function') {
@@ -288,7 +288,7 @@ function install(config: PreloadConfig, hooks: ListenHooks, ipc: SocketClient | 
     observed.add(server);
     server.on('listening', () => {
       // Before the report: tend may count the report as readiness and probe the private socket from then on.
-      if (onTendSocket !== undefined && (redirected.has(server) || demanded.has(server))) onTendSocket(server);
+      if (onTendSocket !== undefined && (redirected.has(server) || demanded.has(server))) onTendSocket(server, redirected.has(server));
       report(server);
     });
     hooks.observe(server);

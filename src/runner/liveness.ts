@@ -43,9 +43,13 @@ export function startLiveness(rt: ServiceRuntime, timers: Timers, lifetime: Abor
     warn(`${rt.spec.name}.${t.slot} (pid ${t.pid}) has no private probe socket (not a Node program with the preload, or its server does not listen on a socket from tend): ` +
       'its liveness is not checked; use --liveness exec:CMD for it');
   };
+  // Workers whose private socket existed once: its path gone later means their server closed, which is a failure.
+  const seen = new Set<number>();
   const round = async (): Promise<void> => {
     const startedAt = Date.now();
-    const answers = await Promise.all(targets(rt).map((t) => probeWorker(rt, policy, probe, t, env, unreachable)));
+    const list = targets(rt);
+    for (const id of seen) if (!list.some((t) => t.proc === id)) seen.delete(id);
+    const answers = await Promise.all(list.map((t) => probeWorker(rt, policy, probe, t, env, seen, unreachable)));
     const results = answers.filter((a): a is ProbeResult => a !== null);
     if (!lifetime.aborted && results.length > 0) report(results);
     timers.arm(key, Math.max(0, startedAt + policy.intervalMs - Date.now()), lifetime, () => { void round(); });
@@ -59,9 +63,14 @@ export function probeSocketPath(rt: ServiceRuntime, serviceIndex: number, proc: 
   const probe = rt.spec.liveness?.probe;
   if (probe == null || probe.kind === 'exec') return null;
   const dir = join(tendRuntimeDir(), `probe-${serviceIndex}`);
-  if (!existsSync(dir)) {
-    mkdirSync(dir, { mode: 0o700 });
-    if (rt.credentials !== null) chownSync(dir, rt.credentials.uid, rt.credentials.gid);
+  try {
+    if (!existsSync(dir)) {
+      mkdirSync(dir, { mode: 0o700 });
+      if (rt.credentials !== null) chownSync(dir, rt.credentials.uid, rt.credentials.gid);
+    }
+  } catch {
+    // No private socket: the worker is not probed, and the round says so once (never counted as its failure).
+    return null;
   }
   const path = join(dir, `${proc}.sock`);
   return Buffer.byteLength(path) <= UNIX_PATH_MAX ? path : null;
@@ -88,16 +97,19 @@ function targets(rt: ServiceRuntime): Target[] {
 // One probe of one worker: its result, or null when there is nothing to judge (no private socket, or the worker
 // stopped during the probe).
 async function probeWorker(rt: ServiceRuntime, policy: LivenessPolicy, probe: LivenessProbe, t: Target,
-  env: Readonly<Record<string, string | undefined>>, unreachable: (t: Target) => void): Promise<ProbeResult | null> {
+  env: Readonly<Record<string, string | undefined>>, seen: Set<number>, unreachable: (t: Target) => void): Promise<ProbeResult | null> {
   if (t.lifetime.aborted) return null;
   let failure: string | null;
   if (probe.kind === 'exec') {
     failure = await probeExec(rt, probe.argv, policy.timeoutMs, t, env);
-  } else {
-    if (t.socket === null || !existsSync(t.socket)) {
+  } else if (t.socket === null || !existsSync(t.socket)) {
+    if (!seen.has(t.proc)) {
       unreachable(t);
       return null;
     }
+    failure = 'its server closed its private probe socket (it no longer listens)';
+  } else {
+    seen.add(t.proc);
     failure = probe.kind === 'http' ? await probeHttp(t.socket, probe.path, policy.timeoutMs, t.lifetime) : await probeConnect(t.socket, policy.timeoutMs, t.lifetime);
   }
   if (isAborted(t.lifetime)) return null;
