@@ -13,7 +13,7 @@ import log = require('./log.cjs');
 function install(path: string): (server: net.Server, declared: boolean) => void {
   // Node's own listen, taken before listen.cts wraps it: this socket is the worker's alone, never one tend opens on
   // demand and keeps (that copy would accept for a worker that stopped serving), and it is no listening report.
-  const listen = net.Server.prototype.listen;
+  const { listen } = net.Server.prototype as unknown as { listen: (this: void, ...args: unknown[]) => unknown };
   let current: { readonly server: net.Server; readonly declared: boolean; readonly probe: net.Server } | null = null;
   return (server, declared) => {
     if (current !== null && (current.declared || !declared)) return;

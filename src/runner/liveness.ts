@@ -23,6 +23,8 @@ interface Target {
   readonly slot: number;
   readonly pid: number;
   readonly socket: string | null;
+  /** It reported listening on tend's socket, so its private socket exists unless its server closed. */
+  readonly listened: boolean;
   readonly lifetime: AbortSignal;
 }
 
@@ -43,7 +45,8 @@ export function startLiveness(rt: ServiceRuntime, timers: Timers, lifetime: Abor
     warn(`${rt.spec.name}.${t.slot} (pid ${t.pid}) has no private probe socket (not a Node program with the preload, or its server does not listen on a socket from tend): ` +
       'its liveness is not checked; use --liveness exec:CMD for it');
   };
-  // Workers whose private socket existed once: its path gone later means their server closed, which is a failure.
+  // Workers whose private socket existed once: its path gone later means their server closed, which is a failure (as
+  // for a worker that reported listening on tend's socket, whose preload opened it before the report).
   const seen = new Set<number>();
   const round = async (): Promise<void> => {
     const startedAt = Date.now();
@@ -90,7 +93,7 @@ function targets(rt: ServiceRuntime): Target[] {
     const rec = id === null || slot.removed ? undefined : rt.state.procs[id];
     const proc = id === null ? undefined : rt.procs.get(id);
     if (id === null || rec?.state?.kind !== 'ready' || proc?.pid == null) return [];
-    return [{ proc: id, slot: slot.index, pid: proc.pid, socket: proc.probeSocket, lifetime: proc.lifetime.signal }];
+    return [{ proc: id, slot: slot.index, pid: proc.pid, socket: proc.probeSocket, listened: proc.listened, lifetime: proc.lifetime.signal }];
   });
 }
 
@@ -103,7 +106,7 @@ async function probeWorker(rt: ServiceRuntime, policy: LivenessPolicy, probe: Li
   if (probe.kind === 'exec') {
     failure = await probeExec(rt, probe.argv, policy.timeoutMs, t, env);
   } else if (t.socket === null || !existsSync(t.socket)) {
-    if (!seen.has(t.proc)) {
+    if (t.socket === null || (!seen.has(t.proc) && !t.listened)) {
       unreachable(t);
       return null;
     }

@@ -76,6 +76,8 @@ export interface ProcRuntime {
   startedAt: number;
   /** Where its preload serves liveness probes (TEND_PROBE_SOCKET), or null. */
   probeSocket: string | null;
+  /** It reported listening on the service's address (so its preload has opened the private probe socket). */
+  listened: boolean;
 }
 
 /** One service's runtime: its machine state and the OS resources the runner holds for it. */
@@ -361,7 +363,7 @@ class Runner {
   private spawn(rt: ServiceRuntime, effect: Extract<ServiceEffect, { type: 'spawn' }>): void {
     const proc: ProcRuntime = {
       id: effect.proc, service: rt.spec.name, slot: effect.slot, pid: null, lifetime: new AbortController(), notify: null, ipc: null,
-      ring: this.plain ? null : new LineRing(), lastPingAt: Date.now(), statusText: null, startedAt: Date.now(), probeSocket: null,
+      ring: this.plain ? null : new LineRing(), lastPingAt: Date.now(), statusText: null, startedAt: Date.now(), probeSocket: null, listened: false,
     };
     rt.procs.set(proc.id, proc);
     const pipes = this.plain ? null : { out: native.pipe(), err: native.pipe() };
@@ -439,7 +441,11 @@ class Runner {
     if (m.status !== null || m.stopping) this.publish({ type: 'notified', service, slot: proc.slot, pid: proc.pid ?? 0, status: m.status, stopping: m.stopping });
     if (m.watchdog === 'trigger') this.dispatch({ to: 'service', service, event: { type: 'unhealthy', proc: proc.id, why: 'it sent WATCHDOG=trigger', reason: 'watchdog' } });
     if (m.ready) this.dispatch({ to: 'service', service, event: { type: 'ready-signal', proc: proc.id, source: 'notify', at } });
-    if (m.listening !== null && this.listensOnServiceAddress(rt, proc, m.listening)) this.dispatch({ to: 'service', service, event: { type: 'ready-signal', proc: proc.id, source: 'listen', at } });
+    if (m.listening !== null && this.listensOnServiceAddress(rt, proc, m.listening)) {
+      // The preload opens the private probe socket before it reports a listen on tend's socket.
+      proc.listened = true;
+      this.dispatch({ to: 'service', service, event: { type: 'ready-signal', proc: proc.id, source: 'listen', at } });
+    }
     if (m.extendTimeoutUsec !== null) this.dispatch({ to: 'service', service, event: { type: 'extend', proc: proc.id, ms: clampTimerMs(Math.ceil(m.extendTimeoutUsec / 1000)) } });
   }
 
