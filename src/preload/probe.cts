@@ -13,7 +13,8 @@ import log = require('./log.cjs');
 function install(path: string): (server: net.Server, declared: boolean) => void {
   // Node's own listen, taken before listen.cts wraps it: this socket is the worker's alone, never one tend opens on
   // demand and keeps (that copy would accept for a worker that stopped serving), and it is no listening report.
-  const { listen } = net.Server.prototype as unknown as { listen: (this: void, ...args: unknown[]) => unknown };
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- applied to the probe server with Reflect.apply
+  const listen = net.Server.prototype.listen;
   let current: { readonly server: net.Server; readonly declared: boolean; readonly probe: net.Server } | null = null;
   return (server, declared) => {
     if (current !== null && (current.declared || !declared)) return;
