@@ -298,6 +298,12 @@ export const FLAGS: readonly Flag[] = [
   svc({ name: 'liveness-failures', arg: 'N', section: 'Guards', default: String(DEFAULT_LIVENESS.failures), needs: 'restarts',
     help: 'failed liveness probes in a row that replace a worker (a success resets the count)' },
   (v, flag) => parseCount(flag, v, 1, 1000), (d, v) => { d.liveness = { ...(d.liveness ?? DEFAULT_LIVENESS), failures: v }; }),
+  svc({ name: 'metrics-workers', arg: 'PATH', section: 'Sockets and readiness', default: null,
+    help: "with --health-listen, /metrics also scrapes GET PATH (e.g. /metrics) of each ready worker through its private socket (Node workers with the preload) and re-exports its metrics with service and slot labels, never summed; a worker that does not answer within 2s is skipped and counted" },
+  (v, flag) => {
+    if (v.startsWith('/') && !/[\s\0]/.test(v)) return v;
+    throw usageError(flag, v, 'the path must start with / and contain no spaces', 'write e.g. /metrics');
+  }, (d, v) => { d.metricsWorkers = v; }),
   svc({ name: 'min-ready', arg: 'N', section: 'Sockets and readiness', default: '1',
     help: "tend's /readyz passes while at least N of this service's workers are ready (--health-listen)" },
   (v, flag) => parseCount(flag, v, 0, 1024), (d, v) => { d.minReady = v; }),

@@ -19,7 +19,7 @@ export function newServiceDraft(name: string): ServiceDraft {
     name, command: [], env: {}, cwd: null, type: 'simple', pool: false, workers: 1, restart: 'never', canDie: false, dependsOn: [],
     before: [], stop: DEFAULT_STOP, signalScope: 'group', remapExit: new Map(), limits: [], user: null, listen: [],
     socketStrategy: 'shared', ready: { kind: 'auto' }, readyTimeoutMs: DEFAULT_READY_TIMEOUT_MS, backoff: { ...DEFAULT_RESTART },
-    reloadSurge: 1, guards: { ...DEFAULT_GUARDS }, preload: true, watchdogMs: null, minReady: 1, liveness: DEFAULT_LIVENESS,
+    reloadSurge: 1, guards: { ...DEFAULT_GUARDS }, preload: true, watchdogMs: null, minReady: 1, liveness: DEFAULT_LIVENESS, metricsWorkers: undefined,
     workersGiven: null, restartGiven: null, commandGiven: null,
   };
 }
@@ -97,14 +97,26 @@ export function finishService(draft: ServiceDraft, originOf: Origin | ((key: str
   if (draft.reloadSurge > workers) {
     throw usage('reload-surge', `is more than the ${workers} workers`, `use at most --reload-surge ${workers}`, `use at most reload-surge: ${workers}`);
   }
-  const liveness = checkLiveness(draft, given, usage);
-  const { workersGiven: _w, restartGiven: _r, commandGiven, minReady, liveness: _l, ...spec } = draft;
-  return { ...spec, command: commandGiven ?? draft.command, pool, workers, restart, ...presentOnly({ minReady }), ...liveness };
+  const probes = checkProbes(draft, given, usage);
+  const { workersGiven: _w, restartGiven: _r, commandGiven, minReady, liveness: _l, metricsWorkers: _m, ...spec } = draft;
+  return { ...spec, command: commandGiven ?? draft.command, pool, workers, restart, ...presentOnly({ minReady }), ...probes };
+}
+
+type Usage = (key: string, problem: string, flagFix: string, fileFix: string) => TendError;
+
+// --liveness and --metrics-workers, checked: what goes through a worker's private socket needs the preload that opens it.
+function checkProbes(draft: ServiceDraft, given: ReadonlySet<string>, usage: Usage): { liveness?: LivenessPolicy; metricsWorkers?: string } {
+  const m = draft.metricsWorkers;
+  if (m !== undefined && !draft.preload) {
+    throw usage('metrics-workers', 'scrapes each worker through the private socket the Node preload opens, which no-preload turns off',
+      'remove --no-preload (or --metrics-workers)', 'remove preload: false (or metrics-workers)');
+  }
+  return { ...checkLiveness(draft, given, usage), ...(m === undefined ? {} : { metricsWorkers: m }) };
 }
 
 // The --liveness settings fit together: the others need a probe, a probe ends before the next one, and a probe that
 // goes through the worker's private socket needs the preload that opens it.
-function checkLiveness(draft: ServiceDraft, given: ReadonlySet<string>, usage: (key: string, problem: string, flagFix: string, fileFix: string) => TendError): { liveness?: LivenessPolicy } {
+function checkLiveness(draft: ServiceDraft, given: ReadonlySet<string>, usage: Usage): { liveness?: LivenessPolicy } {
   const l = draft.liveness;
   if (l?.probe == null) {
     const extra = ['liveness-interval', 'liveness-timeout', 'liveness-failures'].find((k) => given.has(k));

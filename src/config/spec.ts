@@ -49,6 +49,8 @@ export interface ServiceSpec {
   readonly minReady?: number;
   /** Per-worker liveness probes (`--liveness`); absent = none. */
   readonly liveness?: LivenessPolicy;
+  /** `--metrics-workers PATH`: each worker's own metrics, scraped through its private probe socket; absent = none. */
+  readonly metricsWorkers?: string;
 }
 
 /** Everything one tend process supervises, plus the settings that belong to tend itself. */

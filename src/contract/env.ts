@@ -17,7 +17,7 @@ export const ENV = {
   listenMap: 'TEND_LISTEN_MAP',
   /** A Node IPC channel to tend (JSON mode), claimed as process.send by the first Node process that is not a launcher. */
   ipcFd: 'TEND_IPC_FD',
-  /** With --liveness http:/tcp: the unix socket path where the preload serves the app's server for this worker alone. */
+  /** With --liveness http:/tcp or --metrics-workers: the unix socket path where the preload serves the app's server for this worker alone. */
   probeSocket: 'TEND_PROBE_SOCKET',
   /** Set for an exec liveness probe (--liveness exec:CMD), never for a worker: the probed worker's pid, slot, service. */
   probePid: 'TEND_PROBE_PID',

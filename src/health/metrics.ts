@@ -19,6 +19,22 @@ export class MetricsCounters {
   private readonly giveUps = new Map<string, number>();
   private readonly reloadStarted = new Map<string, number>();
   private readonly lastReloadSeconds = new Map<string, number>();
+  /** --metrics-workers: scrapes of each slot's worker that got no answer in time, and whether the last one did. */
+  private readonly scrapeFailures = new Map<string, number>();
+  private readonly scrapeUp = new Map<string, number>();
+
+  // Count one scrape of a worker's own metrics.
+  workerScrape(service: string, slot: number, ok: boolean): void {
+    const key = labels({ service, slot: String(slot) });
+    this.scrapeUp.set(key, ok ? 1 : 0);
+    this.scrapeFailures.set(key, (this.scrapeFailures.get(key) ?? 0) + (ok ? 0 : 1));
+  }
+
+  // The --metrics-workers families about the scrapes themselves.
+  renderScrapes(out: string[]): void {
+    family(out, 'tend_worker_metrics_up', 'gauge', "1 when the slot's worker answered the last scrape of its own metrics in time.", [...this.scrapeUp]);
+    family(out, 'tend_worker_metrics_scrape_failures_total', 'counter', "Scrapes of the slot's worker's own metrics it did not answer in time (skipped).", [...this.scrapeFailures]);
+  }
 
   // Count one event; `now` in ms.
   observe(event: TendEvent, now: number): void {

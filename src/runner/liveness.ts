@@ -60,11 +60,11 @@ export function startLiveness(rt: ServiceRuntime, timers: Timers, lifetime: Abor
   timers.arm(key, policy.intervalMs, lifetime, () => { void round(); });
 }
 
-// The path of a worker's private probe socket (TEND_PROBE_SOCKET) in a directory of tend's runtime directory that only
+// The path of a worker's private probe socket (TEND_PROBE_SOCKET; http/tcp probes and --metrics-workers) in a directory of tend's runtime directory that only
 // the service's user (and root) can enter; null when the probe needs no socket or the path would be too long.
 export function probeSocketPath(rt: ServiceRuntime, serviceIndex: number, proc: number): string | null {
   const probe = rt.spec.liveness?.probe;
-  if (probe == null || probe.kind === 'exec') return null;
+  if ((probe == null || probe.kind === 'exec') && rt.spec.metricsWorkers === undefined) return null;
   const dir = join(tendRuntimeDir(), `probe-${serviceIndex}`);
   try {
     if (!existsSync(dir)) {

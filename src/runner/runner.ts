@@ -55,6 +55,8 @@ export interface TendHandle {
   /** The normal stop, as on SIGTERM. */
   stop(): void;
   status(): TendStatus;
+  /** The private probe socket of each ready worker that has one (--metrics-workers scrapes through it). */
+  probeSockets(): { service: string; slot: number; socket: string }[];
   /** The output rings of the live processes of a service (or of every service), optionally one slot: `tend logs`. */
   rings(service: string | null, slot: number | null): { service: string; slot: number; pid: number | null; ring: LineRing }[];
 }
@@ -178,6 +180,11 @@ class Runner {
       signal: (service, signal, slot) => this.signalService(service, signal, slot),
       stop: () => { this.dispatch({ to: 'tend', event: { type: 'signal', signal: 'SIGTERM' } }); },
       status: () => snapshot(this.tendState, this.services),
+      probeSockets: () => [...this.services.values()].flatMap((rt) => rt.state.slots.flatMap((slot) => {
+        const proc = slot.current === null ? undefined : rt.procs.get(slot.current);
+        const ready = slot.current !== null && rt.state.procs[slot.current]?.state?.kind === 'ready';
+        return proc?.probeSocket == null || !ready || slot.removed ? [] : [{ service: rt.spec.name, slot: slot.index, socket: proc.probeSocket }];
+      })),
       rings: (service, slot) => [...this.services.values()]
         .filter((rt) => service === null || rt.spec.name === service)
         .flatMap((rt) => [...rt.procs.values()])
