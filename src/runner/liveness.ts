@@ -143,13 +143,15 @@ function probeConnect(socketPath: string, timeoutMs: number, lifetime: AbortSign
   }, `connect: no answer within ${formatDuration(timeoutMs)}`);
 }
 
-// Run CMD in its own process group with the worker's pid and slot in its env: null when it exits 0 in time. The group
+// Run CMD in its own process group, as the service's user, with the worker's pid and slot in its env: null when it exits 0 in time. The group
 // is killed when it ends, times out or its worker stops, so a probe never leaves anything behind.
 function probeExec(rt: ServiceRuntime, argv: readonly string[], timeoutMs: number, t: Target, env: Readonly<Record<string, string | undefined>>): Promise<string | null> {
   return bounded(timeoutMs, t.lifetime, (done) => {
     const [file, ...args] = argv;
     const child = spawn(file ?? '', args, {
       detached: true,
+      // As the service's user (--user), like its workers.
+      ...(rt.credentials === null ? {} : { uid: rt.credentials.uid, gid: rt.credentials.gid }),
       stdio: ['ignore', 'ignore', 'pipe'],
       cwd: rt.spec.cwd ?? undefined,
       env: { ...env, ...rt.spec.env, [ENV.probePid]: String(t.pid), [ENV.probeSlot]: String(t.slot), [ENV.probeService]: rt.spec.name },
