@@ -8,7 +8,7 @@ export function renderStatus(status: RichStatus, terminal: boolean): string {
   const out: string[] = [];
   for (const service of status.services) {
     out.push(header(service, terminal));
-    const rows = service.workers.map(row);
+    const rows = service.workers.map((w) => row(w, service.liveness?.threshold ?? 0));
     const widths = COLUMNS.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? '').length)));
     out.push(COLUMNS.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
     service.workers.forEach((worker, i) => {
@@ -27,15 +27,16 @@ export function checkStatus(status: RichStatus): number {
 
 function header(s: RichService, terminal: boolean): string {
   const reload = s.lastReload === null ? '' : `, last reload ${s.lastReload.ok ? 'ok' : 'failed'} at ${s.lastReload.at}`;
-  const text = `${s.name} (${s.command}): ${s.phase}, ${s.ready}/${s.desired} ready, generation ${s.generation}${reload}`;
+  const live = s.liveness === null ? '' : s.liveness.degraded ? ', liveness DEGRADED (replacing none)' : ', liveness ok';
+  const text = `${s.name} (${s.command}): ${s.phase}, ${s.ready}/${s.desired} ready, generation ${s.generation}${live}${reload}`;
   return terminal ? `\u001b[1m${text}\u001b[0m` : text;
 }
 
-function row(w: RichWorker): string[] {
+function row(w: RichWorker, threshold: number): string[] {
   return [
     String(w.slot),
     w.pid === null ? '-' : String(w.pid),
-    w.state,
+    w.probeFailures === null || w.probeFailures === 0 ? w.state : `${w.state} (${w.probeFailures}/${threshold} probes failed)`,
     String(w.generation),
     duration(w.uptimeMs),
     w.restarts === 0 ? '0' : `${w.restarts} (${w.lastRestartReason ?? '?'})`,

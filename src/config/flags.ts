@@ -8,11 +8,13 @@ import { splitCommandLine } from './command-line.js';
 import { formatDuration } from './duration.js';
 import {
   DEFAULT_GUARDS,
+  DEFAULT_LIVENESS,
   DEFAULT_READY_TIMEOUT_MS,
   DEFAULT_RESTART,
   parseCount,
   parseDurationFlag,
   parseListen,
+  parseLiveness,
   parsePath,
   parsePercent,
   parsePositiveDurationFlag,
@@ -284,6 +286,24 @@ export const FLAGS: readonly Flag[] = [
   svc({ name: 'watchdog', arg: 'DUR', section: 'Guards', default: null, needs: 'restarts',
     help: 'give processes WATCHDOG_USEC; one whose WATCHDOG=1 pings stop is replaced' },
   (v, flag) => parsePositiveDurationFlag(flag, v), (d, v) => { d.watchdogMs = v; }),
+  svc({ name: 'liveness', arg: 'http:PATH|tcp|exec:CMD', section: 'Guards', default: null, needs: 'restarts',
+    help: "check each ready worker every --liveness-interval: http:/healthz (GET over the worker's private probe socket: that worker, not whichever the shared socket picks; Node workers with the preload), tcp (connect to it), exec:CMD (exit 0 = alive; gets TEND_PROBE_PID and TEND_PROBE_SLOT). A worker failing --liveness-failures probes in a row is replaced like a memory guard replaces it; when half or more of the ready workers fail at once, none is replaced and the service is marked degraded" },
+  (v, flag) => parseLiveness(v, flag), (d, v) => { d.liveness = { ...(d.liveness ?? DEFAULT_LIVENESS), probe: v }; }),
+  svc({ name: 'liveness-interval', arg: 'DUR', section: 'Guards', default: formatDuration(DEFAULT_LIVENESS.intervalMs), needs: 'restarts',
+    help: 'time between two liveness probes of a worker' },
+  (v, flag) => parsePositiveDurationFlag(flag, v), (d, v) => { d.liveness = { ...(d.liveness ?? DEFAULT_LIVENESS), intervalMs: v }; }),
+  svc({ name: 'liveness-timeout', arg: 'DUR', section: 'Guards', default: formatDuration(DEFAULT_LIVENESS.timeoutMs), needs: 'restarts',
+    help: 'a liveness probe not answered by then has failed (an exec probe\'s process group is killed)' },
+  (v, flag) => parsePositiveDurationFlag(flag, v), (d, v) => { d.liveness = { ...(d.liveness ?? DEFAULT_LIVENESS), timeoutMs: v }; }),
+  svc({ name: 'liveness-failures', arg: 'N', section: 'Guards', default: String(DEFAULT_LIVENESS.failures), needs: 'restarts',
+    help: 'failed liveness probes in a row that replace a worker (a success resets the count)' },
+  (v, flag) => parseCount(flag, v, 1, 1000), (d, v) => { d.liveness = { ...(d.liveness ?? DEFAULT_LIVENESS), failures: v }; }),
+  svc({ name: 'metrics-workers', arg: 'PATH', section: 'Sockets and readiness', default: null,
+    help: "with --health-listen, /metrics also scrapes GET PATH (e.g. /metrics) of each ready worker through its private socket (Node workers with the preload) and re-exports its metrics with service and slot labels, never summed; a worker that does not answer within 2s is skipped and counted" },
+  (v, flag) => {
+    if (v.startsWith('/') && !/[\s\0]/.test(v)) return v;
+    throw usageError(flag, v, 'the path must start with / and contain no spaces', 'write e.g. /metrics');
+  }, (d, v) => { d.metricsWorkers = v; }),
   svc({ name: 'min-ready', arg: 'N', section: 'Sockets and readiness', default: '1',
     help: "tend's /readyz passes while at least N of this service's workers are ready (--health-listen)" },
   (v, flag) => parseCount(flag, v, 0, 1024), (d, v) => { d.minReady = v; }),

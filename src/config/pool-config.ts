@@ -1,6 +1,7 @@
 // The typed configuration of a worker pool (`tend run --workers N`), and the pure parsers for its flag values.
 import { availableParallelism } from 'node:os';
 import { usageError } from '../errors.js';
+import { splitCommandLine } from './command-line.js';
 import { parseDuration } from './duration.js';
 
 /** A listening socket tend owns and hands to every worker (systemd socket-activation convention). */
@@ -44,6 +45,22 @@ export interface GuardPolicy {
   /** Warn when a worker uses this fraction of its open-files limit. */
   readonly fdWarnRatio: number;
 }
+
+/** How a ready worker's liveness is checked (`--liveness`): GET PATH or a connect over its private probe socket, or a command. */
+export type LivenessProbe =
+  | { readonly kind: 'http'; readonly path: string }
+  | { readonly kind: 'tcp' }
+  | { readonly kind: 'exec'; readonly argv: readonly string[] };
+
+/** `--liveness*`: the probe (null: none), how often, how long one may take, and the failures in a row that replace a worker. */
+export interface LivenessPolicy {
+  readonly probe: LivenessProbe | null;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly failures: number;
+}
+
+export const DEFAULT_LIVENESS: LivenessPolicy = { probe: null, intervalMs: 10_000, timeoutMs: 2_000, failures: 3 };
 
 /** Everything specific to pools; `tend run` without --workers has none of it. */
 export interface PoolConfig {
@@ -146,6 +163,25 @@ export function parseReady(text: string): ReadyMode {
     return { kind: 'tcp', host: (match[1] ?? '').replace(/^\[|\]$/g, ''), port: Number(match[2]) };
   }
   throw usageError('--ready', text, 'unknown readiness mode', fix);
+}
+
+// --liveness http:PATH | tcp | exec:CMD (CMD split as --before is: sh-style quoting, no shell).
+export function parseLiveness(text: string, flag = '--liveness'): LivenessProbe {
+  const fix = "use http:/healthz (GET over the worker's private socket), tcp, or exec:CMD (e.g. exec:\"./check.sh\")";
+  if (text === 'tcp') return { kind: 'tcp' };
+  if (text.startsWith('http://')) throw usageError(flag, text, "a liveness probe goes to each worker's private socket, not to an address", 'write only the path, e.g. http:/healthz');
+  if (text.startsWith('http:')) {
+    const path = text.slice('http:'.length);
+    if (!path.startsWith('/') || /[\s\0]/.test(path)) throw usageError(flag, text, 'the path must start with / and contain no spaces', 'write e.g. http:/healthz');
+    return { kind: 'http', path };
+  }
+  if (text.startsWith('exec:')) {
+    const split = splitCommandLine(text.slice('exec:'.length));
+    if ('problem' in split) throw usageError(flag, text, split.problem, split.fix.replace('--before "', `${flag} "exec:`));
+    if (split.argv.length === 0 || split.argv[0] === '') throw usageError(flag, text, 'the command is empty', 'write e.g. exec:./check.sh');
+    return { kind: 'exec', argv: split.argv };
+  }
+  throw usageError(flag, text, 'unknown liveness probe', fix);
 }
 
 // A duration flag value, with the flag named in the error.

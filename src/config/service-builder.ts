@@ -3,7 +3,8 @@
 import { DEFAULT_MAX_LINE } from '../output/line-splitter.js';
 import { TendError } from '../errors.js';
 import { FLAG_BY_NAME, type ProcessDraft, type RawValue, type ServiceDraft } from './flags.js';
-import { DEFAULT_GUARDS, DEFAULT_READY_TIMEOUT_MS, DEFAULT_RESTART } from './pool-config.js';
+import { DEFAULT_GUARDS, DEFAULT_LIVENESS, DEFAULT_READY_TIMEOUT_MS, DEFAULT_RESTART, type LivenessPolicy } from './pool-config.js';
+import { formatDuration } from './duration.js';
 import { DEFAULT_STOP } from './run-config.js';
 import type { RestartMode, ServiceSpec } from './spec.js';
 
@@ -18,7 +19,7 @@ export function newServiceDraft(name: string): ServiceDraft {
     name, command: [], env: {}, cwd: null, type: 'simple', pool: false, workers: 1, restart: 'never', canDie: false, dependsOn: [],
     before: [], stop: DEFAULT_STOP, signalScope: 'group', remapExit: new Map(), limits: [], user: null, listen: [],
     socketStrategy: 'shared', ready: { kind: 'auto' }, readyTimeoutMs: DEFAULT_READY_TIMEOUT_MS, backoff: { ...DEFAULT_RESTART },
-    reloadSurge: 1, guards: { ...DEFAULT_GUARDS }, preload: true, watchdogMs: null, minReady: 1,
+    reloadSurge: 1, guards: { ...DEFAULT_GUARDS }, preload: true, watchdogMs: null, minReady: 1, liveness: DEFAULT_LIVENESS, metricsWorkers: undefined,
     workersGiven: null, restartGiven: null, commandGiven: null,
   };
 }
@@ -96,8 +97,41 @@ export function finishService(draft: ServiceDraft, originOf: Origin | ((key: str
   if (draft.reloadSurge > workers) {
     throw usage('reload-surge', `is more than the ${workers} workers`, `use at most --reload-surge ${workers}`, `use at most reload-surge: ${workers}`);
   }
-  const { workersGiven: _w, restartGiven: _r, commandGiven, minReady, ...spec } = draft;
-  return { ...spec, command: commandGiven ?? draft.command, pool, workers, restart, ...presentOnly({ minReady }) };
+  const probes = checkProbes(draft, given, usage);
+  const { workersGiven: _w, restartGiven: _r, commandGiven, minReady, liveness: _l, metricsWorkers: _m, ...spec } = draft;
+  return { ...spec, command: commandGiven ?? draft.command, pool, workers, restart, ...presentOnly({ minReady }), ...probes };
+}
+
+type Usage = (key: string, problem: string, flagFix: string, fileFix: string) => TendError;
+
+// --liveness and --metrics-workers, checked: what goes through a worker's private socket needs the preload that opens it.
+function checkProbes(draft: ServiceDraft, given: ReadonlySet<string>, usage: Usage): { liveness?: LivenessPolicy; metricsWorkers?: string } {
+  const m = draft.metricsWorkers;
+  if (m !== undefined && !draft.preload) {
+    throw usage('metrics-workers', 'scrapes each worker through the private socket the Node preload opens, which no-preload turns off',
+      'remove --no-preload (or --metrics-workers)', 'remove preload: false (or metrics-workers)');
+  }
+  return { ...checkLiveness(draft, given, usage), ...(m === undefined ? {} : { metricsWorkers: m }) };
+}
+
+// The --liveness settings fit together: the others need a probe, a probe ends before the next one, and a probe that
+// goes through the worker's private socket needs the preload that opens it.
+function checkLiveness(draft: ServiceDraft, given: ReadonlySet<string>, usage: Usage): { liveness?: LivenessPolicy } {
+  const l = draft.liveness;
+  if (l?.probe == null) {
+    const extra = ['liveness-interval', 'liveness-timeout', 'liveness-failures'].find((k) => given.has(k));
+    if (extra !== undefined) throw usage(extra, 'only applies with a liveness probe', 'add --liveness http:/healthz, tcp or exec:CMD (or remove it)', 'add liveness: http:/healthz, tcp or exec:CMD (or remove it)');
+    return {};
+  }
+  if (l.timeoutMs > l.intervalMs) {
+    throw usage('liveness-timeout', `${formatDuration(l.timeoutMs)} is longer than the liveness interval ${formatDuration(l.intervalMs)}`,
+      'make --liveness-timeout at most --liveness-interval', 'make liveness-timeout at most liveness-interval');
+  }
+  if (l.probe.kind !== 'exec' && !draft.preload) {
+    throw usage('liveness', `${l.probe.kind === 'http' ? 'http:' : 'tcp'} reaches each worker through the private socket the Node preload opens, which no-preload turns off`,
+      'remove --no-preload, or use --liveness exec:CMD', 'remove preload: false, or use liveness: exec:CMD');
+  }
+  return { liveness: l };
 }
 
 // Optional keys whose value is given; with exactOptionalPropertyTypes an absent key may not be undefined.

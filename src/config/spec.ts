@@ -1,7 +1,7 @@
 // What tend is asked to supervise, whatever the source (flags, a tend.yaml `services:` map, a Procfile, a PM2
 // ecosystem file): one TendSpec with one ServiceSpec per service. A single command is a service with one slot that
 // is never restarted and whose exit ends tend; a pool is a service with N slots. Types only.
-import type { GuardPolicy, ListenSpec, ReadyMode, RestartPolicy } from './pool-config.js';
+import type { GuardPolicy, ListenSpec, LivenessPolicy, ReadyMode, RestartPolicy } from './pool-config.js';
 import type { LogFormat, LogPrefix } from '../output/format.js';
 import type { HealthAddress } from '../health/options.js';
 import type { LimitSpec, StopStage, UserSpec } from './run-config.js';
@@ -47,6 +47,10 @@ export interface ServiceSpec {
   readonly watchdogMs: number | null;
   /** Workers that must be ready for tend's /readyz to pass (`--min-ready`); absent = 1. */
   readonly minReady?: number;
+  /** Per-worker liveness probes (`--liveness`); absent = none. */
+  readonly liveness?: LivenessPolicy;
+  /** `--metrics-workers PATH`: each worker's own metrics, scraped through its private probe socket; absent = none. */
+  readonly metricsWorkers?: string;
 }
 
 /** Everything one tend process supervises, plus the settings that belong to tend itself. */

@@ -23,6 +23,12 @@ const ENV = {
   ipcFd: 'TEND_IPC_FD',
   /** How long a keep-alive connection must be idle before the preload's drain closes it (ms). */
   drainIdleMs: 'TEND_DRAIN_IDLE_MS',
+  /** With --liveness http:/tcp or --metrics-workers: the unix socket path where the preload serves the app's server for this worker alone. */
+  probeSocket: 'TEND_PROBE_SOCKET',
+  /** Set for an exec liveness probe (--liveness exec:CMD), never for a worker: the probed worker's pid, slot, service. */
+  probePid: 'TEND_PROBE_PID',
+  probeSlot: 'TEND_PROBE_SLOT',
+  probeService: 'TEND_PROBE_SERVICE',
   /** Verbose preload tracing on stderr. */
   preloadDebug: 'TEND_PRELOAD_DEBUG',
 } as const;

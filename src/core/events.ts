@@ -9,6 +9,9 @@ export type StopReason = 'shutdown' | 'reload' | 'not-ready' | 'unhealthy' | 'ab
 /** What a process is for: a setup step (`--before`, run once) or a worker in a slot. */
 export type ProcessRole = 'step' | 'worker';
 
+/** Why tend replaced a ready worker it judged unhealthy: a guard (memory, CPU), its watchdog, or its liveness probe. */
+export type ReplaceReason = 'memory' | 'cpu' | 'watchdog' | 'liveness';
+
 /** Why a service ended for good. */
 export type EndReason = 'exited' | 'gave-up' | 'spawn-failed' | 'step-failed';
 
@@ -59,7 +62,24 @@ export type TendEvent =
       readonly failures: number;
       readonly crashLooping: boolean;
     }
-  | { readonly type: 'replacing'; readonly service: string; readonly slot: number; readonly pid: number; readonly why: string }
+  | { readonly type: 'replacing'; readonly service: string; readonly slot: number; readonly pid: number; readonly why: string; readonly reason: ReplaceReason }
+  /** A ready worker failed a liveness probe; `failures` in a row so far, `degraded`: the service replaces nobody now. */
+  | {
+      readonly type: 'probe-failed';
+      readonly service: string;
+      readonly slot: number;
+      readonly pid: number;
+      readonly failures: number;
+      readonly threshold: number;
+      readonly detail: string;
+      readonly degraded: boolean;
+    }
+  /** A worker that had failed liveness probes answered one: its count is back to 0. */
+  | { readonly type: 'probe-recovered'; readonly service: string; readonly slot: number; readonly pid: number; readonly failures: number }
+  /** Half or more of the ready workers fail their liveness probes at once: a shared cause, so none is replaced. */
+  | { readonly type: 'liveness-degraded'; readonly service: string; readonly failing: number; readonly ready: number }
+  /** The shared failure is over: liveness replacements resume. */
+  | { readonly type: 'liveness-cleared'; readonly service: string }
   | { readonly type: 'replace-failed'; readonly service: string; readonly slot: number; readonly detail: string }
   | { readonly type: 'gave-up'; readonly service: string; readonly slot: number; readonly detail: string }
   | { readonly type: 'service-ready'; readonly service: string; readonly ready: number; readonly desired: number; readonly generation: number }

@@ -22,7 +22,7 @@ export interface GuardHistory {
 
 export type GuardVerdict =
   | { readonly kind: 'ok' }
-  | { readonly kind: 'unhealthy'; readonly why: string }
+  | { readonly kind: 'unhealthy'; readonly why: string; readonly reason: 'memory' | 'cpu' }
   | { readonly kind: 'fd-warning'; readonly message: string };
 
 export const FRESH_GUARD_HISTORY: GuardHistory = { cpu: [], rssOverSince: null, cpuOverSince: null, fdWarned: false };
@@ -46,9 +46,9 @@ export function judgeSample(policy: GuardPolicy, history: GuardHistory, sample: 
     fdWarned: fd.warned,
   };
   if (next.rssOverSince !== null && sample.at - next.rssOverSince >= policy.windowMs) {
-    verdicts.push({ kind: 'unhealthy', why: `RSS ${Math.round(sample.rssBytes / MIB)} MiB above --max-memory ${Math.round((policy.maxRssBytes ?? 0) / MIB)} MiB for ${policy.windowMs / 1000}s` });
+    verdicts.push({ kind: 'unhealthy', reason: 'memory', why: `RSS ${Math.round(sample.rssBytes / MIB)} MiB above --max-memory ${Math.round((policy.maxRssBytes ?? 0) / MIB)} MiB for ${policy.windowMs / 1000}s` });
   } else if (next.cpuOverSince !== null && sample.at - next.cpuOverSince >= policy.windowMs) {
-    verdicts.push({ kind: 'unhealthy', why: `CPU ${cpuPercent.toFixed(0)}% above --max-cpu ${policy.maxCpuPercent ?? 0}% for ${policy.windowMs / 1000}s` });
+    verdicts.push({ kind: 'unhealthy', reason: 'cpu', why: `CPU ${cpuPercent.toFixed(0)}% above --max-cpu ${policy.maxCpuPercent ?? 0}% for ${policy.windowMs / 1000}s` });
   }
   return { history: next, verdicts };
 }

@@ -5,8 +5,9 @@
 import type { ServiceSpec } from '../config/spec.js';
 import type { SignalName } from '../config/signal-names.js';
 import type { ExitStatus } from '../os/exit-status.js';
-import type { ProcessRole, StopReason, TendEvent } from './events.js';
+import type { ProcessRole, ReplaceReason, StopReason, TendEvent } from './events.js';
 import { exitCodeFor, remapExitCode, statusText } from './exit-code.js';
+import { judgeLiveness, type ProbeTally } from './liveness.js';
 import { isLive, processTransition, startedProcess, type ProcessEvent, type ProcessPolicy, type ProcessState } from './process-machine.js';
 import { nextRestart } from './restart-policy.js';
 
@@ -71,6 +72,16 @@ export interface ServiceState {
   lastStatus: ExitStatus | null;
   /** A scale request in progress: done when slots below `target` are ready and those above are gone. */
   scaling: { readonly target: number; readonly requests: number[] } | null;
+  /** Liveness: failed probes in a row per ready worker (absent = 0), and whether a shared failure holds replacements. */
+  liveness: { failures: Record<number, number>; degraded: boolean };
+}
+
+/** One worker's answer in a round of liveness probes. */
+export interface ProbeResult {
+  readonly proc: number;
+  readonly ok: boolean;
+  /** What failed (timeout, status 500, exit code 1, ...); empty when ok. */
+  readonly detail: string;
 }
 
 /** Where a readiness report came from; the service's ready mode decides which ones count. */
@@ -96,7 +107,9 @@ export type ServiceEvent =
   | { readonly type: 'kill' }
   | { readonly type: 'forward'; readonly signal: SignalName; readonly slot?: number }
   | { readonly type: 'scale'; readonly workers: number; readonly request: number }
-  | { readonly type: 'unhealthy'; readonly proc: number; readonly why: string };
+  | { readonly type: 'unhealthy'; readonly proc: number; readonly why: string; readonly reason: ReplaceReason }
+  /** A round of liveness probes of the ready workers (the runner probes them together, so "at once" means something). */
+  | { readonly type: 'liveness'; readonly results: readonly ProbeResult[] };
 
 export type ServiceEffect =
   | {
@@ -153,6 +166,7 @@ export function initialServiceState(spec: ServiceSpec): ServiceState {
     ended: null,
     lastStatus: null,
     scaling: null,
+    liveness: { failures: {}, degraded: false },
   };
 }
 
@@ -174,7 +188,8 @@ export function serviceTransition(policy: ServicePolicy, state: ServiceState, ev
     case 'kill': for (const id of liveIds(d)) feed(d, id, { type: 'kill' }); break;
     case 'forward': onForward(d, event.signal, event.slot); break;
     case 'scale': onScale(d, event.workers, event.request); break;
-    case 'unhealthy': onUnhealthy(d, event.proc, event.why); break;
+    case 'unhealthy': onUnhealthy(d, event.proc, event.why, event.reason); break;
+    case 'liveness': onLiveness(d, event.results); break;
   }
   return { state: d.s, effects: d.fx };
 }
@@ -574,13 +589,60 @@ function finishRollout(d: Draft): void {
   if (queued !== null && isUp(d)) startRollout(d, queued);
 }
 
-function onUnhealthy(d: Draft, id: number, why: string): void {
+function onUnhealthy(d: Draft, id: number, why: string, reason: ReplaceReason): void {
   const rec = d.s.procs[id];
   const slot = rec === undefined ? undefined : d.s.slots[rec.slot];
   if (rec?.state?.kind !== 'ready' || slot === undefined || slot.current !== id || slot.replacement !== null || d.s.phase !== 'running') return;
-  emit(d, { type: 'replacing', service: d.p.spec.name, slot: slot.index, pid: rec.state.pid, why });
+  emit(d, { type: 'replacing', service: d.p.spec.name, slot: slot.index, pid: rec.state.pid, why, reason });
   slot.replacing = 'unhealthy';
   slot.replacement = spawnProc(d, slot.index, 'worker', 0, slot.generation);
+}
+
+// ---- liveness ----
+
+// Count a round (a success resets a worker's count), judge it (core/liveness.ts), say what changed, and replace at most
+// one worker, as a guard would, and only when no other slot is being replaced: one slot at a time.
+function onLiveness(d: Draft, results: readonly ProbeResult[]): void {
+  const policy = d.p.spec.liveness;
+  if (policy?.probe == null || !isUp(d)) return;
+  const name = d.p.spec.name;
+  const failed = tallyRound(d, results);
+  const ready: ProbeTally[] = readyCurrent(d).map((proc) => ({ proc, failures: d.s.liveness.failures[proc] ?? 0 }));
+  d.s.liveness.failures = Object.fromEntries(ready.filter((t) => t.failures > 0).map((t) => [t.proc, t.failures]));
+  const verdict = judgeLiveness(ready, policy.failures, d.s.liveness.degraded);
+  d.s.liveness.degraded = verdict.degraded;
+  for (const f of failed) {
+    emit(d, { type: 'probe-failed', service: name, slot: f.slot, pid: f.pid, failures: f.failures, threshold: policy.failures, detail: f.detail, degraded: verdict.degraded });
+  }
+  if (verdict.change === 'degraded') emit(d, { type: 'liveness-degraded', service: name, failing: ready.filter((t) => t.failures >= policy.failures).length, ready: ready.length });
+  else if (verdict.change === 'cleared') emit(d, { type: 'liveness-cleared', service: name });
+  // A shared outage that begins mid-round reaches the threshold in different rounds for different workers: hold every
+  // replacement while half or more of the ready workers are failing now, below the threshold or not.
+  const onset = judgeLiveness(ready.map((t) => ({ proc: t.proc, failures: t.failures > 0 ? policy.failures : 0 })), policy.failures, false);
+  const next = verdict.replace[0];
+  if (next === undefined || onset.degraded || d.s.slots.some((s) => s.replacement !== null)) return;
+  const last = failed.find((f) => f.proc === next)?.detail ?? 'failed';
+  onUnhealthy(d, next, `liveness probe failed ${d.s.liveness.failures[next] ?? 0} times in a row (last: ${last})`, 'liveness');
+}
+
+// Count one round into the tally of the ready workers serving their slots (a success resets the count); the failures.
+function tallyRound(d: Draft, results: readonly ProbeResult[]): { proc: number; slot: number; pid: number; failures: number; detail: string }[] {
+  const tally = d.s.liveness.failures;
+  const failed: { proc: number; slot: number; pid: number; failures: number; detail: string }[] = [];
+  for (const r of results) {
+    const rec = d.s.procs[r.proc];
+    if (rec?.state?.kind !== 'ready' || d.s.slots[rec.slot]?.current !== r.proc) continue;
+    const before = tally[r.proc] ?? 0;
+    if (r.ok && before > 0) emit(d, { type: 'probe-recovered', service: d.p.spec.name, slot: rec.slot, pid: rec.state.pid, failures: before });
+    tally[r.proc] = r.ok ? 0 : before + 1;
+    if (!r.ok) failed.push({ proc: r.proc, slot: rec.slot, pid: rec.state.pid, failures: before + 1, detail: r.detail });
+  }
+  return failed;
+}
+
+// The ready process serving each slot that is not scaled away.
+function readyCurrent(d: Draft): number[] {
+  return activeSlots(d.s).flatMap((s) => (s.current !== null && d.s.procs[s.current]?.state?.kind === 'ready' ? [s.current] : []));
 }
 
 // ---- scale ----

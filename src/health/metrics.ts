@@ -12,15 +12,6 @@ export type RestartReason = (typeof RESTART_REASONS)[number];
 /** The Content-Type of the text format. */
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-// The reason a 'replacing' event's text names (the guards and the watchdog say which limit they saw).
-export function replaceReason(why: string): RestartReason {
-  if (/liveness/i.test(why)) return 'liveness';
-  if (/watchdog/i.test(why)) return 'watchdog';
-  if (/cpu/i.test(why)) return 'cpu';
-  if (/memory|rss/i.test(why)) return 'memory';
-  return 'crash';
-}
-
 /** The counters tend keeps from the event stream. */
 export class MetricsCounters {
   private readonly restarts = new Map<string, number>();
@@ -28,12 +19,28 @@ export class MetricsCounters {
   private readonly giveUps = new Map<string, number>();
   private readonly reloadStarted = new Map<string, number>();
   private readonly lastReloadSeconds = new Map<string, number>();
+  /** --metrics-workers: scrapes of each slot's worker that got no answer in time, and whether the last one did. */
+  private readonly scrapeFailures = new Map<string, number>();
+  private readonly scrapeUp = new Map<string, number>();
+
+  // Count one scrape of a worker's own metrics.
+  workerScrape(service: string, slot: number, ok: boolean): void {
+    const key = labels({ service, slot: String(slot) });
+    this.scrapeUp.set(key, ok ? 1 : 0);
+    this.scrapeFailures.set(key, (this.scrapeFailures.get(key) ?? 0) + (ok ? 0 : 1));
+  }
+
+  // The --metrics-workers families about the scrapes themselves.
+  renderScrapes(out: string[]): void {
+    family(out, 'tend_worker_metrics_up', 'gauge', "1 when the slot's worker answered the last scrape of its own metrics in time.", [...this.scrapeUp]);
+    family(out, 'tend_worker_metrics_scrape_failures_total', 'counter', "Scrapes of the slot's worker's own metrics it did not answer in time (skipped).", [...this.scrapeFailures]);
+  }
 
   // Count one event; `now` in ms.
   observe(event: TendEvent, now: number): void {
     if (event.type === 'spawned' && event.role === 'worker') this.touchSlot(event.service, event.slot);
     else if (event.type === 'restart-scheduled') this.addRestart(event.service, event.slot, 'crash');
-    else if (event.type === 'replacing') this.addRestart(event.service, event.slot, replaceReason(event.why));
+    else if (event.type === 'replacing') this.addRestart(event.service, event.slot, event.reason);
     else if (event.type === 'exited' && event.role === 'worker' && (event.reason === 'reload' || event.reason === 'scale')) this.addRestart(event.service, event.slot, event.reason);
     else if (event.type === 'reload-started') this.reloadStarted.set(event.service, now);
     else if (event.type === 'reload-finished') this.reloadFinished(event.service, event.ok, now);

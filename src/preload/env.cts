@@ -7,6 +7,7 @@
 //   TEND_NOTIFY_FD=k               connected AF_UNIX SOCK_DGRAM socket to tend
 //   TEND_IPC_FD=k                  a Node IPC channel to tend, for the first Node process that is not a launcher
 //   TEND_DRAIN_IDLE_MS=250         how long a keep-alive socket must be idle before the drain closes it
+//   TEND_PROBE_SOCKET=/run/tend/…  a unix socket path where the app's server also serves tend's liveness probes
 //   TEND_PRELOAD_DEBUG=1           verbose stderr (read by log.cts)
 
 import address = require('../contract/address.cjs');
@@ -38,6 +39,14 @@ function inheritedSockets(env: NodeJS.ProcessEnv, problems: string[]): ListenEnt
   return parsed.entries;
 }
 
+/** TEND_PROBE_SOCKET: an absolute unix socket path (sun_path holds 107 bytes), or null with a problem when malformed. */
+function parseProbeSocket(probe: string | undefined, problems: string[]): string | null {
+  if (probe === undefined || probe === '') return null;
+  if (probe.startsWith('/') && !probe.includes('\0') && Buffer.byteLength(probe) <= 107) return probe;
+  problems.push(`TEND_PROBE_SOCKET=${JSON.stringify(probe)} is not an absolute unix socket path; no private probe socket`);
+  return null;
+}
+
 /** Whether the environment was meant for this process, and what it says. */
 function readConfig(env: NodeJS.ProcessEnv, pid: number): ConfigResult {
   if ([ENV.listenMap, ENV.notifyFd, ENV.ipcFd].every((name) => (env[name] ?? '') === '')) {
@@ -57,7 +66,8 @@ function readConfig(env: NodeJS.ProcessEnv, pid: number): ConfigResult {
   }
   const drainIdleMs = wholeNumber(env, ENV.drainIdleMs, 9, problems,
     `is not a whole number of ms; using ${DEFAULT_DRAIN_IDLE_MS}`) ?? DEFAULT_DRAIN_IDLE_MS;
-  return { active: true, config: { entries, notifyFd, ipcFd, drainIdleMs }, problems };
+  const probeSocket = parseProbeSocket(env[ENV.probeSocket], problems);
+  return { active: true, config: { entries, notifyFd, ipcFd, drainIdleMs, probeSocket }, problems };
 }
 
 export = { readConfig, DEFAULT_DRAIN_IDLE_MS };

@@ -233,7 +233,7 @@ function onDemandListen(ipc: SocketClient | null, original: ListenFn, demanded: 
 }
 
 /** Wraps net.Server.prototype.listen. Returns false (and changes nothing) when it cannot. */
-function install(config: PreloadConfig, hooks: ListenHooks, ipc: SocketClient | null): boolean {
+function install(config: PreloadConfig, hooks: ListenHooks, ipc: SocketClient | null, onTendSocket?: (server: net.Server, declared: boolean) => void): boolean {
   const proto = net.Server.prototype as unknown as { listen: (...args: unknown[]) => unknown };
   const original = proto.listen;
   if (typeof original !== 'function') {
@@ -277,7 +277,11 @@ function install(config: PreloadConfig, hooks: ListenHooks, ipc: SocketClient | 
   const observe = (server: net.Server): void => {
     if (observed.has(server)) return;
     observed.add(server);
-    server.on('listening', () => { report(server); });
+    server.on('listening', () => {
+      // Before the report: tend may count the report as readiness and probe the private socket from then on.
+      if (onTendSocket !== undefined && (redirected.has(server) || demanded.has(server))) onTendSocket(server, redirected.has(server));
+      report(server);
+    });
     hooks.observe(server);
   };
 

@@ -38,7 +38,9 @@ function main(): void {
   } else {
     ipc = ipcModule.claim(config.ipcFd);
   }
-  (require('./listen.cjs') as typeof import('./listen.cjs')).install(config, drain, ipc);
+  // Before listen.cjs wraps net.Server.prototype.listen: the probe socket uses Node's own.
+  const probe = config.probeSocket === null ? undefined : (require('./probe.cjs') as typeof import('./probe.cjs')).install(config.probeSocket);
+  (require('./listen.cjs') as typeof import('./listen.cjs')).install(config, drain, ipc, probe);
 }
 
 try {

@@ -11,6 +11,8 @@ export interface PreloadConfig {
   /** tend's Node IPC channel (TEND_IPC_FD), not yet claimed by any process of this worker; null when there is none. */
   readonly ipcFd: number | null;
   readonly drainIdleMs: number;
+  /** TEND_PROBE_SOCKET: where this worker serves tend's liveness probes (probe.cts); null when tend asks for none. */
+  readonly probeSocket: string | null;
 }
 
 export type ConfigResult =

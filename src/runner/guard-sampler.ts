@@ -2,10 +2,11 @@
 // core/guards.ts back as `unhealthy` events (memory, CPU, watchdog) or warnings (open files).
 import { FRESH_GUARD_HISTORY, judgeSample, judgeWatchdog, type GuardHistory } from '../core/guards.js';
 import { CLOCK_TICKS_PER_SECOND, sampleProcess } from '../os/proc-stats.js';
+import type { ReplaceReason } from '../core/events.js';
 import type { ServiceRuntime } from './runner.js';
 
 // Start sampling `rt`'s workers until `lifetime` is aborted.
-export function startGuards(rt: ServiceRuntime, lifetime: AbortSignal, unhealthy: (proc: number, why: string) => void, warn: (message: string) => void): void {
+export function startGuards(rt: ServiceRuntime, lifetime: AbortSignal, unhealthy: (proc: number, why: string, reason: ReplaceReason) => void, warn: (message: string) => void): void {
   const { guards, watchdogMs } = rt.spec;
   if (guards.maxRssBytes === null && guards.maxCpuPercent === null && watchdogMs === null && !rt.spec.pool) return;
   const histories = new Map<number, GuardHistory>();
@@ -18,7 +19,7 @@ export function startGuards(rt: ServiceRuntime, lifetime: AbortSignal, unhealthy
       if (id === null || rec?.state?.kind !== 'ready' || proc?.pid == null) continue;
       const silent = judgeWatchdog(watchdogMs, proc.lastPingAt, now);
       if (silent !== null) {
-        unhealthy(id, silent);
+        unhealthy(id, silent, 'watchdog');
         continue;
       }
       const sample = sampleProcess(proc.pid);
@@ -26,7 +27,7 @@ export function startGuards(rt: ServiceRuntime, lifetime: AbortSignal, unhealthy
       const judged = judgeSample(guards, histories.get(id) ?? FRESH_GUARD_HISTORY, { at: now, ...sample }, CLOCK_TICKS_PER_SECOND);
       histories.set(id, judged.history);
       for (const verdict of judged.verdicts) {
-        if (verdict.kind === 'unhealthy') unhealthy(id, verdict.why);
+        if (verdict.kind === 'unhealthy') unhealthy(id, verdict.why, verdict.reason);
         else if (verdict.kind === 'fd-warning') warn(`${rt.spec.name}.${slot.index} (pid ${proc.pid}) has ${verdict.message}`);
       }
     }

@@ -28,7 +28,22 @@ interface View {
 }
 
 function render(e: TendEvent, view: View): Line {
-  return renderProcess(e, view) ?? renderService(e, view) ?? renderTend(e);
+  return renderProcess(e, view) ?? renderLiveness(e, view) ?? renderService(e, view) ?? renderTend(e);
+}
+
+// Lines about liveness probes: a failure, a recovery, and the service-wide degraded state (said once, and once cleared).
+function renderLiveness(e: TendEvent, view: View): Line | undefined {
+  const { who } = view;
+  switch (e.type) {
+    case 'probe-failed':
+      // While the service is degraded every worker fails every round: the degraded line said it once.
+      return { level: e.degraded ? 'debug' : 'warn', text: `${who(e.service, e.slot)} (pid ${e.pid}) failed its liveness probe (${e.failures} in a row; replaced at ${e.threshold}): ${e.detail}` };
+    case 'probe-recovered': return { level: 'info', text: `${who(e.service, e.slot)} (pid ${e.pid}) answered its liveness probe again after ${e.failures} failure(s)` };
+    case 'liveness-degraded':
+      return { level: 'error', text: `service ${e.service} is degraded: ${e.failing} of ${e.ready} ready workers fail their liveness probes at once (a shared cause?); replacing none until it clears` };
+    case 'liveness-cleared': return { level: 'info', text: `service ${e.service}: liveness probes pass again; replacements resume` };
+    default: return undefined;
+  }
 }
 
 // Lines about one process: started, ready, signalled, exited, restarted, replaced.

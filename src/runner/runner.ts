@@ -28,6 +28,7 @@ import type { NotifyMessage } from '../protocol/sd-notify.js';
 import { inheritedSockets } from '../systemd/socket-activation.js';
 import { relayToSystemd } from '../systemd/relay.js';
 import { startGuards } from './guard-sampler.js';
+import { probeSocketPath, removeProbeSocket, startLiveness } from './liveness.js';
 import { openIpcChannel, type IpcChannel } from './ipc-channel.js';
 import { answerSocketRequest, OnDemandSockets } from './on-demand.js';
 import { stopOrphans } from './orphans.js';
@@ -55,6 +56,8 @@ export interface TendHandle {
   /** The normal stop, as on SIGTERM. */
   stop(): void;
   status(): TendStatus;
+  /** The private probe socket of each ready worker that has one (--metrics-workers scrapes through it). */
+  probeSockets(): { service: string; slot: number; socket: string }[];
   /** The output rings of the live processes of a service (or of every service), optionally one slot: `tend logs`. */
   rings(service: string | null, slot: number | null): { service: string; slot: number; pid: number | null; ring: LineRing }[];
 }
@@ -74,6 +77,10 @@ export interface ProcRuntime {
   lastPingAt: number;
   statusText: string | null;
   startedAt: number;
+  /** Where its preload serves liveness probes (TEND_PROBE_SOCKET), or null. */
+  probeSocket: string | null;
+  /** It reported listening on the service's address (so its preload has opened the private probe socket). */
+  listened: boolean;
 }
 
 /** One service's runtime: its machine state and the OS resources the runner holds for it. */
@@ -174,6 +181,11 @@ class Runner {
       signal: (service, signal, slot) => this.signalService(service, signal, slot),
       stop: () => { this.dispatch({ to: 'tend', event: { type: 'signal', signal: 'SIGTERM' } }); },
       status: () => snapshot(this.tendState, this.services),
+      probeSockets: () => [...this.services.values()].flatMap((rt) => rt.state.slots.flatMap((slot) => {
+        const proc = slot.current === null ? undefined : rt.procs.get(slot.current);
+        const ready = slot.current !== null && rt.state.procs[slot.current]?.state?.kind === 'ready';
+        return proc?.probeSocket == null || !ready || slot.removed ? [] : [{ service: rt.spec.name, slot: slot.index, socket: proc.probeSocket }];
+      })),
       rings: (service, slot) => [...this.services.values()]
         .filter((rt) => service === null || rt.spec.name === service)
         .flatMap((rt) => [...rt.procs.values()])
@@ -221,7 +233,10 @@ class Runner {
         lastReload: null,
       };
       this.services.set(spec.name, runtime);
-      startGuards(runtime, lifetime.signal, (proc, why) => { this.dispatch({ to: 'service', service: spec.name, event: { type: 'unhealthy', proc, why } }); }, (m) => { this.log('warn', m); });
+      startGuards(runtime, lifetime.signal, (proc, why, reason) => { this.dispatch({ to: 'service', service: spec.name, event: { type: 'unhealthy', proc, why, reason } }); }, (m) => { this.log('warn', m); });
+      startLiveness(runtime, this.timers, lifetime.signal, this.deps.env, (results) => {
+        this.dispatch({ to: 'service', service: spec.name, event: { type: 'liveness', results } });
+      }, (m) => { this.log('warn', m); });
     }
   }
 
@@ -357,19 +372,22 @@ class Runner {
   private spawn(rt: ServiceRuntime, effect: Extract<ServiceEffect, { type: 'spawn' }>): void {
     const proc: ProcRuntime = {
       id: effect.proc, service: rt.spec.name, slot: effect.slot, pid: null, lifetime: new AbortController(), notify: null, ipc: null,
-      ring: this.plain ? null : new LineRing(), lastPingAt: Date.now(), statusText: null, startedAt: Date.now(),
+      ring: this.plain ? null : new LineRing(), lastPingAt: Date.now(), statusText: null, startedAt: Date.now(), probeSocket: null, listened: false,
     };
     rt.procs.set(proc.id, proc);
     const pipes = this.plain ? null : { out: native.pipe(), err: native.pipe() };
     try {
       proc.notify = this.openChannel(rt, proc, effect.role === 'step' ? `${rt.spec.name}-step${effect.step}` : `${rt.spec.name}-${effect.slot}-${proc.id}`);
       const preload = !this.plain && rt.spec.preload && existsSync(preloadPath) ? preloadPath : null;
-      if (preload !== null && effect.role === 'worker') proc.ipc = this.openIpc(rt, proc);
+      if (preload !== null && effect.role === 'worker') {
+        proc.ipc = this.openIpc(rt, proc);
+        proc.probeSocket = probeSocketPath(rt, this.spec.services.indexOf(rt.spec), proc.id);
+      }
       const request = spawnRequest({
         spec: rt.spec, slot: effect.slot, generation: effect.generation, role: effect.role, step: effect.step, workers: effect.workers, plain: this.plain,
         env: this.deps.env, sockets: this.slotSockets(rt, effect.slot),
         notify: proc.notify, ipc: proc.ipc, stdio: pipes === null ? [0, 1, 2] : [0, pipes.out[1], pipes.err[1]],
-        rlimits: rt.rlimits, credentials: rt.credentials, foregroundTty: this.tty, preloadPath: preload,
+        rlimits: rt.rlimits, credentials: rt.credentials, foregroundTty: this.tty, preloadPath: preload, probeSocket: proc.probeSocket,
       });
       const pid = spawnProcess(request);
       proc.pid = pid;
@@ -430,9 +448,13 @@ class Runner {
     if (m.status !== null) proc.statusText = m.status;
     if (m.watchdog === 'ping') proc.lastPingAt = at;
     if (m.status !== null || m.stopping) this.publish({ type: 'notified', service, slot: proc.slot, pid: proc.pid ?? 0, status: m.status, stopping: m.stopping });
-    if (m.watchdog === 'trigger') this.dispatch({ to: 'service', service, event: { type: 'unhealthy', proc: proc.id, why: 'it sent WATCHDOG=trigger' } });
+    if (m.watchdog === 'trigger') this.dispatch({ to: 'service', service, event: { type: 'unhealthy', proc: proc.id, why: 'it sent WATCHDOG=trigger', reason: 'watchdog' } });
     if (m.ready) this.dispatch({ to: 'service', service, event: { type: 'ready-signal', proc: proc.id, source: 'notify', at } });
-    if (m.listening !== null && this.listensOnServiceAddress(rt, proc, m.listening)) this.dispatch({ to: 'service', service, event: { type: 'ready-signal', proc: proc.id, source: 'listen', at } });
+    if (m.listening !== null && this.listensOnServiceAddress(rt, proc, m.listening)) {
+      // The preload opens the private probe socket before it reports a listen on tend's socket.
+      proc.listened = true;
+      this.dispatch({ to: 'service', service, event: { type: 'ready-signal', proc: proc.id, source: 'listen', at } });
+    }
     if (m.extendTimeoutUsec !== null) this.dispatch({ to: 'service', service, event: { type: 'extend', proc: proc.id, ms: clampTimerMs(Math.ceil(m.extendTimeoutUsec / 1000)) } });
   }
 
@@ -478,6 +500,7 @@ class Runner {
     proc.lifetime.abort();
     proc.notify?.close();
     proc.ipc?.close();
+    removeProbeSocket(proc.probeSocket);
     if (proc.pid !== null) this.byPid.delete(proc.pid);
   }
 

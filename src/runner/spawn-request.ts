@@ -32,6 +32,8 @@ export interface SpawnContext {
   readonly credentials: Credentials | null;
   readonly foregroundTty: number;
   readonly preloadPath: string | null;
+  /** Where the worker's preload serves liveness probes (TEND_PROBE_SOCKET), or null. */
+  readonly probeSocket?: string | null;
 }
 
 /** What a child gets the moment tend dies: TERM, the start of every graceful stop (a drain, a clean exit). */
@@ -43,7 +45,7 @@ export function spawnRequest(ctx: SpawnContext): ProcessSpec {
   const sockets = ctx.role === 'step' ? [] : ctx.sockets;
   const notifyFd = FIRST_LISTEN_FD + sockets.length;
   // systemd's watchdog and socket settings are tend's own; a child gets only what tend gives it.
-  const own = new Set<string>(['WATCHDOG_PID', 'WATCHDOG_USEC', ENV.listenFds, ENV.listenPid, ENV.listenFdNames, ENV.ipcFd]);
+  const own = new Set<string>(['WATCHDOG_PID', 'WATCHDOG_USEC', ENV.listenFds, ENV.listenPid, ENV.listenFdNames, ENV.ipcFd, ENV.probeSocket]);
   const env: Record<string, string | undefined> = Object.fromEntries(Object.entries({ ...ctx.env, ...ctx.spec.env }).filter(([key]) => !own.has(key)));
   if (!ctx.plain) {
     env[ENV.service] = ctx.spec.name;
@@ -66,6 +68,7 @@ export function spawnRequest(ctx: SpawnContext): ProcessSpec {
     if (env['PORT'] === undefined && tcp?.port != null) env['PORT'] = String(tcp.port);
   }
   if (ctx.spec.watchdogMs !== null && ctx.role === 'worker') env['WATCHDOG_USEC'] = String(ctx.spec.watchdogMs * 1000);
+  Object.assign(env, probeEnv(ctx));
   if (ctx.preloadPath !== null && ctx.role === 'worker') env['NODE_OPTIONS'] = `${env['NODE_OPTIONS'] ?? ''} --require ${ctx.preloadPath}`.trim();
   return {
     argv,
@@ -78,4 +81,9 @@ export function spawnRequest(ctx: SpawnContext): ProcessSpec {
     parentDeathSignal: PARENT_DEATH_SIGNAL,
     fds: [...ctx.stdio, ...sockets.map((s) => s.fd), ...(ctx.notify === null ? [] : [ctx.notify.childFd]), ...(ctx.ipc === null ? [] : [ctx.ipc.childFd])],
   };
+}
+
+// TEND_PROBE_SOCKET for a Node worker whose liveness probe goes through its private socket.
+function probeEnv(ctx: SpawnContext): Record<string, string> {
+  return ctx.probeSocket != null && ctx.preloadPath !== null && ctx.role === 'worker' ? { [ENV.probeSocket]: ctx.probeSocket } : {};
 }

@@ -14,6 +14,8 @@ export interface WorkerStatus {
   readonly generation: number;
   readonly uptimeMs: number;
   readonly status: string | null;
+  /** Failed liveness probes in a row (with --liveness), else null. */
+  readonly probeFailures: number | null;
 }
 
 /** One service as `tend status` shows it. */
@@ -25,6 +27,8 @@ export interface ServiceStatus {
   readonly ready: number;
   readonly desired: number;
   readonly lastReload: { readonly ok: boolean; readonly at: string; readonly detail: string } | null;
+  /** With --liveness: whether half or more of the ready workers fail at once (nobody is replaced then); else null. */
+  readonly liveness: { readonly degraded: boolean; readonly threshold: number } | null;
   readonly workers: readonly WorkerStatus[];
 }
 
@@ -44,6 +48,7 @@ export function snapshot(tend: TendState, services: ReadonlyMap<string, ServiceR
   const now = Date.now();
   const list: ServiceStatus[] = [...services.values()].map((rt) => {
     const counts = readyCount(rt.state);
+    const live = rt.spec.liveness?.probe == null ? null : rt.spec.liveness;
     const workers = Object.values(rt.state.procs).map((rec) => {
       const proc = rt.procs.get(rec.id);
       return {
@@ -54,6 +59,7 @@ export function snapshot(tend: TendState, services: ReadonlyMap<string, ServiceR
         generation: rec.generation,
         uptimeMs: proc === undefined ? 0 : now - proc.startedAt,
         status: proc?.statusText ?? null,
+        probeFailures: live === null ? null : (rt.state.liveness.failures[rec.id] ?? 0),
       };
     });
     return {
@@ -64,6 +70,7 @@ export function snapshot(tend: TendState, services: ReadonlyMap<string, ServiceR
       ready: counts.ready,
       desired: counts.desired,
       lastReload: rt.lastReload,
+      liveness: live === null ? null : { degraded: rt.state.liveness.degraded, threshold: live.failures },
       workers,
     };
   });

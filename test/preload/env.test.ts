@@ -27,6 +27,7 @@ describe('readConfig', () => {
         notifyFd: 5,
         ipcFd: null,
         drainIdleMs: 400,
+        probeSocket: null,
       },
     });
   });

@@ -75,4 +75,28 @@ describe('reading a config file', () => {
     assert.throws(() => run(['--config', 'e.yaml'], { 'e.yaml': 'env: { "A=B": x }\ncommand: x\n' }), fails(64, /is not a variable name/));
     assert.throws(() => run(['--config', 's.yaml'], { 's.yaml': '"just a string"\n' }), fails(64, /not a map of settings/));
   });
+  it('--liveness: each bad value names the flag (or the file, service and key) and the fix', () => {
+    const w = (...argv: string[]): unknown => run(['-w', '3', ...argv, '--', 'node', 'app.js']);
+    assert.throws(() => w('--liveness', 'http://x/healthz'), fails(64, /^--liveness "http:\/\/x\/healthz": a liveness probe goes to each worker's private socket, not to an address; write only the path, e\.g\. http:\/healthz$/));
+    assert.throws(() => w('--liveness', 'http:healthz'), fails(64, /^--liveness "http:healthz": the path must start with \/ .*; write e\.g\. http:\/healthz$/));
+    assert.throws(() => w('--liveness', 'udp'), fails(64, /^--liveness "udp": unknown liveness probe; use http:\/healthz .*tcp, or exec:CMD/));
+    assert.throws(() => w('--liveness', 'exec:'), fails(64, /^--liveness "exec:": the command line is empty/));
+    assert.throws(() => w('--liveness', 'exec:curl -f x || exit 1'), fails(64, /write --liveness "exec:sh -c 'curl -f x \|\| exit 1'"/));
+    assert.throws(() => w('--liveness', 'tcp', '--liveness-interval', '0s'), fails(64, /^--liveness-interval "0s": must be longer than zero/));
+    assert.throws(() => w('--liveness', 'tcp', '--liveness-failures', '0'), fails(64, /^--liveness-failures "0": expected a whole number from 1 to 1000/));
+    assert.throws(() => w('--liveness', 'tcp', '--liveness-interval', '1s', '--liveness-timeout', '2s'),
+      fails(64, /^--liveness-timeout: 2s is longer than the liveness interval 1s; make --liveness-timeout at most --liveness-interval$/));
+    assert.throws(() => w('--liveness-interval', '1s'), fails(64, /^--liveness-interval: only applies with a liveness probe; add --liveness/));
+    assert.throws(() => w('--liveness', 'http:/healthz', '--no-preload'), fails(64, /^--liveness: http: reaches each worker through the private socket .*; remove --no-preload, or use --liveness exec:CMD$/));
+    assert.throws(() => run(['--liveness', 'tcp', '--', 'x']), fails(64, /^--liveness: only applies to a service that restarts/));
+    assert.throws(() => run(['--config', 't.yaml'], { 't.yaml': 'services:\n  web:\n    command: node app.js\n    workers: 3\n    liveness: "http:healthz"\n' }),
+      fails(64, /t\.yaml: services\.web: key "liveness": --liveness "http:healthz": the path must start with \//));
+  });
+  it('--liveness per service in a services map', () => {
+    const cmd = run(['--config', 'l.yaml'], { 'l.yaml': 'services:\n  web:\n    command: node app.js\n    workers: 3\n    liveness: exec:./check.sh --quick\n    liveness-interval: 5s\n  jobs:\n    command: node jobs.js\n' });
+    assert.ok(typeof cmd === 'object' && cmd !== null && 'spec' in cmd);
+    const services = (cmd as { spec: { services: readonly { name: string; liveness?: unknown }[] } }).spec.services;
+    assert.deepEqual(services.find((s) => s.name === 'web')?.liveness, { probe: { kind: 'exec', argv: ['./check.sh', '--quick'] }, intervalMs: 5_000, timeoutMs: 2_000, failures: 3 });
+    assert.equal(services.find((s) => s.name === 'jobs')?.liveness, undefined);
+  });
 });

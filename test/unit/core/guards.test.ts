@@ -40,11 +40,11 @@ const sample = (at: number, over: Partial<GuardSample> = {}): GuardSample => ({ 
 const rss = (at: number, mib: number): GuardSample => sample(at, { rssBytes: mib * MIB });
 const cpu = (at: number, ticks: number): GuardSample => sample(at, { cpuTicks: ticks });
 const fds = (at: number, count: number | null, soft: number | null = 1_000): GuardSample => sample(at, { fdCount: count, nofileSoft: soft });
-const unhealthy = (why: string): GuardVerdict => ({ kind: 'unhealthy', why });
+const unhealthy = (reason: 'memory' | 'cpu', why: string): GuardVerdict => ({ kind: 'unhealthy', reason, why });
 const fdWarning = (count: number, percent: number): GuardVerdict => ({
   kind: 'fd-warning', message: `${count} open files, ${percent}% of its limit 1000; at 100% it fails with EMFILE (raise it with --limit nofile=N)`,
 });
-const rssVerdict = unhealthy('RSS 600 MiB above --max-memory 512 MiB for 2s');
+const rssVerdict = unhealthy('memory', 'RSS 600 MiB above --max-memory 512 MiB for 2s');
 
 table('guards: --max-memory', [
   { name: 'under the limit → ok', samples: [rss(0, 500), rss(1_000, 500), rss(2_000, 500)], verdicts: [[], [], []] },
@@ -61,13 +61,13 @@ table('guards: --max-cpu', [
   { name: 'one sample → 0 %', samples: [cpu(0, 500)], verdicts: [[]] },
   {
     name: '100 % of a core for the whole window → unhealthy', samples: [cpu(0, 0), cpu(1_000, 100), cpu(2_000, 200), cpu(3_000, 300)],
-    verdicts: [[], [], [], [unhealthy('CPU 100% above --max-cpu 90% for 2s')]],
+    verdicts: [[], [], [], [unhealthy('cpu', 'CPU 100% above --max-cpu 90% for 2s')]],
   },
   { name: '50 % → ok', samples: [cpu(0, 0), cpu(1_000, 50), cpu(2_000, 100), cpu(3_000, 150)], verdicts: [[], [], [], []] },
   {
     name: 'a quiet second inside the window → ok until it is busy again for a whole window',
     samples: [cpu(0, 0), cpu(1_000, 100), cpu(2_000, 100), cpu(3_000, 100), cpu(4_000, 200), cpu(5_000, 300), cpu(6_000, 400), cpu(7_000, 500)],
-    verdicts: [[], [], [], [], [], [], [], [unhealthy('CPU 100% above --max-cpu 90% for 2s')]],
+    verdicts: [[], [], [], [], [], [], [], [unhealthy('cpu', 'CPU 100% above --max-cpu 90% for 2s')]],
   },
   { name: 'no --max-cpu → never', policy: { maxCpuPercent: null }, samples: [cpu(0, 0), cpu(1_000, 400), cpu(2_000, 800), cpu(3_000, 1_200)], verdicts: [[], [], [], []] },
   {

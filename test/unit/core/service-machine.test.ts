@@ -21,6 +21,8 @@ interface Summary {
   readonly rollout: string | null;
   readonly queued: readonly number[] | null;
   readonly ended: ServiceState['ended'];
+  /** Liveness: failed probes in a row per process, and "degraded" while a shared failure holds replacements. */
+  readonly liveness: string;
 }
 
 interface Row {
@@ -127,6 +129,7 @@ function summarize(s: ServiceState): Summary {
       : `gen ${rollout.generation} (from ${rollout.previous}): pending [${rollout.pending.join(',')}] active [${rollout.active.join(',')}] replaced ${rollout.replaced}/${rollout.total}${rollout.failure === null ? '' : ', failed'} requests [${rollout.requests.join(',')}]`,
     queued: s.queued,
     ended: s.ended,
+    liveness: `${s.liveness.degraded ? 'degraded, ' : ''}failures ${Object.entries(s.liveness.failures).map(([p, n]) => `#${p}:${n}`).join(' ') || '-'}`,
   };
 }
 
@@ -759,12 +762,12 @@ table('service machine: rolling reload', [
 
 // ---- unhealthy workers ----
 
-const unhealthy = (proc: number): ServiceEvent => ({ type: 'unhealthy', proc, why: 'RSS 600 MiB above --max-memory 512 MiB for 30s' });
+const unhealthy = (proc: number): ServiceEvent => ({ type: 'unhealthy', proc, why: 'RSS 600 MiB above --max-memory 512 MiB for 30s', reason: 'memory' });
 
 table('service machine: an unhealthy worker is replaced first, stopped after', [
   {
     name: 'unhealthy → a replacement in the same slot; the old worker keeps serving', given: poolReady, when: unhealthy(0),
-    effects: ['replacing slot=0 pid=100 why="RSS 600 MiB above --max-memory 512 MiB for 30s"', 'spawn #2 slot 0 worker gen 0'],
+    effects: ['replacing slot=0 pid=100 why="RSS 600 MiB above --max-memory 512 MiB for 30s" reason=memory', 'spawn #2 slot 0 worker gen 0'],
     state: { slots: ['cur #0:ready, rep #2:spawning (unhealthy), gen 0, failures 0', 'cur #1:ready, gen 0, failures 0'] },
   },
   {
@@ -787,6 +790,112 @@ table('service machine: an unhealthy worker is replaced first, stopped after', [
   { name: 'unhealthy during a reload → nothing (the reload replaces it)', spec: three, given: reloading, when: unhealthy(2), effects: [] },
   { name: 'unhealthy while stopping → nothing', given: [...poolReady, stop()], when: unhealthy(0), effects: [] },
   { name: 'unhealthy for a process tend does not know → nothing', given: poolReady, when: unhealthy(9), effects: [] },
+]);
+
+// ---- liveness probes ----
+
+const live = (workers: number): Partial<ServiceSpec> => ({
+  workers, liveness: { probe: { kind: 'http', path: '/healthz' }, intervalMs: 500, timeoutMs: 300, failures: 2 },
+});
+/** A round of liveness probes: [proc, ok] per worker probed. */
+const round = (...results: readonly (readonly [number, boolean])[]): ServiceEvent => ({
+  type: 'liveness', results: results.map(([proc, ok]) => ({ proc, ok, detail: ok ? '' : 'GET /healthz answered 503' })),
+});
+const fiveReady = [start, ...[0, 1, 2, 3, 4].map((p) => spawned(p)), ...[0, 1, 2, 3, 4].map((p) => notify(p, 100))];
+const failed = (proc: number, slot: number, failures: number, degraded = false): string =>
+  `probe-failed slot=${slot} pid=${pid(proc)} failures=${failures} threshold=2 detail="GET /healthz answered 503" degraded=${String(degraded)}`;
+const replacingLive = (proc: number, slot: number, failures = 2): string =>
+  `replacing slot=${slot} pid=${pid(proc)} why="liveness probe failed ${failures} times in a row (last: GET /healthz answered 503)" reason=liveness`;
+const degradedAt = [...threeReady, round([0, false], [1, false], [2, true]), round([0, false], [1, false], [2, true])];
+
+table('service machine: liveness probes (rounds judged by core/liveness.ts)', [
+  {
+    name: 'a failed probe is counted; below the threshold nothing is replaced', spec: live(3), given: threeReady, when: round([0, false], [1, true], [2, true]),
+    effects: [failed(0, 0, 1)], state: { liveness: 'failures #0:1' },
+  },
+  {
+    name: 'a success resets the count', spec: live(3), given: [...threeReady, round([0, false], [1, true], [2, true])], when: round([0, true], [1, true], [2, true]),
+    effects: ['probe-recovered slot=0 pid=100 failures=1'], state: { liveness: 'failures -' },
+  },
+  {
+    name: 'at the threshold → replaced as a guard replaces: the replacement first, reason liveness', spec: live(3),
+    given: [...threeReady, round([0, false], [1, true], [2, true])], when: round([0, false], [1, true], [2, true]),
+    effects: [failed(0, 0, 2), replacingLive(0, 0), 'spawn #3 slot 0 worker gen 0'],
+    state: { slots: ['cur #0:ready, rep #3:spawning (unhealthy), gen 0, failures 0', 'cur #1:ready, gen 0, failures 0', 'cur #2:ready, gen 0, failures 0'], liveness: 'failures #0:2' },
+  },
+  {
+    name: 'its replacement is ready → the old worker drains with the stop sequence, and its count is forgotten next round', spec: live(3),
+    given: [...threeReady, round([0, false], [1, true], [2, true]), round([0, false], [1, true], [2, true]), spawned(3, 1_000)], when: notify(3, 1_300),
+    effects: ['ready slot=0 pid=103 generation=0 afterMs=300', ...stops(0, 0), 'service-status ready=3 desired=3 generation=0'],
+    state: { slots: ['cur #3:ready, retiring #0:stopping, gen 0, failures 0', 'cur #1:ready, gen 0, failures 0', 'cur #2:ready, gen 0, failures 0'] },
+  },
+  {
+    name: 'a late result for the retiring worker is ignored; the counts are pruned to the serving workers', spec: live(3),
+    given: [...threeReady, round([0, false], [1, true], [2, true]), round([0, false], [1, true], [2, true]), spawned(3, 1_000), notify(3, 1_300)],
+    when: round([0, false], [3, true], [1, true], [2, true]), effects: [], state: { liveness: 'failures -' },
+  },
+  {
+    name: 'still failing while its replacement comes up → counted, not replaced twice', spec: live(3),
+    given: [...threeReady, round([0, false], [1, true], [2, true]), round([0, false], [1, true], [2, true])], when: round([0, false], [1, true], [2, true]),
+    effects: [failed(0, 0, 3)], state: { liveness: 'failures #0:3' },
+  },
+  {
+    name: 'two of five at the threshold → one slot at a time: the first is replaced, the other waits', spec: live(5),
+    given: [...fiveReady, round([0, false], [1, false], [2, true], [3, true], [4, true])], when: round([0, false], [1, false], [2, true], [3, true], [4, true]),
+    effects: [failed(0, 0, 2), failed(1, 1, 2), replacingLive(0, 0), 'spawn #5 slot 0 worker gen 0'],
+  },
+  {
+    name: 'the first swap is done → the next round replaces the other', spec: live(5),
+    given: [...fiveReady, round([0, false], [1, false], [2, true], [3, true], [4, true]), round([0, false], [1, false], [2, true], [3, true], [4, true]), spawned(5, 1_000), notify(5, 1_300)],
+    when: round([5, true], [1, false], [2, true], [3, true], [4, true]),
+    effects: [failed(1, 1, 3), replacingLive(1, 1, 3), 'spawn #6 slot 1 worker gen 0'],
+  },
+  {
+    name: 'an outage that began mid-round: one at the threshold, the others failing below it → held, nobody replaced yet', spec: live(3),
+    given: [...threeReady, round([0, false], [1, true], [2, true])], when: round([0, false], [1, false], [2, false]),
+    effects: [failed(0, 0, 2), failed(1, 1, 1), failed(2, 2, 1)], state: { liveness: 'failures #0:2 #1:1 #2:1' },
+  },
+  {
+    name: '…and the next round finds them all at the threshold → degraded', spec: live(3),
+    given: [...threeReady, round([0, false], [1, true], [2, true]), round([0, false], [1, false], [2, false])], when: round([0, false], [1, false], [2, false]),
+    effects: [failed(0, 0, 3, true), failed(1, 1, 2, true), failed(2, 2, 2, true), 'liveness-degraded failing=3 ready=3'],
+  },
+  {
+    name: 'one at the threshold and a single other failing below half (one of five) → replaced', spec: live(5),
+    given: [...fiveReady, round([0, false], [1, true], [2, true], [3, true], [4, true])], when: round([0, false], [1, false], [2, true], [3, true], [4, true]),
+    effects: [failed(0, 0, 2), failed(1, 1, 1), replacingLive(0, 0), 'spawn #5 slot 0 worker gen 0'],
+  },
+  {
+    name: 'half or more of the ready workers at the threshold → degraded, said once, nobody replaced', spec: live(3),
+    given: [...threeReady, round([0, false], [1, false], [2, true])], when: round([0, false], [1, false], [2, true]),
+    effects: [failed(0, 0, 2, true), failed(1, 1, 2, true), 'liveness-degraded failing=2 ready=3'],
+    state: { liveness: 'degraded, failures #0:2 #1:2' },
+  },
+  {
+    name: 'degraded and still failing → counted, no second degraded fact, nobody replaced', spec: live(3), given: degradedAt, when: round([0, false], [1, false], [2, false]),
+    effects: [failed(0, 0, 3, true), failed(1, 1, 3, true), failed(2, 2, 1, true)], state: { liveness: 'degraded, failures #0:3 #1:3 #2:1' },
+  },
+  {
+    name: 'degraded, then the probes pass → cleared, counts reset', spec: live(3), given: degradedAt, when: round([0, true], [1, true], [2, true]),
+    effects: ['probe-recovered slot=0 pid=100 failures=2', 'probe-recovered slot=1 pid=101 failures=2', 'liveness-cleared'], state: { liveness: 'failures -' },
+  },
+  {
+    name: 'degraded, then all but one recover → cleared, and the one left at the threshold is replaced', spec: live(3), given: degradedAt, when: round([0, false], [1, true], [2, true]),
+    effects: ['probe-recovered slot=1 pid=101 failures=2', failed(0, 0, 3), 'liveness-cleared', replacingLive(0, 0, 3), 'spawn #3 slot 0 worker gen 0'],
+  },
+  {
+    name: 'two workers: one failing is half → degraded, never replaced (use three or more workers to replace one)', spec: live(2),
+    given: [...poolReady, round([0, false], [1, true])], when: round([0, false], [1, true]),
+    effects: [failed(0, 0, 2, true), 'liveness-degraded failing=1 ready=2'],
+  },
+  { name: 'a worker not ready yet is never judged (slow starters are not killed)', spec: live(3), given: [start, spawned(0), spawned(1), spawned(2)], when: round([0, false]), effects: [] },
+  { name: 'while stopping → nothing', spec: live(3), given: [...threeReady, stop()], when: round([0, false], [1, false], [2, false]), effects: [] },
+  { name: 'without --liveness a round means nothing', spec: three, given: threeReady, when: round([0, false]), effects: [] },
+  {
+    name: 'during a reload → counted but not replaced (the reload replaces it)', spec: { ...live(3), reloadSurge: 1 },
+    given: [...threeReady, round([0, false], [1, true], [2, true]), reload(7)], when: round([0, false], [1, true], [2, true]),
+    effects: [failed(0, 0, 2)],
+  },
 ]);
 
 // ---- whole stories, with a tiny fake runner: spawns are answered, signals end processes ----

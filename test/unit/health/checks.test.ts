@@ -6,9 +6,9 @@ import { checkStopBudget, parseHealthListen } from '../../../src/health/options.
 import { TendError } from '../../../src/errors.js';
 import type { ServiceStatus, TendStatus, WorkerStatus } from '../../../src/runner/status.js';
 
-const worker = (slot: number, state: string): WorkerStatus => ({ slot, pid: 100 + slot, state, role: 'worker', generation: 1, uptimeMs: 1_000, status: null });
+const worker = (slot: number, state: string): WorkerStatus => ({ slot, pid: 100 + slot, state, role: 'worker', generation: 1, uptimeMs: 1_000, status: null, probeFailures: null });
 const service = (name: string, ready: number, workers: readonly WorkerStatus[], phase: ServiceStatus['phase'] = 'running'): ServiceStatus => ({
-  name, command: 'node', phase, generation: 1, ready, desired: workers.length, lastReload: null, workers,
+  name, command: 'node', phase, generation: 1, ready, desired: workers.length, lastReload: null, liveness: null, workers,
 });
 const status = (phase: TendStatus['phase'], services: readonly ServiceStatus[]): TendStatus => ({
   phase, services, generation: 1, ready: services[0]?.ready ?? 0, desired: services[0]?.desired ?? 0, lastReload: null, workers: [],
