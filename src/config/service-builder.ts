@@ -5,6 +5,7 @@ import { TendError } from '../errors.js';
 import { FLAG_BY_NAME, type ProcessDraft, type RawValue, type ServiceDraft } from './flags.js';
 import { DEFAULT_GUARDS, DEFAULT_READY_TIMEOUT_MS, DEFAULT_RESTART } from './pool-config.js';
 import { DEFAULT_STOP } from './run-config.js';
+import { DEFAULT_DRAIN_SPREAD_MS } from '../core/stop-budget.js';
 import type { RestartMode, ServiceSpec } from './spec.js';
 
 /** Where settings come from, for error messages and for the defaults that differ between sources. */
@@ -18,7 +19,7 @@ export function newServiceDraft(name: string): ServiceDraft {
     name, command: [], env: {}, cwd: null, type: 'simple', pool: false, workers: 1, restart: 'never', canDie: false, dependsOn: [],
     before: [], stop: DEFAULT_STOP, signalScope: 'group', remapExit: new Map(), limits: [], user: null, listen: [],
     socketStrategy: 'shared', ready: { kind: 'auto' }, readyTimeoutMs: DEFAULT_READY_TIMEOUT_MS, backoff: { ...DEFAULT_RESTART },
-    reloadSurge: 1, guards: { ...DEFAULT_GUARDS }, preload: true, watchdogMs: null, minReady: 1,
+    reloadSurge: 1, guards: { ...DEFAULT_GUARDS }, preload: true, watchdogMs: null, minReady: 1, drainSpreadMs: DEFAULT_DRAIN_SPREAD_MS,
     workersGiven: null, restartGiven: null, commandGiven: null,
   };
 }
@@ -96,8 +97,8 @@ export function finishService(draft: ServiceDraft, originOf: Origin | ((key: str
   if (draft.reloadSurge > workers) {
     throw usage('reload-surge', `is more than the ${workers} workers`, `use at most --reload-surge ${workers}`, `use at most reload-surge: ${workers}`);
   }
-  const { workersGiven: _w, restartGiven: _r, commandGiven, minReady, ...spec } = draft;
-  return { ...spec, command: commandGiven ?? draft.command, pool, workers, restart, ...presentOnly({ minReady }) };
+  const { workersGiven: _w, restartGiven: _r, commandGiven, minReady, drainSpreadMs, ...spec } = draft;
+  return { ...spec, command: commandGiven ?? draft.command, pool, workers, restart, ...presentOnly({ minReady, drainSpreadMs }) };
 }
 
 // Optional keys whose value is given; with exactOptionalPropertyTypes an absent key may not be undefined.

@@ -17,4 +17,6 @@ export const ENV = {
   listenMap: 'TEND_LISTEN_MAP',
   /** A Node IPC channel to tend (JSON mode), claimed as process.send by the first Node process that is not a launcher. */
   ipcFd: 'TEND_IPC_FD',
+  /** Node workers with the preload: how long it spreads closing upgraded connections over on a stop (ms). */
+  drainSpreadMs: 'TEND_DRAIN_SPREAD_MS',
 } as const;

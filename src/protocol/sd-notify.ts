@@ -27,6 +27,14 @@ export interface NotifyMessage {
   readonly fields: readonly (readonly [string, string])[];
 }
 
+/** tend's own keys: the app holds work its stop must wait for (`hold(name)`), and releases it (docs/protocol.md). */
+export const HOLD_KEY = 'X_TEND_HOLD';
+export const RELEASE_KEY = 'X_TEND_RELEASE';
+/** The longest hold name tend accepts. */
+export const HOLD_NAME_MAX = 200;
+/** tend → a stopping Node worker over its IPC channel: `{ cmd, reason, stage, stages, ms }` (docs/drain.md). */
+export const STOP_NOTICE = 'NODE_TEND_STOP';
+
 /** Why a datagram was ignored. */
 export type NotifyRejection = { readonly rejected: string };
 

@@ -7,6 +7,7 @@ import type { ServiceSpec, TendSpec } from '../config/spec.js';
 import type { SignalName } from '../config/signal-names.js';
 import type { EventSink, TendEvent } from '../core/events.js';
 import { initialServiceState, serviceTransition, type ServiceEvent, type ServiceEffect, type ServicePolicy, type ServiceState, type TimerRef } from '../core/service-machine.js';
+import { holdLimitMs } from '../core/stop-budget.js';
 import { initialTendState, reloadTargets, tendTransition, type TendEffect, type TendMachineEvent, type TendState } from '../core/tend-machine.js';
 import { TendError } from '../errors.js';
 import { closeListenSockets, openListenSockets, removeSocketFile, reopenReusePort, type OpenSocket } from '../os/listen-sockets.js';
@@ -23,7 +24,7 @@ import { spawnProcess } from '../os/spawn.js';
 import { reclaimTerminal, terminalToHandOver } from '../os/terminal.js';
 import { resolveCredentials, type Credentials } from '../os/users.js';
 import { preloadPath } from '../preload/path.js';
-import type { NotifyMessage } from '../protocol/sd-notify.js';
+import { HOLD_KEY, HOLD_NAME_MAX, RELEASE_KEY, STOP_NOTICE, type NotifyMessage } from '../protocol/sd-notify.js';
 import { inheritedSockets } from '../systemd/socket-activation.js';
 import { relayToSystemd } from '../systemd/relay.js';
 import { startGuards } from './guard-sampler.js';
@@ -208,7 +209,7 @@ class Runner {
       this.lifetime.signal.addEventListener('abort', () => { lifetime.abort(); }, { once: true });
       const runtime: ServiceRuntime = {
         spec,
-        policy: { spec, hasSockets: (sockets[0] ?? []).length > 0 },
+        policy: { spec, hasSockets: (sockets[0] ?? []).length > 0, holdLimitMs: holdLimitMs(spec, this.spec.graceMs, this.spec.stopDelayMs) },
         state: initialServiceState(spec),
         sockets,
         idleSlots: new Set(),
@@ -298,8 +299,14 @@ class Runner {
   private runServiceEffect(rt: ServiceRuntime, effect: ServiceEffect): void {
     switch (effect.type) {
       case 'spawn': this.spawn(rt, effect); return;
-      case 'signal': this.signal(effect.pid, effect.signal, effect.to, effect.cont); return;
-      case 'arm': this.arm(rt, effect.timer, effect.ms); return;
+      case 'signal':
+        if (effect.signal !== 'SIGKILL') this.tellStop(rt, effect.proc, null);
+        this.signal(effect.pid, effect.signal, effect.to, effect.cont);
+        return;
+      case 'arm':
+        if (effect.timer.kind === 'stage') this.tellStop(rt, effect.timer.proc, effect.ms);
+        this.arm(rt, effect.timer, effect.ms);
+        return;
       case 'cancel': this.timers.cancel(timerKey(rt.spec.name, effect.timer)); return;
       case 'watch-group': this.watchGroup(rt, effect.proc, effect.pid); return;
       case 'probe': this.probe(rt, effect.proc); return;
@@ -326,7 +333,21 @@ class Runner {
       this.idleSlot(rt, event.slot);
     } else if (event.type === 'reload-finished') {
       rt.lastReload = { ok: event.ok, at: new Date().toISOString(), detail: event.detail };
+    } else if (event.type === 'stage-held') {
+      const id = [...rt.procs.values()].find((p) => p.pid === event.pid)?.id;
+      if (id !== undefined) this.tellStop(rt, id, event.ms);
     }
+  }
+
+  // Tell a stopping Node worker (its preload, over the IPC channel) why it stops and how long until its next stage:
+  // before each stage's signal, and whenever that time changes (EXTEND_TIMEOUT_USEC, holds). The preload picks close
+  // codes from the reason and fires the app's onStop hooks before the time is up (docs/drain.md).
+  private tellStop(rt: ServiceRuntime, id: number, ms: number | null): void {
+    const proc = rt.procs.get(id);
+    const state = rt.state.procs[id]?.state;
+    if (proc?.ipc == null || state?.kind !== 'stopping' || state.stage >= rt.spec.stop.length) return;
+    const left = ms ?? rt.spec.stop[state.stage]?.timeoutMs ?? 0;
+    proc.ipc.send({ cmd: STOP_NOTICE, reason: state.reason ?? 'shutdown', stage: state.stage, stages: rt.spec.stop.length, ms: left });
   }
 
   // A reuseport slot with no worker would still get its share of new connections, which would wait in its queue until
@@ -431,6 +452,15 @@ class Runner {
     if (m.watchdog === 'trigger') this.dispatch({ to: 'service', service, event: { type: 'unhealthy', proc: proc.id, why: 'it sent WATCHDOG=trigger' } });
     if (m.ready) this.dispatch({ to: 'service', service, event: { type: 'ready-signal', proc: proc.id, source: 'notify', at } });
     if (m.listening !== null && this.listensOnServiceAddress(rt, proc, m.listening)) this.dispatch({ to: 'service', service, event: { type: 'ready-signal', proc: proc.id, source: 'listen', at } });
+    for (const [key, value] of m.fields) {
+      if (key !== HOLD_KEY && key !== RELEASE_KEY) continue;
+      const name = value.trim();
+      if (name === '' || name.length > HOLD_NAME_MAX) {
+        this.log('debug', `${service}.${proc.slot}: ignored ${key}=${JSON.stringify(value.slice(0, 40))}: a hold's name is 1 to ${HOLD_NAME_MAX} characters`);
+        continue;
+      }
+      this.dispatch({ to: 'service', service, event: key === HOLD_KEY ? { type: 'hold', proc: proc.id, name, at } : { type: 'release', proc: proc.id, name } });
+    }
     if (m.extendTimeoutUsec !== null) this.dispatch({ to: 'service', service, event: { type: 'extend', proc: proc.id, ms: clampTimerMs(Math.ceil(m.extendTimeoutUsec / 1000)) } });
   }
 
@@ -621,6 +651,7 @@ function timerKey(service: string, timer: TimerRef): string {
   switch (timer.kind) {
     case 'restart': return `${service}:restart:${timer.slot}`;
     case 'stage': return `${service}:stage:${timer.proc}`;
+    case 'hold-limit': return `${service}:hold-limit:${timer.proc}`;
     case 'ready': return `${service}:ready:${timer.proc}`;
     case 'ready-delay': return `${service}:ready-delay:${timer.proc}`;
   }

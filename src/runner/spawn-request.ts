@@ -2,6 +2,7 @@
 // fds (stdio or output pipes, LISTEN_FDS sockets, the notify channel), working directory, limits and credentials.
 import type { ServiceSpec } from '../config/spec.js';
 import { ENV } from '../contract/env.js';
+import { drainSpreadMs } from '../core/stop-budget.js';
 import type { OpenSocket } from '../os/listen-sockets.js';
 import type { NotifyChannel } from '../os/notify-channel.js';
 import type { RlimitEntry } from '../os/rlimits.js';
@@ -64,7 +65,10 @@ export function spawnRequest(ctx: SpawnContext): ProcessSpec {
     if (env['PORT'] === undefined && tcp?.port != null) env['PORT'] = String(tcp.port);
   }
   if (ctx.spec.watchdogMs !== null && ctx.role === 'worker') env['WATCHDOG_USEC'] = String(ctx.spec.watchdogMs * 1000);
-  if (ctx.preloadPath !== null && ctx.role === 'worker') env['NODE_OPTIONS'] = `${env['NODE_OPTIONS'] ?? ''} --require ${ctx.preloadPath}`.trim();
+  if (ctx.preloadPath !== null && ctx.role === 'worker') {
+    env['NODE_OPTIONS'] = `${env['NODE_OPTIONS'] ?? ''} --require ${ctx.preloadPath}`.trim();
+    env[ENV.drainSpreadMs] = String(drainSpreadMs(ctx.spec));
+  }
   return {
     argv,
     env,

@@ -14,6 +14,8 @@ export interface WorkerStatus {
   readonly generation: number;
   readonly uptimeMs: number;
   readonly status: string | null;
+  /** What the app holds its stop for (`hold(name)`), with when each was first taken (ISO time). */
+  readonly holds: readonly { readonly name: string; readonly since: string; readonly count: number }[];
 }
 
 /** One service as `tend status` shows it. */
@@ -54,6 +56,8 @@ export function snapshot(tend: TendState, services: ReadonlyMap<string, ServiceR
         generation: rec.generation,
         uptimeMs: proc === undefined ? 0 : now - proc.startedAt,
         status: proc?.statusText ?? null,
+        holds: rec.state === null || rec.state.kind === 'exited' ? [] : Object.entries(rec.state.holds ?? {})
+          .map(([name, h]) => ({ name, since: new Date(h.since).toISOString(), count: h.count })),
       };
     });
     return {

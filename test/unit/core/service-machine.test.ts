@@ -83,6 +83,7 @@ function showTimer(timer: TimerRef): string {
     case 'ready': return `ready #${timer.proc}`;
     case 'ready-delay': return `ready-delay #${timer.proc}`;
     case 'stage': return `stage #${timer.proc}.${timer.stage}`;
+    case 'hold-limit': return `hold-limit #${timer.proc}`;
     case 'restart': return `restart slot ${timer.slot}`;
   }
 }
