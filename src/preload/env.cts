@@ -6,11 +6,13 @@
 //   TEND_NOTIFY_FD=k               connected AF_UNIX SOCK_DGRAM socket to tend
 //   TEND_IPC_FD=k                  a Node IPC channel to tend, for the first Node process that is not a launcher
 //   TEND_DRAIN_IDLE_MS=250         how long a keep-alive socket must be idle before the drain closes it
+//   TEND_DRAIN_SPREAD_MS=5000      how long closing upgraded connections (WebSocket) is spread over
 //   TEND_PRELOAD_DEBUG=1           verbose stderr (read by log.cts)
 
 import type { ConfigResult, ListenAddress, ListenEntry } from './types.cjs';
 
 const DEFAULT_DRAIN_IDLE_MS = 250;
+const DEFAULT_DRAIN_SPREAD_MS = 5_000;
 const FIRST_LISTEN_FD = 3; // SD_LISTEN_FDS_START
 
 /** Parses `tcp:HOST:PORT`, `tcp:[V6]:PORT` or `unix:PATH`; null when malformed. */
@@ -126,7 +128,16 @@ function readConfig(env: NodeJS.ProcessEnv, pid: number): ConfigResult {
     if (/^\d{1,9}$/.test(idle)) drainIdleMs = Number(idle);
     else problems.push(`TEND_DRAIN_IDLE_MS=${JSON.stringify(idle)} is not a whole number of ms; using ${DEFAULT_DRAIN_IDLE_MS}`);
   }
-  return { active: true, config: { entries, notifyFd, ipcFd, drainIdleMs }, problems };
+  const drainSpreadMs = wholeMs(env, 'TEND_DRAIN_SPREAD_MS', DEFAULT_DRAIN_SPREAD_MS, problems);
+  return { active: true, config: { entries, notifyFd, ipcFd, drainIdleMs, drainSpreadMs }, problems };
+}
+
+function wholeMs(env: NodeJS.ProcessEnv, name: string, fallback: number, problems: string[]): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  if (/^\d{1,9}$/.test(text)) return Number(text);
+  problems.push(`${name}=${JSON.stringify(text)} is not a whole number of ms; using ${fallback}`);
+  return fallback;
 }
 
 /**

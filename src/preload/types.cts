@@ -20,6 +20,8 @@ export interface PreloadConfig {
   /** tend's Node IPC channel (TEND_IPC_FD), not yet claimed by any process of this worker; null when there is none. */
   readonly ipcFd: number | null;
   readonly drainIdleMs: number;
+  /** How long closing upgraded connections is spread over on a stop (TEND_DRAIN_SPREAD_MS). */
+  readonly drainSpreadMs: number;
 }
 
 export type ConfigResult =
