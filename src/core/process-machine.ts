@@ -169,26 +169,11 @@ function fromStopping(policy: ProcessPolicy, state: Extract<ProcessState, { kind
       if (state.status === null) return { state, effects: [] };
       return exitedFrom(policy, state, state.status, event.at);
     case 'stage-timeout':
-      if (event.stage !== state.stage) return { state, effects: [] };
-      if (state.stage >= policy.stop.length) {
-        // Still not gone KILL_GRACE_MS after SIGKILL (uninterruptible sleep): report it and move on.
-        return exited(state.pid, state.status, state.wasReady, state.reason, (state.endedAt ?? event.at) - state.startedAt, true);
-      }
-      if (state.holds !== undefined && state.holdLimit !== 'hit') return postpone(policy, state);
-      return nextStage(policy, state);
+      return onStageTimeout(policy, state, event.stage, event.at);
     case 'hold':
-      return { state: { ...state, holds: addHold(state.holds, event.name, event.at) }, effects: [] };
-    case 'release': {
-      const next = withHolds(state, dropHold(state.holds, event.name));
-      if (next.holds !== undefined || next.held !== true) return { state: next, effects: [] };
-      // The last hold went while the next stage waited for it: a moment to exit, then the stage.
-      const { held: _held, ...rest } = next;
-      return { state: rest, effects: [{ type: 'arm-stage', stage: state.stage, ms: RELEASE_GRACE_MS }] };
-    }
+    case 'release':
     case 'hold-limit':
-      if (state.holdLimit === 'hit') return { state, effects: [] };
-      if (state.held === true) return nextStage(policy, { ...state, holdLimit: 'hit' });
-      return { state: { ...state, holdLimit: 'hit' }, effects: [] };
+      return holdWhileStopping(policy, state, event);
     case 'kill':
       if (state.stage >= policy.stop.length) return { state, effects: [] };
       return enterStage(policy, { ...state, stage: policy.stop.length });
@@ -248,6 +233,34 @@ function stageSignal(policy: ProcessPolicy, state: Extract<ProcessState, { kind:
 }
 
 type Stopping = Extract<ProcessState, { kind: 'stopping' }>;
+
+function onStageTimeout(policy: ProcessPolicy, state: Stopping, stage: number, at: number): ProcessTransition {
+  if (stage !== state.stage) return { state, effects: [] };
+  if (state.stage >= policy.stop.length) {
+    // Still not gone KILL_GRACE_MS after SIGKILL (uninterruptible sleep): report it and move on.
+    return exited(state.pid, state.status, state.wasReady, state.reason, (state.endedAt ?? at) - state.startedAt, true);
+  }
+  if (state.holds !== undefined && state.holdLimit !== 'hit') return postpone(policy, state);
+  return nextStage(policy, state);
+}
+
+function holdWhileStopping(policy: ProcessPolicy, state: Stopping, event: Extract<ProcessEvent, { type: 'hold' | 'release' | 'hold-limit' }>): ProcessTransition {
+  switch (event.type) {
+    case 'hold':
+      return { state: { ...state, holds: addHold(state.holds, event.name, event.at) }, effects: [] };
+    case 'release': {
+      const next = withHolds(state, dropHold(state.holds, event.name));
+      if (next.holds !== undefined || next.held !== true) return { state: next, effects: [] };
+      // The last hold went while the next stage waited for it: a moment to exit, then the stage.
+      const { held: _held, ...rest } = next;
+      return { state: rest, effects: [{ type: 'arm-stage', stage: state.stage, ms: RELEASE_GRACE_MS }] };
+    }
+    case 'hold-limit':
+      if (state.holdLimit === 'hit') return { state, effects: [] };
+      if (state.held === true) return nextStage(policy, { ...state, holdLimit: 'hit' });
+      return { state: { ...state, holdLimit: 'hit' }, effects: [] };
+  }
+}
 
 function nextStage(policy: ProcessPolicy, state: Stopping): ProcessTransition {
   const { held: _held, ...rest } = state;

@@ -205,7 +205,7 @@ class Drain {
    * no 'upgrade' listener refuses upgrades; one more listener would change that).
    */
   private watchUpgrades(server: net.Server): void {
-    const emit = server.emit as (this: net.Server, event: string | symbol, ...args: unknown[]) => boolean;
+    const emit = Reflect.get(server, 'emit') as (this: net.Server, event: string | symbol, ...args: unknown[]) => boolean;
     const websockets = this.websockets;
     const watched = function (this: net.Server, event: string | symbol, ...args: unknown[]): boolean {
       if (event === 'upgrade') {

@@ -68,7 +68,7 @@ function install(notifyFd: number | null, listening: boolean): Hub {
   if (listening) {
     process.on('internalMessage', (message: unknown) => {
       const notice = parseNotice(message);
-      if (notice !== null) (hub as HubImpl).receive(notice);
+      if (notice !== null) hub.receive(notice);
     });
   }
   return hub;

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- a .cts file under verbatimModuleSyntax imports with require */
 // Closing upgraded connections (WebSocket, other `Upgrade:` protocols, CONNECT tunnels) at the end of a drain, spread
 // over time so that their clients do not all reconnect in the same instant.
 //
