@@ -5,7 +5,7 @@
 import type { ServiceSpec } from '../config/spec.js';
 import type { SignalName } from '../config/signal-names.js';
 import type { TendEvent } from './events.js';
-import { DEADLINE_MARGIN_MS, holdLimitMs, stopChainMs } from './stop-budget.js';
+import { DEADLINE_MARGIN_MS, holdLimitMs, isPlain, stopChainMs } from './stop-budget.js';
 
 /** Where a service stands, seen from above. */
 export type ServiceStanding = 'waiting' | 'started' | 'ready' | 'done' | 'ended' | 'stopping' | 'stopped';
@@ -184,7 +184,7 @@ function beginStop(policy: TendPolicy, state: TendState, signal: SignalName, cod
   // Never past the budget: what the delay may have used of --grace is not available to the stop.
   const budget = policy.graceMs === undefined || policy.graceMs === null ? Infinity : policy.graceMs - (state.phase === 'delaying' ? policy.stopDelayMs ?? 0 : 0);
   // Holds may postpone stages up to their limit (all of the budget with --grace): the deadline leaves them that time.
-  const held = Math.max(0, ...policy.services.map((s) => holdLimitMs(s, policy.graceMs ?? null, policy.stopDelayMs ?? 0))) + DEADLINE_MARGIN_MS;
+  const held = Math.max(0, ...policy.services.map((s) => holdLimitMs(s, policy.graceMs ?? null, policy.stopDelayMs ?? 0, isPlain(policy.services)))) + DEADLINE_MARGIN_MS;
   const deadlineMs = Math.max(0, Math.min(Math.max(stopDeadlineMs(policy), held), budget));
   fx.push({ type: 'emit', event: { type: 'stopping', signal: code === null ? signal : null, deadlineMs, why } });
   fx.push({ type: 'arm-deadline', ms: deadlineMs });
@@ -244,7 +244,8 @@ function withStanding(state: TendState, service: string, standing: ServiceStandi
 // spread), plus KILL's grace.
 export function stopDeadlineMs(policy: TendPolicy): number {
   const total = new Map<string, number>();
-  const stopOf = (spec: ServiceSpec): number => stopChainMs(spec);
+  const plain = isPlain(policy.services);
+  const stopOf = (spec: ServiceSpec): number => stopChainMs(spec, plain);
   const chain = (spec: ServiceSpec, seen: ReadonlySet<string>): number => {
     const known = total.get(spec.name);
     if (known !== undefined) return known;

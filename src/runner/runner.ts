@@ -73,6 +73,8 @@ export interface ProcRuntime {
   readonly ring: LineRing | null;
   lastPingAt: number;
   statusText: string | null;
+  /** The stop stage the worker was last told about (a stop notice), -1 before its stop. */
+  noticeStage: number;
   startedAt: number;
 }
 
@@ -209,7 +211,7 @@ class Runner {
       this.lifetime.signal.addEventListener('abort', () => { lifetime.abort(); }, { once: true });
       const runtime: ServiceRuntime = {
         spec,
-        policy: { spec, hasSockets: (sockets[0] ?? []).length > 0, holdLimitMs: holdLimitMs(spec, this.spec.graceMs, this.spec.stopDelayMs) },
+        policy: { spec, hasSockets: (sockets[0] ?? []).length > 0, holdLimitMs: holdLimitMs(spec, this.spec.graceMs, this.spec.stopDelayMs, this.plain) },
         state: initialServiceState(spec),
         sockets,
         idleSlots: new Set(),
@@ -300,7 +302,7 @@ class Runner {
     switch (effect.type) {
       case 'spawn': this.spawn(rt, effect); return;
       case 'signal':
-        if (effect.signal !== 'SIGKILL') this.tellStop(rt, effect.proc, null);
+        this.tellStop(rt, effect.proc, null);
         this.signal(effect.pid, effect.signal, effect.to, effect.cont);
         return;
       case 'arm':
@@ -346,6 +348,9 @@ class Runner {
     const proc = rt.procs.get(id);
     const state = rt.state.procs[id]?.state;
     if (proc?.ipc == null || state?.kind !== 'stopping' || state.stage >= rt.spec.stop.length) return;
+    // A signal tells only of a stage just entered (a signal forwarded during the stop is not a stage).
+    if (ms === null && proc.noticeStage === state.stage) return;
+    proc.noticeStage = state.stage;
     const left = ms ?? rt.spec.stop[state.stage]?.timeoutMs ?? 0;
     proc.ipc.send({ cmd: STOP_NOTICE, reason: state.reason ?? 'shutdown', stage: state.stage, stages: rt.spec.stop.length, ms: left });
   }
@@ -376,7 +381,7 @@ class Runner {
   private spawn(rt: ServiceRuntime, effect: Extract<ServiceEffect, { type: 'spawn' }>): void {
     const proc: ProcRuntime = {
       id: effect.proc, service: rt.spec.name, slot: effect.slot, pid: null, lifetime: new AbortController(), notify: null, ipc: null,
-      ring: this.plain ? null : new LineRing(), lastPingAt: Date.now(), statusText: null, startedAt: Date.now(),
+      ring: this.plain ? null : new LineRing(), lastPingAt: Date.now(), statusText: null, startedAt: Date.now(), noticeStage: -1,
     };
     rt.procs.set(proc.id, proc);
     const pipes = this.plain ? null : { out: native.pipe(), err: native.pipe() };

@@ -41,4 +41,9 @@ describe('stop budget', () => {
   it('the tend deadline counts the spread: TERM:1s with the default spread → 5 s + margin', () => {
     assert.equal(stopDeadlineMs({ services: [spec({ stop: stages(1_000) })] }), DEFAULT_DRAIN_SPREAD_MS + DEADLINE_MARGIN_MS);
   });
+
+  it('a plain single command (no pool) never gets the preload: nothing is spread', () => {
+    assert.equal(stopDeadlineMs({ services: [spec({ stop: stages(1_000), pool: false, workers: 1 })] }), 1_000 + DEADLINE_MARGIN_MS);
+    assert.equal(stopChainMs(spec({ stop: stages(1_000) }), true), 1_000);
+  });
 });
