@@ -6,6 +6,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { freePort } from '../helpers/http.js';
 import { fixture, is, killAll, shellCode, start, startTend, until, type Proc } from '../helpers/tend.js';
@@ -87,5 +88,30 @@ describe('WebSockets at the end of a drain (ws, 500 clients, 4 workers)', () => 
     const peakSpread = peakPerSecond(spread.reload);
     t.diagnostic(`peak reconnects per second: ${peakBurst} all at once, ${peakSpread} spread over 8 s`);
     assert.ok(peakSpread * 3 <= peakBurst, `spread peak ${peakSpread}/s is more than a third of the all-at-once peak ${peakBurst}/s`);
+  });
+});
+
+describe('other upgraded connections at the end of a drain', () => {
+  it('a non-WebSocket upgrade gets no close frame: it is ended at the end of --drain-spread', { timeout: 30_000 }, async () => {
+    const port = await freePort();
+    const tend = startTend(['run', '--workers', '1', '--listen', `tcp://127.0.0.1:${port}`, '--drain-spread', '1500ms', '--', 'node', fixture('upgrade-app.js')]);
+    await tend.waitEvent(is('service-ready'), 15_000);
+    const socket = net.connect(port, '127.0.0.1');
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => { received += d; });
+    const ended = new Promise<number>((resolve) => { socket.on('end', () => { resolve(Date.now()); }); });
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
+    await until(() => received.includes('\r\n\r\n'), 5_000, 'the 101 response');
+    socket.write('ping');
+    await until(() => received.endsWith('ping'), 5_000, 'the echo');
+    const before = received.length;
+    process.kill(tend.pid, 'SIGTERM');
+    const stopping = await tend.waitEvent(is('stopping'), 5_000);
+    const at = await ended;
+    socket.end();
+    assert.equal(received.length, before, `nothing was written to the upgraded connection: ${JSON.stringify(received.slice(before))}`);
+    assert.ok(at - stopping.at >= 1_300, `ended ${at - stopping.at} ms after the stop began, before the 1.5 s spread was over`);
+    assert.equal(shellCode(await tend.exited(15_000)), 0);
   });
 });
