@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Real frameworks for the on-demand socket tests (express, fastify, koa, tsx), pinned by their own lock file.
-if [ ! -d test/fixtures/frameworks/node_modules/tsx ]; then
+if [ ! -d test/fixtures/frameworks/node_modules/tsx ] || [ ! -d test/fixtures/frameworks/node_modules/ws ]; then
   echo "install-test-deps: installing the framework fixtures (test/fixtures/frameworks)" >&2
   npm ci --prefix test/fixtures/frameworks --no-audit --no-fund --loglevel=error >/dev/null \
     || echo "install-test-deps: could not install test/fixtures/frameworks (the framework tests will be skipped)" >&2

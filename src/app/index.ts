@@ -1,4 +1,4 @@
-// tend's in-app library: `import { ready } from 'tend'`. It tells the supervisor (tend, or systemd directly) what the
+// tend's in-app library: `import { ready, onStop, hold } from 'tend'`. It tells the supervisor (tend, or systemd directly) what the
 // app is doing, over the sd_notify protocol (docs/protocol.md). Under tend it writes to the connected datagram fd in
 // TEND_NOTIFY_FD (plain fs.writeSync, no native code); directly under systemd it sends to NOTIFY_SOCKET through tend's
 // addon, loaded on first use. Unsupervised, every call is a silent no-op that returns false. Importing it does
@@ -86,6 +86,52 @@ function withStatus(fields: Record<string, string | number | bigint>, statusText
 function statusLine(text: string): string {
   const line = text.replace(/[\r\n]+/g, ' ');
   return line.length > MAX_STATUS_CHARS ? `${line.slice(0, MAX_STATUS_CHARS - 1)}…` : line;
+}
+
+/** A stop hook: `signal` aborts shortly before tend's next stop stage is due; `timeLeftMs` is the time until it. */
+export type StopHook = (signal: AbortSignal, timeLeftMs: number) => unknown;
+
+/** The preload's stop hub on `process` (src/preload/stop.cts), when tend started this worker with it. */
+interface StopHub {
+  readonly version: number;
+  onStop(hook: StopHook): () => void;
+  hold(name: string): () => void;
+}
+
+function stopHub(): StopHub | null {
+  const hub = (process as unknown as Record<symbol, unknown>)[Symbol.for('tend.stop')] as StopHub | undefined;
+  return hub?.version === 1 ? hub : null;
+}
+
+/**
+ * Runs `hook` when tend begins stopping this worker (a reload, a scale-down or the final stop), instead of a SIGTERM
+ * listener: the preload still drains the HTTP servers and exits once every hook's promise has settled. Returns a
+ * function that removes the hook. A no-op without tend (or with --no-preload).
+ */
+export function onStop(hook: StopHook): () => void {
+  if (typeof hook !== 'function') throw new TypeError('tend.onStop: the hook must be a function');
+  return stopHub()?.onStop(hook) ?? (() => undefined);
+}
+
+/**
+ * Makes tend's stop wait for work in progress (a job, an upload): until the returned release function is called, a
+ * stopping worker gets no further stop stage (bounded by the stop sequence, or by --grace), and `tend status` lists the
+ * hold. Calling release more than once does nothing. A no-op without tend.
+ */
+export function hold(name: string): () => void {
+  if (typeof name !== 'string' || /[\n\r]/.test(name) || name.length > contract.HOLD_NAME_MAX || name.trim() === '') {
+    throw new TypeError(`tend.hold: ${JSON.stringify(name)} is not a hold name (1 to 200 characters, no newline)`);
+  }
+  const hub = stopHub();
+  if (hub !== null) return hub.hold(name);
+  // No preload (e.g. --no-preload): tend still waits for the hold, the process just exits on its own terms.
+  if (!notify({ [contract.NOTIFY_HOLD]: name })) return () => undefined;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    notify({ [contract.NOTIFY_RELEASE]: name });
+  };
 }
 
 let warned = false;

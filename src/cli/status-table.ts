@@ -44,7 +44,7 @@ function row(w: RichWorker, threshold: number): string[] {
     w.rssBytes === null ? '-' : `${(w.rssBytes / 1048576).toFixed(1)}M`,
     w.cpuPercent === null ? '-' : w.cpuPercent.toFixed(1),
     w.fds === null ? '-' : `${w.fds}/${w.fdLimit ?? '∞'}`,
-    w.status ?? '',
+    [w.status ?? '', ...w.holds.map((h) => `[hold ${h.name}${h.count > 1 ? ` ×${h.count}` : ''} ${duration(Date.now() - Date.parse(h.since))}]`)].join(' ').trim(),
   ];
 }
 

@@ -27,6 +27,7 @@ import {
 import { DEFAULT_STOP_TIMEOUT_MS, parseLimit, parseRemap, parseSignalScope, parseStopSpec, parseUserSpec } from './run-config.js';
 import type { RestartMode, ServiceSpec, ServiceType } from './spec.js';
 import { usageError } from '../errors.js';
+import { DEFAULT_DRAIN_SPREAD_MS } from '../core/stop-budget.js';
 
 /** `process`: a setting of tend itself (top level of a file); `service`: one per service. */
 export type Scope = 'process' | 'service';
@@ -252,6 +253,9 @@ export const FLAGS: readonly Flag[] = [
   svc({ name: 'ready-timeout', arg: 'DUR', section: 'Sockets and readiness', default: formatDuration(DEFAULT_READY_TIMEOUT_MS),
     help: 'a process not ready by then is stopped' },
   (v, flag) => parsePositiveDurationFlag(flag, v), (d, v) => { d.readyTimeoutMs = v; }),
+  svc({ name: 'drain-spread', arg: 'DUR', section: 'Sockets and readiness', default: formatDuration(DEFAULT_DRAIN_SPREAD_MS),
+    help: 'on a stop, the preload closes WebSocket and other upgraded connections one by one over DUR (close code 1001 on a stop, 1012 on a reload), so clients do not all reconnect at once; 0 = all at once. The first stop stage lasts at least DUR' },
+  (v, flag) => parseDurationFlag(flag, v), (d, v) => { d.drainSpreadMs = v; }),
   svcSwitch({ name: 'no-preload', section: 'Sockets and readiness', default: 'preload on',
     help: 'do not inject the Node preload (listen redirect and graceful HTTP drain)' }, (d, on) => { d.preload = !on; }),
   // Restarts

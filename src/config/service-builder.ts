@@ -6,6 +6,7 @@ import { FLAG_BY_NAME, type ProcessDraft, type RawValue, type ServiceDraft } fro
 import { DEFAULT_GUARDS, DEFAULT_LIVENESS, DEFAULT_READY_TIMEOUT_MS, DEFAULT_RESTART, type LivenessPolicy } from './pool-config.js';
 import { formatDuration } from './duration.js';
 import { DEFAULT_STOP } from './run-config.js';
+import { DEFAULT_DRAIN_SPREAD_MS } from '../core/stop-budget.js';
 import type { RestartMode, ServiceSpec } from './spec.js';
 
 /** Where settings come from, for error messages and for the defaults that differ between sources. */
@@ -20,6 +21,7 @@ export function newServiceDraft(name: string): ServiceDraft {
     before: [], stop: DEFAULT_STOP, signalScope: 'group', remapExit: new Map(), limits: [], user: null, listen: [],
     socketStrategy: 'shared', ready: { kind: 'auto' }, readyTimeoutMs: DEFAULT_READY_TIMEOUT_MS, backoff: { ...DEFAULT_RESTART },
     reloadSurge: 1, guards: { ...DEFAULT_GUARDS }, preload: true, watchdogMs: null, minReady: 1, liveness: DEFAULT_LIVENESS, metricsWorkers: undefined,
+    drainSpreadMs: DEFAULT_DRAIN_SPREAD_MS,
     workersGiven: null, restartGiven: null, commandGiven: null,
   };
 }
@@ -98,8 +100,8 @@ export function finishService(draft: ServiceDraft, originOf: Origin | ((key: str
     throw usage('reload-surge', `is more than the ${workers} workers`, `use at most --reload-surge ${workers}`, `use at most reload-surge: ${workers}`);
   }
   const probes = checkProbes(draft, given, usage);
-  const { workersGiven: _w, restartGiven: _r, commandGiven, minReady, liveness: _l, metricsWorkers: _m, ...spec } = draft;
-  return { ...spec, command: commandGiven ?? draft.command, pool, workers, restart, ...presentOnly({ minReady }), ...probes };
+  const { workersGiven: _w, restartGiven: _r, commandGiven, minReady, liveness: _l, metricsWorkers: _m, drainSpreadMs, ...spec } = draft;
+  return { ...spec, command: commandGiven ?? draft.command, pool, workers, restart, ...presentOnly({ minReady, drainSpreadMs }), ...probes };
 }
 
 type Usage = (key: string, problem: string, flagFix: string, fileFix: string) => TendError;

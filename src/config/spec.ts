@@ -45,6 +45,8 @@ export interface ServiceSpec {
   readonly guards: GuardPolicy;
   readonly preload: boolean;
   readonly watchdogMs: number | null;
+  /** How long the preload spreads closing upgraded connections over (`--drain-spread`); absent = the default, 5 s. */
+  readonly drainSpreadMs?: number;
   /** Workers that must be ready for tend's /readyz to pass (`--min-ready`); absent = 1. */
   readonly minReady?: number;
   /** Per-worker liveness probes (`--liveness`); absent = none. */

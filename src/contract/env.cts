@@ -23,6 +23,8 @@ const ENV = {
   ipcFd: 'TEND_IPC_FD',
   /** How long a keep-alive connection must be idle before the preload's drain closes it (ms). */
   drainIdleMs: 'TEND_DRAIN_IDLE_MS',
+  /** Node workers with the preload: how long it spreads closing upgraded connections over on a stop (ms). */
+  drainSpreadMs: 'TEND_DRAIN_SPREAD_MS',
   /** With --liveness http:/tcp or --metrics-workers: the unix socket path where the preload serves the app's server for this worker alone. */
   probeSocket: 'TEND_PROBE_SOCKET',
   /** Set for an exec liveness probe (--liveness exec:CMD), never for a worker: the probed worker's pid, slot, service. */
@@ -39,12 +41,20 @@ const FIRST_LISTEN_FD = 3;
 /** tend's own sd_notify key: the preload reports a listening server ("TEND_LISTENING=tcp:0.0.0.0:3000"). */
 const NOTIFY_LISTENING = 'TEND_LISTENING';
 
+/** tend's own sd_notify keys: the app holds work its stop must wait for (`hold(name)`), and releases it. */
+const NOTIFY_HOLD = 'X_TEND_HOLD';
+const NOTIFY_RELEASE = 'X_TEND_RELEASE';
+/** The longest hold name tend accepts. */
+const HOLD_NAME_MAX = 200;
+
 /** Internal messages on the IPC channel (Node delivers cmd "NODE_…" as 'internalMessage', never to the app). */
 const IPC = {
   /** {"cmd":"NODE_TEND_LISTEN","id":1,"kind":"tcp","host":null,"port":3000} or {…,"kind":"unix","path":…}. */
   listenRequest: 'NODE_TEND_LISTEN',
   /** tend's answer, with the socket attached ({"address":…}) or without it ({"error":{code, errno, syscall}}). */
   listenReply: 'NODE_TEND_LISTEN_REPLY',
+  /** tend → a stopping Node worker: `{ cmd, reason, stage, stages, ms }` (docs/drain.md). */
+  stopNotice: 'NODE_TEND_STOP',
 } as const;
 
-export = { ENV, FIRST_LISTEN_FD, NOTIFY_LISTENING, IPC };
+export = { ENV, FIRST_LISTEN_FD, NOTIFY_LISTENING, NOTIFY_HOLD, NOTIFY_RELEASE, HOLD_NAME_MAX, IPC };

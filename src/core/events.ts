@@ -107,6 +107,11 @@ export type TendEvent =
       readonly requests: readonly number[];
     }
   | { readonly type: 'extended'; readonly service: string; readonly slot: number; readonly pid: number; readonly deadline: 'ready' | 'stop'; readonly ms: number }
+  /** The app took or released a hold (`hold(name)`); `holds` = how many names it holds now. */
+  | { readonly type: 'held'; readonly service: string; readonly slot: number; readonly pid: number; readonly name: string; readonly holds: number }
+  | { readonly type: 'released'; readonly service: string; readonly slot: number; readonly pid: number; readonly name: string; readonly holds: number }
+  /** A stop stage's time is up, but the next stage waits for the app's holds (at most `ms` more). */
+  | { readonly type: 'stage-held'; readonly service: string; readonly slot: number; readonly pid: number; readonly stage: number; readonly holds: readonly string[]; readonly ms: number }
   | { readonly type: 'notified'; readonly service: string; readonly slot: number; readonly pid: number; readonly status: string | null; readonly stopping: boolean }
   | { readonly type: 'all-ready' }
   | { readonly type: 'received'; readonly signal: SignalName }

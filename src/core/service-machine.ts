@@ -91,6 +91,7 @@ export type TimerRef =
   | { readonly kind: 'ready'; readonly proc: number }
   | { readonly kind: 'ready-delay'; readonly proc: number }
   | { readonly kind: 'stage'; readonly proc: number; readonly stage: number }
+  | { readonly kind: 'hold-limit'; readonly proc: number }
   | { readonly kind: 'restart'; readonly slot: number };
 
 export type ServiceEvent =
@@ -102,6 +103,9 @@ export type ServiceEvent =
   | { readonly type: 'timer'; readonly timer: TimerRef; readonly at: number; readonly random: number }
   | { readonly type: 'ready-signal'; readonly proc: number; readonly source: ReadySource; readonly at: number }
   | { readonly type: 'extend'; readonly proc: number; readonly ms: number }
+  /** The app holds (or releases) work its stop must wait for (X_TEND_HOLD= / X_TEND_RELEASE=). */
+  | { readonly type: 'hold'; readonly proc: number; readonly name: string; readonly at: number }
+  | { readonly type: 'release'; readonly proc: number; readonly name: string }
   | { readonly type: 'reload'; readonly request: number }
   | { readonly type: 'stop'; readonly signal: SignalName }
   | { readonly type: 'kill' }
@@ -135,6 +139,8 @@ export type ServiceEffect =
 export interface ServicePolicy {
   readonly spec: ServiceSpec;
   readonly hasSockets: boolean;
+  /** How long holds may postpone a worker's stop stages (core/stop-budget.ts holdLimitMs); absent = the stages' sum. */
+  readonly holdLimitMs?: number;
 }
 
 export interface ServiceTransition {
@@ -183,6 +189,8 @@ export function serviceTransition(policy: ServicePolicy, state: ServiceState, ev
     case 'timer': onTimer(d, event.timer, event.at); break;
     case 'ready-signal': onReadySignal(d, event.proc, event.source, event.at); break;
     case 'extend': onExtend(d, event.proc, event.ms); break;
+    case 'hold': onHold(d, event.proc, event.name, event.at, true); break;
+    case 'release': onHold(d, event.proc, event.name, 0, false); break;
     case 'reload': onReload(d, event.request); break;
     case 'stop': onStop(d, event.signal); break;
     case 'kill': for (const id of liveIds(d)) feed(d, id, { type: 'kill' }); break;
@@ -271,7 +279,8 @@ function onSpawnFailed(d: Draft, id: number, code: number, message: string): voi
 // ---- the process machines ----
 
 function processPolicy(d: Draft): ProcessPolicy {
-  return { stop: d.p.spec.stop, scope: d.p.spec.signalScope };
+  const policy = { stop: d.p.spec.stop, scope: d.p.spec.signalScope };
+  return d.p.holdLimitMs === undefined ? policy : { ...policy, holdLimitMs: d.p.holdLimitMs };
 }
 
 function feed(d: Draft, id: number, event: ProcessEvent): void {
@@ -298,6 +307,12 @@ function feed(d: Draft, id: number, event: ProcessEvent): void {
       case 'became-ready':
         onReady(d, rec);
         break;
+      case 'stage-held':
+        emit(d, { type: 'stage-held', service: d.p.spec.name, slot: rec.slot, pid: t.state.pid, stage: effect.stage, holds: effect.holds, ms: effect.ms });
+        break;
+      case 'arm-hold-limit':
+        d.fx.push({ type: 'arm', timer: { kind: 'hold-limit', proc: id }, ms: effect.ms });
+        break;
     }
   }
   if (t.state.kind === 'stopping' || t.state.kind === 'exited') {
@@ -311,6 +326,7 @@ function onTimer(d: Draft, timer: TimerRef, at: number): void {
     case 'ready': feed(d, timer.proc, { type: 'ready-timeout' }); return;
     case 'ready-delay': onReadySignal(d, timer.proc, 'delay', at); return;
     case 'stage': feed(d, timer.proc, { type: 'stage-timeout', stage: timer.stage, at }); return;
+    case 'hold-limit': feed(d, timer.proc, { type: 'hold-limit' }); return;
     case 'restart': onRestartDue(d, timer.slot); return;
   }
 }
@@ -338,6 +354,17 @@ function onExtend(d: Draft, id: number, ms: number): void {
     d.fx.push({ type: 'arm', timer: { kind: 'stage', proc: id, stage: state.stage }, ms });
     emit(d, { type: 'extended', service: d.p.spec.name, slot: rec.slot, pid: state.pid, deadline: 'stop', ms });
   }
+}
+
+// A hold taken or released by the app: the process machine keeps the holds and decides what they postpone.
+function onHold(d: Draft, id: number, name: string, at: number, taken: boolean): void {
+  const rec = d.s.procs[id];
+  const state = rec?.state;
+  if (rec === undefined || state == null || state.kind === 'exited') return;
+  feed(d, id, taken ? { type: 'hold', name, at } : { type: 'release', name });
+  const holds = d.s.procs[id]?.state;
+  const left = holds == null || holds.kind === 'exited' ? 0 : Object.keys(holds.holds ?? {}).length;
+  emit(d, { type: taken ? 'held' : 'released', service: d.p.spec.name, slot: rec.slot, pid: state.pid, name, holds: left });
 }
 
 // ---- readiness ----

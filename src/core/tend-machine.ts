@@ -5,6 +5,7 @@
 import type { ServiceSpec } from '../config/spec.js';
 import type { SignalName } from '../config/signal-names.js';
 import type { TendEvent } from './events.js';
+import { DEADLINE_MARGIN_MS, holdLimitMs, isPlain, stopChainMs } from './stop-budget.js';
 
 /** Where a service stands, seen from above. */
 export type ServiceStanding = 'waiting' | 'started' | 'ready' | 'done' | 'ended' | 'stopping' | 'stopped';
@@ -59,8 +60,7 @@ export interface TendTransition {
 /** Signals from outside that stop tend; every other signal is forwarded (HUP reloads pools). */
 export const STOP_SIGNALS: ReadonlySet<SignalName> = new Set(['SIGTERM', 'SIGINT']);
 
-/** Extra time past the longest stop chain before everything left is SIGKILLed. */
-export const DEADLINE_MARGIN_MS = 1_000;
+export { DEADLINE_MARGIN_MS };
 
 // The state before anything has started.
 export function initialTendState(policy: TendPolicy): TendState {
@@ -183,7 +183,9 @@ function beginStop(policy: TendPolicy, state: TendState, signal: SignalName, cod
   if (state.phase !== 'running' && state.phase !== 'delaying') return state;
   // Never past the budget: what the delay may have used of --grace is not available to the stop.
   const budget = policy.graceMs === undefined || policy.graceMs === null ? Infinity : policy.graceMs - (state.phase === 'delaying' ? policy.stopDelayMs ?? 0 : 0);
-  const deadlineMs = Math.max(0, Math.min(stopDeadlineMs(policy), budget));
+  // Holds may postpone stages up to their limit (all of the budget with --grace): the deadline leaves them that time.
+  const held = Math.max(0, ...policy.services.map((s) => holdLimitMs(s, policy.graceMs ?? null, policy.stopDelayMs ?? 0, isPlain(policy.services)))) + DEADLINE_MARGIN_MS;
+  const deadlineMs = Math.max(0, Math.min(Math.max(stopDeadlineMs(policy), held), budget));
   fx.push({ type: 'emit', event: { type: 'stopping', signal: code === null ? signal : null, deadlineMs, why } });
   fx.push({ type: 'arm-deadline', ms: deadlineMs });
   return stopNext(policy, { ...state, phase: 'stopping', code, stopSignal: signal }, fx);
@@ -238,10 +240,12 @@ function withStanding(state: TendState, service: string, standing: ServiceStandi
   return { ...state, services: { ...state.services, [service]: standing } };
 }
 
-// One deadline for the whole stop: the longest chain of dependent stop sequences, plus KILL's grace.
+// One deadline for the whole stop: the longest chain of dependent stop sequences (each first stage at least the drain
+// spread), plus KILL's grace.
 export function stopDeadlineMs(policy: TendPolicy): number {
   const total = new Map<string, number>();
-  const stopOf = (spec: ServiceSpec): number => spec.stop.reduce((sum, stage) => sum + stage.timeoutMs, 0);
+  const plain = isPlain(policy.services);
+  const stopOf = (spec: ServiceSpec): number => stopChainMs(spec, plain);
   const chain = (spec: ServiceSpec, seen: ReadonlySet<string>): number => {
     const known = total.get(spec.name);
     if (known !== undefined) return known;

@@ -22,6 +22,6 @@ export function parseHealthListen(text: string, flag = '--health-listen'): Healt
 export function checkStopBudget(stopDelayMs: number, stopDeadlineMs: number, graceMs: number | null): void {
   if (graceMs === null || stopDelayMs + stopDeadlineMs <= graceMs) return;
   throw usageError('--grace', formatDuration(graceMs),
-    `the stop delay (${formatDuration(stopDelayMs)}) plus the longest stop chain (${formatDuration(stopDeadlineMs)}, stop timeouts plus 1s for KILL) is ${formatDuration(stopDelayMs + stopDeadlineMs)}, more than the budget`,
-    'raise --grace (and terminationGracePeriodSeconds), or shorten --stop-delay or the --stop timeouts');
+    `the stop delay (${formatDuration(stopDelayMs)}) plus the longest stop chain (${formatDuration(stopDeadlineMs)}, the stop timeouts, the first one at least the drain spread, plus 1s for KILL) is ${formatDuration(stopDelayMs + stopDeadlineMs)}, more than the budget`,
+    'raise --grace (and terminationGracePeriodSeconds), or shorten --stop-delay, --drain-spread or the --stop timeouts');
 }

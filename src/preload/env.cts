@@ -8,6 +8,7 @@
 //   TEND_IPC_FD=k                  a Node IPC channel to tend, for the first Node process that is not a launcher
 //   TEND_DRAIN_IDLE_MS=250         how long a keep-alive socket must be idle before the drain closes it
 //   TEND_PROBE_SOCKET=/run/tend/…  a unix socket path where the app's server also serves tend's liveness probes
+//   TEND_DRAIN_SPREAD_MS=5000      how long closing upgraded connections (WebSocket) is spread over
 //   TEND_PRELOAD_DEBUG=1           verbose stderr (read by log.cts)
 
 import address = require('../contract/address.cjs');
@@ -17,6 +18,7 @@ import type { ConfigResult } from './types.cjs';
 
 const { ENV, FIRST_LISTEN_FD } = contract;
 const DEFAULT_DRAIN_IDLE_MS = 250;
+const DEFAULT_DRAIN_SPREAD_MS = 5_000;
 
 // A whole number from `name`, or null when unset; a malformed value is a problem and counts as unset.
 function wholeNumber(env: NodeJS.ProcessEnv, name: string, digits: number, problems: string[], consequence: string): number | null {
@@ -66,8 +68,10 @@ function readConfig(env: NodeJS.ProcessEnv, pid: number): ConfigResult {
   }
   const drainIdleMs = wholeNumber(env, ENV.drainIdleMs, 9, problems,
     `is not a whole number of ms; using ${DEFAULT_DRAIN_IDLE_MS}`) ?? DEFAULT_DRAIN_IDLE_MS;
+  const drainSpreadMs = wholeNumber(env, ENV.drainSpreadMs, 9, problems,
+    `is not a whole number of ms; using ${DEFAULT_DRAIN_SPREAD_MS}`) ?? DEFAULT_DRAIN_SPREAD_MS;
   const probeSocket = parseProbeSocket(env[ENV.probeSocket], problems);
-  return { active: true, config: { entries, notifyFd, ipcFd, drainIdleMs, probeSocket }, problems };
+  return { active: true, config: { entries, notifyFd, ipcFd, drainIdleMs, drainSpreadMs, probeSocket }, problems };
 }
 
 export = { readConfig, DEFAULT_DRAIN_IDLE_MS };

@@ -5,7 +5,8 @@
 //   - any other listen(port) / listen(path) gets a socket tend opens once for the whole service (over the Node IPC
 //     channel this process claims from TEND_IPC_FD, which also gives the app process.send);
 //   - every server that starts listening is reported to tend (TEND_LISTENING=… on TEND_NOTIFY_FD);
-//   - SIGTERM/SIGINT drain http/https servers gracefully, then exit 0 unless the app handles the signal itself.
+//   - SIGTERM/SIGINT drain http/https servers gracefully (WebSockets closed with 1001/1012, spread out), then exit 0
+//     unless the app handles the signal itself; tend's stop notices drive the app's onStop hooks and holds (stop.cts).
 // See docs/drain.md. Loading must be cheap and must never throw: on any surprise the preload logs one
 // "tend-preload:" line and stays out of the way.
 import env = require('./env.cjs');
@@ -29,7 +30,6 @@ function main(): void {
     `, notify fd ${config.notifyFd ?? 'none'}, drain idle ${config.drainIdleMs} ms`);
 
   // Loaded only when active, so a process that inherited NODE_OPTIONS but not the environment pays nothing more.
-  const drain = (require('./drain.cjs') as typeof import('./drain.cjs')).install(config.drainIdleMs);
   const ipcModule = require('./ipc.cjs') as typeof import('./ipc.cjs');
   let ipc = null;
   if (ipcModule.isLauncher(process.argv[1])) {
@@ -38,6 +38,9 @@ function main(): void {
   } else {
     ipc = ipcModule.claim(config.ipcFd);
   }
+  const hub = (require('./stop.cjs') as typeof import('./stop.cjs')).install(config.notifyFd, ipc !== null);
+  const drain = (require('./drain.cjs') as typeof import('./drain.cjs'))
+    .install({ drainIdleMs: config.drainIdleMs, drainSpreadMs: config.drainSpreadMs, hub });
   // Before listen.cjs wraps net.Server.prototype.listen: the probe socket uses Node's own.
   const probe = config.probeSocket === null ? undefined : (require('./probe.cjs') as typeof import('./probe.cjs')).install(config.probeSocket);
   (require('./listen.cjs') as typeof import('./listen.cjs')).install(config, drain, ipc, probe);

@@ -13,6 +13,8 @@ export interface PreloadConfig {
   readonly drainIdleMs: number;
   /** TEND_PROBE_SOCKET: where this worker serves tend's liveness probes (probe.cts); null when tend asks for none. */
   readonly probeSocket: string | null;
+  /** How long closing upgraded connections is spread over on a stop (TEND_DRAIN_SPREAD_MS). */
+  readonly drainSpreadMs: number;
 }
 
 export type ConfigResult =

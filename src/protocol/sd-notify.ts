@@ -29,6 +29,7 @@ export interface NotifyMessage {
   readonly fields: readonly (readonly [string, string])[];
 }
 
+
 /** Why a datagram was ignored. */
 export type NotifyRejection = { readonly rejected: string };
 

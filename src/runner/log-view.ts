@@ -28,7 +28,17 @@ interface View {
 }
 
 function render(e: TendEvent, view: View): Line {
-  return renderProcess(e, view) ?? renderLiveness(e, view) ?? renderService(e, view) ?? renderTend(e);
+  return renderProcess(e, view) ?? renderLiveness(e, view) ?? renderHold(e, view) ?? renderService(e, view) ?? renderTend(e);
+}
+
+// Lines about the app's holds (`hold(name)`) and the stop stages they postpone.
+function renderHold(e: TendEvent, { who }: View): Line | undefined {
+  switch (e.type) {
+    case 'held': return { level: 'debug', text: `${who(e.service, e.slot)} (pid ${e.pid}) holds ${JSON.stringify(e.name)} (${e.holds} held)` };
+    case 'released': return { level: 'debug', text: `${who(e.service, e.slot)} (pid ${e.pid}) released ${JSON.stringify(e.name)} (${e.holds} held)` };
+    case 'stage-held': return { level: 'info', text: `${who(e.service, e.slot)} (pid ${e.pid}): its stop waits for ${e.holds.map((h) => JSON.stringify(h)).join(', ')} (at most ${formatDuration(e.ms)} more)` };
+    default: return undefined;
+  }
 }
 
 // Lines about liveness probes: a failure, a recovery, and the service-wide degraded state (said once, and once cleared).

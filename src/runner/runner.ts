@@ -8,6 +8,7 @@ import type { ServiceSpec, TendSpec } from '../config/spec.js';
 import type { SignalName } from '../config/signal-names.js';
 import type { EventSink, TendEvent } from '../core/events.js';
 import { initialServiceState, serviceTransition, type ServiceEvent, type ServiceEffect, type ServicePolicy, type ServiceState, type TimerRef } from '../core/service-machine.js';
+import { holdLimitMs } from '../core/stop-budget.js';
 import { initialTendState, reloadTargets, tendTransition, type TendEffect, type TendMachineEvent, type TendState } from '../core/tend-machine.js';
 import { TendError } from '../errors.js';
 import { closeListenSockets, openListenSockets, removeSocketFile, reopenReusePort, type OpenSocket } from '../os/listen-sockets.js';
@@ -24,6 +25,7 @@ import { spawnProcess } from '../os/spawn.js';
 import { reclaimTerminal, terminalToHandOver } from '../os/terminal.js';
 import { resolveCredentials, type Credentials } from '../os/users.js';
 import { preloadPath } from '../preload/path.js';
+import contract from '../contract/env.cjs';
 import type { NotifyMessage } from '../protocol/sd-notify.js';
 import { inheritedSockets } from '../systemd/socket-activation.js';
 import { relayToSystemd } from '../systemd/relay.js';
@@ -76,6 +78,8 @@ export interface ProcRuntime {
   readonly ring: LineRing | null;
   lastPingAt: number;
   statusText: string | null;
+  /** The stop stage the worker was last told about (a stop notice), -1 before its stop. */
+  noticeStage: number;
   startedAt: number;
   /** Where its preload serves liveness probes (TEND_PROBE_SOCKET), or null. */
   probeSocket: string | null;
@@ -221,7 +225,7 @@ class Runner {
       this.lifetime.signal.addEventListener('abort', () => { lifetime.abort(); }, { once: true });
       const runtime: ServiceRuntime = {
         spec,
-        policy: { spec, hasSockets: (sockets[0] ?? []).length > 0 },
+        policy: { spec, hasSockets: (sockets[0] ?? []).length > 0, holdLimitMs: holdLimitMs(spec, this.spec.graceMs, this.spec.stopDelayMs, this.plain) },
         state: initialServiceState(spec),
         sockets,
         idleSlots: new Set(),
@@ -314,8 +318,14 @@ class Runner {
   private runServiceEffect(rt: ServiceRuntime, effect: ServiceEffect): void {
     switch (effect.type) {
       case 'spawn': this.spawn(rt, effect); return;
-      case 'signal': this.signal(effect.pid, effect.signal, effect.to, effect.cont); return;
-      case 'arm': this.arm(rt, effect.timer, effect.ms); return;
+      case 'signal':
+        this.tellStop(rt, effect.proc, null);
+        this.signal(effect.pid, effect.signal, effect.to, effect.cont);
+        return;
+      case 'arm':
+        if (effect.timer.kind === 'stage') this.tellStop(rt, effect.timer.proc, effect.ms);
+        this.arm(rt, effect.timer, effect.ms);
+        return;
       case 'cancel': this.timers.cancel(timerKey(rt.spec.name, effect.timer)); return;
       case 'watch-group': this.watchGroup(rt, effect.proc, effect.pid); return;
       case 'probe': this.probe(rt, effect.proc); return;
@@ -342,7 +352,24 @@ class Runner {
       this.idleSlot(rt, event.slot);
     } else if (event.type === 'reload-finished') {
       rt.lastReload = { ok: event.ok, at: new Date().toISOString(), detail: event.detail };
+    } else if (event.type === 'stage-held') {
+      const id = [...rt.procs.values()].find((p) => p.pid === event.pid)?.id;
+      if (id !== undefined) this.tellStop(rt, id, event.ms);
     }
+  }
+
+  // Tell a stopping Node worker (its preload, over the IPC channel) why it stops and how long until its next stage:
+  // before each stage's signal, and whenever that time changes (EXTEND_TIMEOUT_USEC, holds). The preload picks close
+  // codes from the reason and fires the app's onStop hooks before the time is up (docs/drain.md).
+  private tellStop(rt: ServiceRuntime, id: number, ms: number | null): void {
+    const proc = rt.procs.get(id);
+    const state = rt.state.procs[id]?.state;
+    if (proc?.ipc == null || state?.kind !== 'stopping' || state.stage >= rt.spec.stop.length) return;
+    // A signal tells only of a stage just entered (a signal forwarded during the stop is not a stage).
+    if (ms === null && proc.noticeStage === state.stage) return;
+    proc.noticeStage = state.stage;
+    const left = ms ?? rt.spec.stop[state.stage]?.timeoutMs ?? 0;
+    proc.ipc.send({ cmd: contract.IPC.stopNotice, reason: state.reason ?? 'shutdown', stage: state.stage, stages: rt.spec.stop.length, ms: left });
   }
 
   // A reuseport slot with no worker would still get its share of new connections, which would wait in its queue until
@@ -372,7 +399,7 @@ class Runner {
   private spawn(rt: ServiceRuntime, effect: Extract<ServiceEffect, { type: 'spawn' }>): void {
     const proc: ProcRuntime = {
       id: effect.proc, service: rt.spec.name, slot: effect.slot, pid: null, lifetime: new AbortController(), notify: null, ipc: null,
-      ring: this.plain ? null : new LineRing(), lastPingAt: Date.now(), statusText: null, startedAt: Date.now(), probeSocket: null, listened: false,
+      ring: this.plain ? null : new LineRing(), lastPingAt: Date.now(), statusText: null, startedAt: Date.now(), probeSocket: null, listened: false, noticeStage: -1,
     };
     rt.procs.set(proc.id, proc);
     const pipes = this.plain ? null : { out: native.pipe(), err: native.pipe() };
@@ -454,6 +481,15 @@ class Runner {
       // The preload opens the private probe socket before it reports a listen on tend's socket.
       proc.listened = true;
       this.dispatch({ to: 'service', service, event: { type: 'ready-signal', proc: proc.id, source: 'listen', at } });
+    }
+    for (const [key, value] of m.fields) {
+      if (key !== contract.NOTIFY_HOLD && key !== contract.NOTIFY_RELEASE) continue;
+      const name = value.trim();
+      if (name === '' || name.length > contract.HOLD_NAME_MAX) {
+        this.log('debug', `${service}.${proc.slot}: ignored ${key}=${JSON.stringify(value.slice(0, 40))}: a hold's name is 1 to ${contract.HOLD_NAME_MAX} characters`);
+        continue;
+      }
+      this.dispatch({ to: 'service', service, event: key === contract.NOTIFY_HOLD ? { type: 'hold', proc: proc.id, name, at } : { type: 'release', proc: proc.id, name } });
     }
     if (m.extendTimeoutUsec !== null) this.dispatch({ to: 'service', service, event: { type: 'extend', proc: proc.id, ms: clampTimerMs(Math.ceil(m.extendTimeoutUsec / 1000)) } });
   }
@@ -653,6 +689,7 @@ function timerKey(service: string, timer: TimerRef): string {
   switch (timer.kind) {
     case 'restart': return `${service}:restart:${timer.slot}`;
     case 'stage': return `${service}:stage:${timer.proc}`;
+    case 'hold-limit': return `${service}:hold-limit:${timer.proc}`;
     case 'ready': return `${service}:ready:${timer.proc}`;
     case 'ready-delay': return `${service}:ready-delay:${timer.proc}`;
   }

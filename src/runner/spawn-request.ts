@@ -3,6 +3,7 @@
 import type { ServiceSpec } from '../config/spec.js';
 import address from '../contract/address.cjs';
 import contract from '../contract/env.cjs';
+import { drainSpreadMs } from '../core/stop-budget.js';
 import type { OpenSocket } from '../os/listen-sockets.js';
 import type { NotifyChannel } from '../os/notify-channel.js';
 import type { RlimitEntry } from '../os/rlimits.js';
@@ -69,7 +70,10 @@ export function spawnRequest(ctx: SpawnContext): ProcessSpec {
   }
   if (ctx.spec.watchdogMs !== null && ctx.role === 'worker') env['WATCHDOG_USEC'] = String(ctx.spec.watchdogMs * 1000);
   Object.assign(env, probeEnv(ctx));
-  if (ctx.preloadPath !== null && ctx.role === 'worker') env['NODE_OPTIONS'] = `${env['NODE_OPTIONS'] ?? ''} --require ${ctx.preloadPath}`.trim();
+  if (ctx.preloadPath !== null && ctx.role === 'worker') {
+    env['NODE_OPTIONS'] = `${env['NODE_OPTIONS'] ?? ''} --require ${ctx.preloadPath}`.trim();
+    env[ENV.drainSpreadMs] = String(drainSpreadMs(ctx.spec));
+  }
   return {
     argv,
     env,

@@ -16,6 +16,8 @@ export interface WorkerStatus {
   readonly status: string | null;
   /** Failed liveness probes in a row (with --liveness), else null. */
   readonly probeFailures: number | null;
+  /** What the app holds its stop for (`hold(name)`), with when each was first taken (ISO time). */
+  readonly holds: readonly { readonly name: string; readonly since: string; readonly count: number }[];
 }
 
 /** One service as `tend status` shows it. */
@@ -60,6 +62,8 @@ export function snapshot(tend: TendState, services: ReadonlyMap<string, ServiceR
         uptimeMs: proc === undefined ? 0 : now - proc.startedAt,
         status: proc?.statusText ?? null,
         probeFailures: live === null ? null : (rt.state.liveness.failures[rec.id] ?? 0),
+        holds: rec.state === null || rec.state.kind === 'exited' ? [] : Object.entries(rec.state.holds ?? {})
+          .map(([name, h]) => ({ name, since: new Date(h.since).toISOString(), count: h.count })),
       };
     });
     return {

@@ -14,7 +14,7 @@ describe('readConfig', () => {
   test('the full contract', () => {
     const r = env.readConfig({
       LISTEN_FDS: '2', LISTEN_PID: String(PID), LISTEN_FDNAMES: 'web:sock',
-      TEND_LISTEN_MAP: '3=tcp:0.0.0.0:3000,4=unix:/run/app.sock', TEND_NOTIFY_FD: '5', TEND_DRAIN_IDLE_MS: '400',
+      TEND_LISTEN_MAP: '3=tcp:0.0.0.0:3000,4=unix:/run/app.sock', TEND_NOTIFY_FD: '5', TEND_DRAIN_IDLE_MS: '400', TEND_DRAIN_SPREAD_MS: '2000',
     }, PID);
     assert.deepEqual(r, {
       active: true,
@@ -28,15 +28,24 @@ describe('readConfig', () => {
         ipcFd: null,
         drainIdleMs: 400,
         probeSocket: null,
+        drainSpreadMs: 2000,
       },
     });
   });
 
-  test('defaults: no LISTEN_PID is accepted, idle 250 ms', () => {
+  test('defaults: no LISTEN_PID is accepted, idle 250 ms, spread 5 s', () => {
     const r = env.readConfig({ LISTEN_FDS: '1', TEND_LISTEN_MAP: '3=tcp:[::]:8080', TEND_NOTIFY_FD: '4' }, PID);
     assert.ok(r.active);
     assert.deepEqual(r.config.entries, [{ fd: 3, address: { kind: 'tcp', host: '::', port: 8080, text: 'tcp:[::]:8080' } }]);
     assert.equal(r.config.drainIdleMs, 250);
+    assert.equal(r.config.drainSpreadMs, 5_000);
+  });
+
+  test('a TEND_DRAIN_SPREAD_MS that is not whole ms → the default, with a problem naming it', () => {
+    const r = env.readConfig({ TEND_NOTIFY_FD: '4', TEND_DRAIN_SPREAD_MS: '5s' }, PID);
+    assert.ok(r.active);
+    assert.equal(r.config.drainSpreadMs, 5_000);
+    assert.deepEqual(r.problems, ['TEND_DRAIN_SPREAD_MS="5s" is not a whole number of ms; using 5000']);
   });
 
   test('inactive without tend variables, for another LISTEN_PID with no channel to tend, and in cluster workers', () => {

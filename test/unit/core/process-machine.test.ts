@@ -5,7 +5,7 @@ import type { StopStage } from '../../../src/config/run-config.js';
 import type { SignalName } from '../../../src/config/signal-names.js';
 import type { ExitStatus } from '../../../src/os/exit-status.js';
 import {
-  isLive, KILL_GRACE_MS, processTransition, startedProcess,
+  isLive, KILL_GRACE_MS, processTransition, RELEASE_GRACE_MS, startedProcess,
   type ProcessEffect, type ProcessEvent, type ProcessPolicy, type ProcessState,
 } from '../../../src/core/process-machine.js';
 
@@ -303,3 +303,71 @@ describe('process machine: a whole stop, event by event', () => {
     assert.deepEqual([starting, ready, stopping()].map(isLive), [true, true, true]);
   });
 });
+
+// ---- holds (`hold(name)` in the app): the next stage waits for them, bounded by the hold limit ----
+
+const job = { job: { since: 2_000, count: 1 } };
+const heldPolicy: ProcessPolicy = { stop: quiet, scope: 'group', holdLimitMs: 60_000 };
+const hold = (name: string, at = 2_000): ProcessEvent => ({ type: 'hold', name, at });
+const release = (name: string): ProcessEvent => ({ type: 'release', name });
+
+table('process machine: holds', [
+  { name: 'ready + hold → the hold is kept, nothing sent', policy: group, state: ready, event: hold('job'), next: { ...ready, holds: job }, effects: [] },
+  {
+    name: 'the same name twice → counted, first time kept',
+    policy: group, state: { ...ready, holds: job }, event: hold('job', 3_000), next: { ...ready, holds: { job: { since: 2_000, count: 2 } } }, effects: [],
+  },
+  { name: 'release of the last → no holds left (the key goes)', policy: group, state: { ...ready, holds: job }, event: release('job'), next: ready, effects: [] },
+  { name: 'release of a name not held → ignored', policy: group, state: ready, event: release('job'), next: 'same', effects: [] },
+  {
+    name: 'stop → the holds go with it into stopping',
+    policy: group, state: { ...ready, holds: job }, event: ev.stop, next: stopping({ holds: job }), effects: [send('SIGTERM', 'group', true), arm(0, 30_000)],
+  },
+  {
+    name: 'stage-timeout while held → postponed: stage-held, the hold limit armed (60 s limit - 10 s of stage 0)',
+    policy: heldPolicy, state: stopping({ holds: job }), event: ev.stage0,
+    next: stopping({ holds: job, held: true, holdLimit: 'armed' }),
+    effects: [{ type: 'stage-held', stage: 0, holds: ['job'], ms: 50_000 }, { type: 'arm-hold-limit', ms: 50_000 }],
+  },
+  {
+    name: 'stage-timeout while held with no limit given → the stages\' sum: later stages\' time only (35 s - 10 s)',
+    policy: quietGroup, state: stopping({ holds: job }), event: ev.stage0,
+    next: stopping({ holds: job, held: true, holdLimit: 'armed' }),
+    effects: [{ type: 'stage-held', stage: 0, holds: ['job'], ms: 25_000 }, { type: 'arm-hold-limit', ms: 25_000 }],
+  },
+  {
+    name: 'stage-timeout while held, no time left under the limit → the next stage now',
+    policy: group, state: stopping({ holds: job }), event: ev.stage0,
+    next: stopping({ holds: job, stage: 1, holdLimit: 'hit' }), effects: kill(1),
+  },
+  {
+    name: 'a later postponement keeps the armed limit (no second arm)',
+    policy: heldPolicy, state: stopping({ holds: job, holdLimit: 'armed' }), event: ev.stage0,
+    next: stopping({ holds: job, held: true, holdLimit: 'armed' }),
+    effects: [{ type: 'stage-held', stage: 0, holds: ['job'], ms: 50_000 }],
+  },
+  {
+    name: 'the last release while postponed → a moment to exit, then the stage',
+    policy: heldPolicy, state: stopping({ holds: job, held: true, holdLimit: 'armed' }), event: release('job'),
+    next: stopping({ holdLimit: 'armed' }), effects: [arm(0, RELEASE_GRACE_MS)],
+  },
+  {
+    name: 'a release while not postponed → nothing sent',
+    policy: heldPolicy, state: stopping({ holds: job }), event: release('job'), next: stopping(), effects: [],
+  },
+  {
+    name: 'the hold limit while postponed → the next stage, holds no longer count',
+    policy: heldPolicy, state: stopping({ holds: job, held: true, holdLimit: 'armed' }), event: { type: 'hold-limit' },
+    next: stopping({ holds: job, stage: 1, holdLimit: 'hit' }), effects: [send('SIGTERM', 'group', true), arm(1, 25_000)],
+  },
+  {
+    name: 'after the limit, a stage-timeout with holds → the next stage (KILL)',
+    policy: heldPolicy, state: stopping({ holds: job, stage: 1, holdLimit: 'hit' }), event: ev.stage1,
+    next: stopping({ holds: job, stage: 2, holdLimit: 'hit' }), effects: kill(2),
+  },
+  {
+    name: 'KILL\'s grace is never postponed',
+    policy: heldPolicy, state: stopping({ holds: job, stage: 2 }), event: ev.stage2,
+    next: { kind: 'exited', pid: 100, status: null, wasReady: true, reason: 'shutdown', uptimeMs: 49_000, forced: true }, effects: [],
+  },
+]);

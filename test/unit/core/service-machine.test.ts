@@ -29,6 +29,7 @@ interface Row {
   readonly name: string;
   readonly spec?: Partial<ServiceSpec>;
   readonly sockets?: boolean;
+  readonly holdLimitMs?: number;
   /** The events that lead to the row's state, from the initial state. */
   readonly given: readonly ServiceEvent[];
   readonly when: ServiceEvent;
@@ -39,8 +40,9 @@ interface Row {
 
 const pid = (proc: number): number => 100 + proc;
 
-function policyFor(row: { readonly spec?: Partial<ServiceSpec>; readonly sockets?: boolean }): ServicePolicy {
-  return { spec: { ...pool, ...row.spec }, hasSockets: row.sockets ?? false };
+function policyFor(row: { readonly spec?: Partial<ServiceSpec>; readonly sockets?: boolean; readonly holdLimitMs?: number }): ServicePolicy {
+  const policy = { spec: { ...pool, ...row.spec }, hasSockets: row.sockets ?? false };
+  return row.holdLimitMs === undefined ? policy : { ...policy, holdLimitMs: row.holdLimitMs };
 }
 
 function drive(policy: ServicePolicy, events: readonly ServiceEvent[]): ServiceState {
@@ -85,6 +87,7 @@ function showTimer(timer: TimerRef): string {
     case 'ready': return `ready #${timer.proc}`;
     case 'ready-delay': return `ready-delay #${timer.proc}`;
     case 'stage': return `stage #${timer.proc}.${timer.stage}`;
+    case 'hold-limit': return `hold-limit #${timer.proc}`;
     case 'restart': return `restart slot ${timer.slot}`;
   }
 }
@@ -895,6 +898,38 @@ table('service machine: liveness probes (rounds judged by core/liveness.ts)', [
     name: 'during a reload → counted but not replaced (the reload replaces it)', spec: { ...live(3), reloadSurge: 1 },
     given: [...threeReady, round([0, false], [1, true], [2, true]), reload(7)], when: round([0, false], [1, true], [2, true]),
     effects: [failed(0, 0, 2)],
+  },
+]);
+
+// ---- holds (the app's hold(name)): events in, the process machine decides the stages ----
+
+const holdJob = (proc: number, at = 500): ServiceEvent => ({ type: 'hold', proc, name: 'job', at });
+const releaseJob = (proc: number): ServiceEvent => ({ type: 'release', proc, name: 'job' });
+const stage0 = (proc: number): ServiceEvent => timer({ kind: 'stage', proc, stage: 0 }, 31_000);
+
+table('service machine: holds', [
+  { name: 'a hold → held (1 held), nothing else', given: poolReady, when: holdJob(0), effects: ['held slot=0 pid=100 name=job holds=1'] },
+  { name: 'its release → released (0 held)', given: [...poolReady, holdJob(0)], when: releaseJob(0), effects: ['released slot=0 pid=100 name=job holds=0'] },
+  { name: 'a hold for a process tend does not know → nothing', given: poolReady, when: holdJob(9), effects: [] },
+  {
+    name: 'stopping, stage time up while held → stage-held, the hold limit armed (no limit given: the stages\' sum, nothing left) → KILL',
+    given: [...poolReady, holdJob(0), stop()], when: stage0(0),
+    effects: ['signal #0 SIGKILL group', 'signalled slot=0 pid=100 signal=SIGKILL to=group why=kill', 'arm stage #0.1 5000', 'cancel ready #0', 'cancel ready-delay #0'],
+  },
+  {
+    name: 'with a hold limit (--grace), stage time up while held → stage-held and the limit armed, no signal',
+    holdLimitMs: 60_000, given: [...poolReady, holdJob(0), stop()], when: stage0(0),
+    effects: ['stage-held slot=0 pid=100 stage=0 holds=[job] ms=30000', 'arm hold-limit #0 30000', 'cancel ready #0', 'cancel ready-delay #0'],
+  },
+  {
+    name: 'released while its stage waits → 1 s to exit, then the stage',
+    holdLimitMs: 60_000, given: [...poolReady, holdJob(0), stop(), stage0(0)], when: releaseJob(0),
+    effects: ['arm stage #0.0 1000', 'cancel ready #0', 'cancel ready-delay #0', 'released slot=0 pid=100 name=job holds=0'],
+  },
+  {
+    name: 'the hold limit → the next stage whatever is held',
+    holdLimitMs: 60_000, given: [...poolReady, holdJob(0), stop(), stage0(0)], when: timer({ kind: 'hold-limit', proc: 0 }),
+    effects: ['signal #0 SIGKILL group', 'signalled slot=0 pid=100 signal=SIGKILL to=group why=kill', 'arm stage #0.1 5000', 'cancel ready #0', 'cancel ready-delay #0'],
   },
 ]);
 

@@ -6,7 +6,7 @@ import { checkStopBudget, parseHealthListen } from '../../../src/health/options.
 import { TendError } from '../../../src/errors.js';
 import type { ServiceStatus, TendStatus, WorkerStatus } from '../../../src/runner/status.js';
 
-const worker = (slot: number, state: string): WorkerStatus => ({ slot, pid: 100 + slot, state, role: 'worker', generation: 1, uptimeMs: 1_000, status: null, probeFailures: null });
+const worker = (slot: number, state: string): WorkerStatus => ({ slot, pid: 100 + slot, state, role: 'worker', generation: 1, uptimeMs: 1_000, status: null, probeFailures: null, holds: [] });
 const service = (name: string, ready: number, workers: readonly WorkerStatus[], phase: ServiceStatus['phase'] = 'running'): ServiceStatus => ({
   name, command: 'node', phase, generation: 1, ready, desired: workers.length, lastReload: null, liveness: null, workers,
 });
