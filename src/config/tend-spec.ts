@@ -46,6 +46,7 @@ export function buildTendSpec(cli: RawOptions, command: readonly string[], file:
   const source = file === null ? { kind: 'flags' as const } : { kind: 'file' as const, path: file.path, format: 'tend' as const };
   const spec: TendSpec = { services, ...process, source };
   checkStopBudget(spec.stopDelayMs, stopDeadlineMs(spec), spec.graceMs);
+  checkMetricsWorkers(spec, () => (file === null ? '--metrics-workers' : `${file.path}: metrics-workers`));
   return { spec, warnings: [] };
 }
 
@@ -71,5 +72,13 @@ function fromServices(cli: RawOptions, command: readonly string[], file: Extract
   checkServices(file.path, file.services);
   const spec: TendSpec = { services: file.services, ...process, source: { kind: 'file', path: file.path, format: file.format } };
   checkStopBudget(spec.stopDelayMs, stopDeadlineMs(spec), spec.graceMs);
+  checkMetricsWorkers(spec, (service) => `${file.path}: services.${service}.metrics-workers`);
   return { spec, warnings: file.warnings };
+}
+
+// --metrics-workers re-exports the workers' metrics on tend's /metrics: without --health-listen there is no /metrics.
+function checkMetricsWorkers(spec: TendSpec, where: (service: string) => string): void {
+  const service = spec.services.find((s) => s.metricsWorkers !== undefined);
+  if (service === undefined || spec.healthListen !== null) return;
+  throw new TendError('TEND_ERR_USAGE', `${where(service.name)}: the workers' metrics are served on tend's /metrics, which needs --health-listen; add --health-listen 127.0.0.1:9000 (or health-listen:), or remove it`);
 }

@@ -92,6 +92,14 @@ describe('reading a config file', () => {
     assert.throws(() => run(['--config', 't.yaml'], { 't.yaml': 'services:\n  web:\n    command: node app.js\n    workers: 3\n    liveness: "http:healthz"\n' }),
       fails(64, /t\.yaml: services\.web: key "liveness": --liveness "http:healthz": the path must start with \//));
   });
+  it('--metrics-workers without --health-listen is refused (there would be no /metrics to serve them on)', () => {
+    assert.throws(() => run(['-w', '2', '--metrics-workers', '/metrics', '--', 'node', 'app.js']),
+      fails(64, /^--metrics-workers: the workers' metrics are served on tend's \/metrics, which needs --health-listen; add --health-listen 127\.0\.0\.1:9000/));
+    assert.throws(() => run(['--config', 'm.yaml'], { 'm.yaml': 'services:\n  web:\n    command: node app.js\n    workers: 2\n    metrics-workers: /metrics\n' }),
+      fails(64, /^m\.yaml: services\.web\.metrics-workers: .*needs --health-listen/));
+    const ok = run(['-w', '2', '--metrics-workers', '/metrics', '--health-listen', '127.0.0.1:9000', '--', 'node', 'app.js']);
+    assert.ok(typeof ok === 'object' && ok !== null && (ok as { kind: string }).kind === 'run');
+  });
   it('--liveness per service in a services map', () => {
     const cmd = run(['--config', 'l.yaml'], { 'l.yaml': 'services:\n  web:\n    command: node app.js\n    workers: 3\n    liveness: exec:./check.sh --quick\n    liveness-interval: 5s\n  jobs:\n    command: node jobs.js\n' });
     assert.ok(typeof cmd === 'object' && cmd !== null && 'spec' in cmd);
