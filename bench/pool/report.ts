@@ -115,7 +115,8 @@ function describeView(b: BadBuild): string {
     const s = v as { phase: string; generation: number; ready: number; desired: number; lastReload: { ok: boolean } | null };
     return `${s.phase}, ${s.ready}/${s.desired} ready, generation ${s.generation}, last reload ${s.lastReload?.ok === true ? 'ok' : 'failed'}`;
   }
-  return JSON.stringify(v).slice(0, 200);
+  if (typeof v === 'object' && v !== null && 'error' in v) return String((v as { error: unknown }).error);
+  return 'unknown';
 }
 
 export function badBuildTable(rows: readonly BadBuild[]): string {

@@ -197,7 +197,8 @@ async function startPm2(o: ServerOptions): Promise<Server> {
         const list = JSON.parse(r.stdout) as { pid: number; pm_id: number; pm2_env: { status: string; restart_time: number; unstable_restarts: number } }[];
         return list.map((p) => ({ pm_id: p.pm_id, pid: p.pid, status: p.pm2_env.status, restarts: p.pm2_env.restart_time, unstable_restarts: p.pm2_env.unstable_restarts }));
       } catch {
-        return { exit: r.code, stdout: r.stdout.slice(-2000), stderr: r.stderr.slice(-2000) };
+        // Never the output itself: `pm2 jlist` prints every app's environment.
+        return { error: `pm2 jlist exited ${r.code} without a JSON list (${r.stdout.length} bytes on stdout)` };
       }
     },
     stop: kill,
