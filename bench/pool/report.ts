@@ -115,7 +115,7 @@ function describeView(b: BadBuild): string {
     const s = v as { phase: string; generation: number; ready: number; desired: number; lastReload: { ok: boolean } | null };
     return `${s.phase}, ${s.ready}/${s.desired} ready, generation ${s.generation}, last reload ${s.lastReload?.ok === true ? 'ok' : 'failed'}`;
   }
-  if (typeof v === 'object' && v !== null && 'error' in v) return String((v).error);
+  if (typeof v === 'object' && v !== null && 'error' in v) return String(v.error);
   return 'unknown';
 }
 
