@@ -65,3 +65,30 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** A whole plain GET on loopback (status, body and how long it took), for endpoints that answer text (/metrics). */
+export function httpGet(port: number, path: string, timeoutMs = 10_000): Promise<{ status: number; body: string; ms: number }> {
+  const t0 = Date.now();
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { body += c; });
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body, ms: Date.now() - t0 }); });
+    });
+    req.on('timeout', () => { req.destroy(new Error('timeout')); });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Prometheus text → name{labels} → value, for every sample line. */
+export function samples(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}

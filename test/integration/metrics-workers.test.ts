@@ -4,38 +4,12 @@
 // failing the scrape; `promtool check metrics` has nothing to say about the whole body.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { request } from 'node:http';
 import { afterEach, describe, it } from 'node:test';
-import { freePort, get } from '../helpers/http.js';
+import { freePort, get, httpGet, samples } from '../helpers/http.js';
 import { fixture, is, killAll, shellCode, startTend } from '../helpers/tend.js';
 
 afterEach(() => { killAll(); });
 
-function httpGet(port: number, path: string): Promise<{ status: number; body: string; ms: number }> {
-  const t0 = Date.now();
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 10_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body, ms: Date.now() - t0 }); });
-    });
-    req.on('timeout', () => { req.destroy(new Error('timeout')); });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-// name{labels} → value, for every sample line.
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
 
 const requests = (slot: number): string => `app_requests_total{service="main",slot="${slot}",path="/"}`;
 

@@ -4,11 +4,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { freePort } from '../helpers/http.js';
+import { freePort, httpGet, samples } from '../helpers/http.js';
 import { descendants, readEventLog, fixture, killAll, shellCode, start, startTend, until } from '../helpers/tend.js';
 
 
@@ -26,30 +25,6 @@ function tempDir(): string {
 
 
 
-function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 5_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body }); });
-    });
-    req.on('timeout', () => { req.destroy(new Error('timeout')); });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-// name{labels} → value, for every sample line.
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
 
 function missing(tool: string): string | null {
   return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0 ? null : `${tool} is not installed (scripts/install-test-deps.sh installs Debian's prometheus package as root)`;
@@ -83,7 +58,7 @@ describe('metrics', () => {
       // Slot 0 was ready once at start and once after each kill so far.
       await until(() => readEventLog(events).filter((e) => e.type === 'ready' && e.slot === 0).length === kill + 1, 15_000, `slot 0 ready again after kill ${kill}`);
     }
-    const body = (await httpGet(health, '/metrics')).body;
+    const body = (await httpGet(health, '/metrics', 5_000)).body;
     const checked = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8', timeout: 10_000 });
     assert.equal(checked.status, 0, `promtool: ${checked.stdout}${checked.stderr}`);
     assert.equal(`${checked.stdout}${checked.stderr}`.trim(), '', 'promtool has nothing to say');
@@ -107,7 +82,7 @@ describe('metrics', () => {
     const deadline = Date.now() + 60_000;
     while (crashes < 110) {
       assert.ok(Date.now() < deadline, `only ${crashes} restarts within 60 s`);
-      const answer = await httpGet(health, '/metrics').catch(() => null);
+      const answer = await httpGet(health, '/metrics', 5_000).catch(() => null);
       if (answer === null) continue;
       const m = samples(answer.body);
       crashes = m.get('tend_worker_restarts_total{service="main",slot="0",reason="crash"}') ?? 0;
