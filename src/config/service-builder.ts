@@ -119,18 +119,20 @@ function checkProbes(draft: ServiceDraft, given: ReadonlySet<string>, usage: Usa
 // The --liveness settings fit together: the others need a probe, a probe ends before the next one, and a probe that
 // goes through the worker's private socket needs the preload that opens it.
 function checkLiveness(draft: ServiceDraft, given: ReadonlySet<string>, usage: Usage): { liveness?: LivenessPolicy } {
-  const l = draft.liveness;
-  if (l?.probe == null) {
+  const asked = draft.liveness;
+  if (asked?.probe == null) {
     const extra = ['liveness-interval', 'liveness-timeout', 'liveness-failures'].find((k) => given.has(k));
     if (extra !== undefined) throw usage(extra, 'only applies with a liveness probe', 'add --liveness http:/healthz, tcp or exec:CMD (or remove it)', 'add liveness: http:/healthz, tcp or exec:CMD (or remove it)');
     return {};
   }
+  // The default timeout (2 s) follows a shorter interval the user chose; a timeout they gave themselves is checked.
+  const l = asked.timeoutMs > asked.intervalMs && !given.has('liveness-timeout') ? { ...asked, timeoutMs: asked.intervalMs } : asked;
   if (l.timeoutMs > l.intervalMs) {
     throw usage('liveness-timeout', `${formatDuration(l.timeoutMs)} is longer than the liveness interval ${formatDuration(l.intervalMs)}`,
       'make --liveness-timeout at most --liveness-interval', 'make liveness-timeout at most liveness-interval');
   }
-  if (l.probe.kind !== 'exec' && !draft.preload) {
-    throw usage('liveness', `${l.probe.kind === 'http' ? 'http:' : 'tcp'} reaches each worker through the private socket the Node preload opens, which no-preload turns off`,
+  if (asked.probe.kind !== 'exec' && !draft.preload) {
+    throw usage('liveness', `${asked.probe.kind === 'http' ? 'http:' : 'tcp'} reaches each worker through the private socket the Node preload opens, which no-preload turns off`,
       'remove --no-preload, or use --liveness exec:CMD', 'remove preload: false, or use liveness: exec:CMD');
   }
   return { liveness: l };

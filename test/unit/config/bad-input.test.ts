@@ -86,6 +86,8 @@ describe('reading a config file', () => {
     assert.throws(() => w('--liveness', 'tcp', '--liveness-failures', '0'), fails(64, /^--liveness-failures "0": expected a whole number from 1 to 1000/));
     assert.throws(() => w('--liveness', 'tcp', '--liveness-interval', '1s', '--liveness-timeout', '2s'),
       fails(64, /^--liveness-timeout: 2s is longer than the liveness interval 1s; make --liveness-timeout at most --liveness-interval$/));
+    const follows = w('--liveness', 'tcp', '--liveness-interval', '500ms') as { spec: { services: { liveness?: { timeoutMs: number } }[] } };
+    assert.equal(follows.spec.services[0]?.liveness?.timeoutMs, 500, 'the default timeout follows a shorter interval');
     assert.throws(() => w('--liveness-interval', '1s'), fails(64, /^--liveness-interval: only applies with a liveness probe; add --liveness/));
     assert.throws(() => w('--liveness', 'http:/healthz', '--no-preload'), fails(64, /^--liveness: http: reaches each worker through the private socket .*; remove --no-preload, or use --liveness exec:CMD$/));
     assert.throws(() => run(['--liveness', 'tcp', '--', 'x']), fails(64, /^--liveness: only applies to a service that restarts/));
