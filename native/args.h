@@ -33,6 +33,8 @@ napi_value tend_undefined(napi_env env);
 napi_value tend_null(napi_env env);
 napi_value tend_bool(napi_env env, bool value);
 napi_value tend_number(napi_env env, double value);
+/* [fds[0], fds[1]] as a JS array; closes both and throws on failure (fd.c). */
+napi_value tend_fd_pair(napi_env env, const int fds[2]);
 napi_value tend_string(napi_env env, const char *value);
 
 /* Sets obj[key] to a number / string / null; 0 on success. */

@@ -21,10 +21,15 @@ napi_value tend_pipe(napi_env env, napi_callback_info info) {
   (void)info;
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return tend_throw_errno(env, errno, "pipe2");
-  napi_value result, r, w;
-  if (napi_create_array_with_length(env, 2, &result) != napi_ok || (r = tend_number(env, fds[0])) == NULL ||
-      (w = tend_number(env, fds[1])) == NULL || napi_set_element(env, result, 0, r) != napi_ok ||
-      napi_set_element(env, result, 1, w) != napi_ok) {
+  return tend_fd_pair(env, fds);
+}
+
+/* [fds[0], fds[1]] for JS; on failure both fds are closed (nobody else holds them yet) and an exception is thrown. */
+napi_value tend_fd_pair(napi_env env, const int fds[2]) {
+  napi_value result, a, b;
+  if (napi_create_array_with_length(env, 2, &result) != napi_ok || (a = tend_number(env, fds[0])) == NULL ||
+      (b = tend_number(env, fds[1])) == NULL || napi_set_element(env, result, 0, a) != napi_ok ||
+      napi_set_element(env, result, 1, b) != napi_ok) {
     close(fds[0]);
     close(fds[1]);
     return tend_throw_napi(env);

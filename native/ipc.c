@@ -22,15 +22,7 @@ napi_value tend_ipc_socket_pair(napi_env env, napi_callback_info info) {
     close(sv[1]);
     return tend_throw_errno(env, err, "fcntl");
   }
-  napi_value result, a, b;
-  if (napi_create_array_with_length(env, 2, &result) != napi_ok || (a = tend_number(env, sv[0])) == NULL ||
-      (b = tend_number(env, sv[1])) == NULL || napi_set_element(env, result, 0, a) != napi_ok ||
-      napi_set_element(env, result, 1, b) != napi_ok) {
-    close(sv[0]);
-    close(sv[1]);
-    return tend_throw_napi(env);
-  }
-  return result;
+  return tend_fd_pair(env, sv);
 }
 
 /* ipcSend(fd, data, passFd) -> bytes sent: one sendmsg, with passFd attached by SCM_RIGHTS unless it is -1.

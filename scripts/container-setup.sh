@@ -11,6 +11,7 @@
 #                              the runtime's setrlimit fails with EPERM, so use this shell's hard limits
 #   netns = "none"             containers get their own loopback only; the tests talk to them with podman exec
 set -euo pipefail
+. "$(dirname "$0")/lib/apt-install.sh"
 
 pkgs=(podman runc catatonit busybox-static musl)
 missing=()
@@ -18,14 +19,7 @@ for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "container-setup: not root or no apt-get; missing: ${missing[*]} (the container tests will be skipped)" >&2
-    exit 0
-  fi
-  echo "container-setup: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq "${missing[@]}" >/dev/null
+  apt_install container-setup "the container tests" "${missing[@]}" || exit 0
 fi
 [ "$(id -u)" -eq 0 ] || { echo "container-setup: not root; rootful podman config not written" >&2; exit 0; }
 

@@ -5,6 +5,7 @@
 # Without root or apt-get it says what is missing and exits 0, so the tests that need them skip with that reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/apt-install.sh
 
 # Real frameworks for the on-demand socket tests (express, fastify, koa, tsx), pinned by their own lock file.
 if [ ! -d test/fixtures/frameworks/node_modules/tsx ] || [ ! -d test/fixtures/frameworks/node_modules/ws ]; then
@@ -17,12 +18,5 @@ missing=()
 { command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; } || missing+=(prometheus)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-test-deps: not root or no apt-get; missing: ${missing[*]} (the promtool and Prometheus tests will be skipped)" >&2
-  exit 0
-fi
-echo "install-test-deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null
 # The package's service is never started here: the tests start their own Prometheus on loopback.
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+apt_install install-test-deps "the promtool and Prometheus tests" --no-install-recommends "${missing[@]}" || exit 0

@@ -5,6 +5,7 @@
 # nothing when everything is there. Without root or apt-get it says what is missing and exits 0, so the tests
 # that need a missing part skip with that reason instead of failing.
 set -euo pipefail
+. "$(dirname "$0")/lib/apt-install.sh"
 
 missing=()
 command -v musl-gcc >/dev/null 2>&1 || missing+=(musl-tools)
@@ -15,17 +16,9 @@ command -v qemu-aarch64 >/dev/null 2>&1 || missing+=(qemu-user)
 command -v objdump >/dev/null 2>&1 || missing+=(binutils)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-toolchains: not root or no apt-get; missing: ${missing[*]} (musl/arm64 prebuilds and their tests will be skipped)" >&2
-  exit 0
-fi
-
 # musl-dev:arm64 needs arm64 as a foreign architecture; adding it changes nothing else that is installed.
 case " ${missing[*]} " in
   *" musl-dev:arm64 "*)
-    dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64 ;;
+    if [ "$(id -u)" -eq 0 ]; then dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64; fi ;;
 esac
-echo "install-toolchains: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+apt_install install-toolchains "musl/arm64 prebuilds and their tests" --no-install-recommends "${missing[@]}" || exit 0

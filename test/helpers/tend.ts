@@ -284,6 +284,20 @@ export function descendants(root: number): number[] {
   return out;
 }
 
+const tempDirs: string[] = [];
+
+/** A fresh directory under $TMPDIR for one test (`prefix` names the suite); removeTempDirs() deletes it. */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** Deletes every directory tempDir() made; call it after each test, with killAll(). */
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 // SIGKILL every process a test started and all their descendants (call from afterEach).
 export function killAll(): void {
   for (const pid of started) {

@@ -2,29 +2,18 @@
 // fails at once while the workers serve on, then new connections are refused at once), a second SIGTERM skipping the
 // delay, and the start-up refusals (--grace too small: exit 64; a busy health port: exit 69). Events via --event-log.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { freePort } from '../helpers/http.js';
-import { descendants, readEventLog, fixture, killAll, shellCode, startTend, until } from '../helpers/tend.js';
+import { descendants, fixture, killAll, readEventLog, removeTempDirs, shellCode, startTend, tempDir, until } from '../helpers/tend.js';
 
-
-const dirs: string[] = [];
 afterEach(() => {
   killAll();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  removeTempDirs();
 });
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tend-health-'));
-  dirs.push(dir);
-  return dir;
-}
-
-
 
 /** One HTTP answer; status 0 and the error code when the connection failed. */
 interface Answer { status: number; body: string; error: string | null; startedAt: number; endedAt: number }
@@ -89,7 +78,7 @@ describe('health endpoints', () => {
   });
 
   it('--stop-delay: /readyz fails at once, every connection in the delay is served, later ones are refused at once', async () => {
-    const dir = tempDir();
+    const dir = tempDir('tend-health-');
     const events = join(dir, 'events.jsonl');
     const [app, health] = [await freePort(), await freePort()];
     const t = startTend(['run', '--workers', '2', '--listen', `tcp://127.0.0.1:${app}`, '--health-listen', `127.0.0.1:${health}`, '--stop-delay', '2s',
@@ -137,7 +126,7 @@ describe('health endpoints', () => {
   });
 
   it('a second SIGTERM skips the rest of the delay', async () => {
-    const dir = tempDir();
+    const dir = tempDir('tend-health-');
     const events = join(dir, 'events.jsonl');
     const [app, health] = [await freePort(), await freePort()];
     const t = startTend(['run', '--workers', '1', '--listen', `tcp://127.0.0.1:${app}`, '--health-listen', `127.0.0.1:${health}`, '--stop-delay', '30s',
@@ -168,7 +157,7 @@ describe('health endpoints', () => {
     const address = busy.address();
     const port = typeof address === 'object' && address !== null ? address.port : 0;
     try {
-      const dir = tempDir();
+      const dir = tempDir('tend-health-');
       const marker = join(dir, 'ran');
       const t = startTend(['run', '--health-listen', `127.0.0.1:${port}`, '--', 'sh', '-c', `touch ${marker}`]);
       assert.equal(shellCode(await t.exited(10_000)), 69);

@@ -3,24 +3,16 @@
 // replaces none (degraded, then cleared); an exec probe gets the worker's pid and slot, and its process group is
 // killed when it times out; `tend status` shows the state. Events via --event-log, never tend's log text.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { freePort, get } from '../helpers/http.js';
-import { fixture, is, killAll, shellCode, start, startTend, tendBin, until, type TendProc } from '../helpers/tend.js';
+import { fixture, is, killAll, removeTempDirs, shellCode, start, startTend, tempDir, tendBin, type TendProc, until } from '../helpers/tend.js';
 
-const dirs: string[] = [];
 afterEach(() => {
   killAll();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  removeTempDirs();
 });
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tend-liveness-'));
-  dirs.push(dir);
-  return dir;
-}
 
 const INTERVAL_MS = 1_000;
 const TIMEOUT_MS = 800;
@@ -58,7 +50,7 @@ function alive(pid: number): boolean {
 
 describe('liveness probes', { timeout: 90_000 }, () => {
   it('a worker whose event loop blocks is replaced within interval × failures + one interval; no new connection fails', async () => {
-    const dir = tempDir();
+    const dir = tempDir('tend-liveness-');
     const stamp = join(dir, 'blocked-at');
     const port = await freePort();
     const t = startTend([...livenessArgs('http:/healthz'), '--listen', `tcp://127.0.0.1:${port}`, '--', 'node', fixture('liveness-app.js')],
@@ -123,7 +115,7 @@ describe('liveness probes', { timeout: 90_000 }, () => {
   });
 
   it('all workers failing together: nobody is replaced, degraded once, cleared when it recovers; tend status shows it', async () => {
-    const dir = tempDir();
+    const dir = tempDir('tend-liveness-');
     const failFile = join(dir, 'db-down');
     const ctl = join(dir, 'ctl.sock');
     const port = await freePort();
@@ -155,7 +147,7 @@ describe('liveness probes', { timeout: 90_000 }, () => {
   });
 
   it('exec:CMD gets TEND_PROBE_PID/SLOT/SERVICE; a probe that hangs is a failure and its process group is killed', async () => {
-    const dir = tempDir();
+    const dir = tempDir('tend-liveness-');
     const log = join(dir, 'probe.log');
     const hang = join(dir, 'hang');
     const t = startTend([...livenessArgs(`exec:sh ${fixture('liveness-probe.sh')}`), '--', 'node', '-e', 'setInterval(() => {}, 1 << 30)'],

@@ -3,28 +3,16 @@
 // labels), and a real Prometheus started here on loopback scrapes tend and records up == 1.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { freePort, httpGet, samples } from '../helpers/http.js';
-import { descendants, readEventLog, fixture, killAll, shellCode, start, startTend, until } from '../helpers/tend.js';
+import { descendants, fixture, killAll, readEventLog, removeTempDirs, shellCode, start, startTend, tempDir, until } from '../helpers/tend.js';
 
-
-const dirs: string[] = [];
 afterEach(() => {
   killAll();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  removeTempDirs();
 });
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tend-metrics-'));
-  dirs.push(dir);
-  return dir;
-}
-
-
-
 
 function missing(tool: string): string | null {
   return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0 ? null : `${tool} is not installed (scripts/install-test-deps.sh installs Debian's prometheus package as root)`;
@@ -45,7 +33,7 @@ describe('metrics', () => {
   it('promtool check metrics is clean, and three kills of one worker count exactly 3', async (t) => {
     const why = missing('promtool');
     if (why !== null) { t.skip(why); return; }
-    const dir = tempDir();
+    const dir = tempDir('tend-metrics-');
     const events = join(dir, 'events.jsonl');
     const [app, health] = [await freePort(), await freePort()];
     const tend = startTend(['run', '--workers', '2', '--listen', `tcp://127.0.0.1:${app}`, '--health-listen', `127.0.0.1:${health}`, '--restart-delay', '10ms',
@@ -98,7 +86,7 @@ describe('metrics', () => {
   it('a real Prometheus scrapes tend and records up == 1', async (t) => {
     const why = missing('prometheus');
     if (why !== null) { t.skip(why); return; }
-    const dir = tempDir();
+    const dir = tempDir('tend-metrics-');
     const [app, health, prom] = [await freePort(), await freePort(), await freePort()];
     const tend = startTend(['run', '--workers', '1', '--listen', `tcp://127.0.0.1:${app}`, '--health-listen', `127.0.0.1:${health}`, '--', 'node', fixture('http-app.js')]);
     const config = join(dir, 'prometheus.yml');

@@ -1,28 +1,19 @@
 // The operator's surface against real tends: the control socket's ownership and limits (10.7), tend status, scale,
 // signal, restart, stop and logs, a second user (nobody) and a --control-group member.
 import assert from 'node:assert/strict';
-import { chmodSync, lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { freePort, get, loadUntil } from '../helpers/http.js';
-import { fixture, killAll, shellCode, start, startTend, tendBin, type Proc } from '../helpers/tend.js';
+import { fixture, killAll, type Proc, removeTempDirs, shellCode, start, startTend, tempDir, tendBin } from '../helpers/tend.js';
 
-const dirs: string[] = [];
 const servers: Server[] = [];
 afterEach(() => {
   killAll();
   for (const s of servers.splice(0)) s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  removeTempDirs();
 });
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tend-op-'));
-  dirs.push(dir);
-  return dir;
-}
-
 
 // Run a tend CLI command to completion: its exit code and output.
 async function cli(args: readonly string[], prefix: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; out: string; err: string }> {
@@ -55,7 +46,7 @@ function raw(path: string, data: string): Promise<{ text: string; closedAfterMs:
 
 describe('the control socket belongs to its owner', { timeout: 90_000 }, () => {
   it('is 0600 and tend-owned; status and logs never show the environment or arguments', async () => {
-    const dir = tempDir();
+    const dir = tempDir('tend-op-');
     const { ctl } = await pool(dir);
     const st = lstatSync(ctl);
     assert.ok(st.isSocket());
@@ -77,7 +68,7 @@ describe('the control socket belongs to its owner', { timeout: 90_000 }, () => {
   });
 
   it('refuses a path too long, a regular file (kept intact) and another program\'s live socket; each is fatal', async () => {
-    const dir = tempDir();
+    const dir = tempDir('tend-op-');
     const long = await cli(['run', '--workers', '1', '--control', join(dir, 'x'.repeat(120)), '--', 'sleep', '30']);
     assert.equal(long.code, 64);
     assert.match(long.err, /^tend: --control .*longer than 107 bytes.*\n$/);
@@ -98,7 +89,7 @@ describe('the control socket belongs to its owner', { timeout: 90_000 }, () => {
   });
 
   it('closes a connection that sends more than 64 KiB without a newline, and one that stays idle', async () => {
-    const dir = tempDir();
+    const dir = tempDir('tend-op-');
     const { ctl } = await pool(dir, [], 1);
     const big = await raw(ctl, 'x'.repeat(70 * 1024));
     assert.match(big.text, /request longer than 65536 bytes/);
@@ -110,14 +101,14 @@ describe('the control socket belongs to its owner', { timeout: 90_000 }, () => {
 
   it('another user cannot connect; a --control-group member reads status but may not reload', async (t) => {
     if (process.getuid?.() !== 0) { t.skip('needs root to run a command as nobody'); return; }
-    const dir = tempDir();
+    const dir = tempDir('tend-op-');
     chmodSync(dir, 0o755);
     const asNobody = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--'];
     const plain = await pool(dir);
     const denied = await cli(['status', '--control', plain.ctl], asNobody);
     assert.equal(denied.code, 77, denied.err);
     assert.match(denied.err, /EACCES/);
-    const dir2 = tempDir();
+    const dir2 = tempDir('tend-op-');
     chmodSync(dir2, 0o755);
     const grouped = await pool(dir2, ['--control-group', 'nogroup']);
     assert.equal(lstatSync(grouped.ctl).mode & 0o777, 0o660);
@@ -134,7 +125,7 @@ describe('the control socket belongs to its owner', { timeout: 90_000 }, () => {
 
 describe('operator commands', { timeout: 120_000 }, () => {
   it('scale 4 -> 6 -> 2 under load loses no request; signal, restart and stop report their outcome', async () => {
-    const dir = tempDir();
+    const dir = tempDir('tend-op-');
     const { tend, ctl, port } = await pool(dir, [], 4);
     let finish: () => void = () => undefined;
     const stopLoad = new Promise<void>((resolve) => { finish = resolve; });
@@ -168,7 +159,7 @@ describe('operator commands', { timeout: 120_000 }, () => {
   });
 
   it('each command names one of several services', async () => {
-    const dir = tempDir();
+    const dir = tempDir('tend-op-');
     const [webPort, apiPort] = [await freePort(), await freePort()];
     const app = fixture('http-app.js');
     writeFileSync(join(dir, 'tend.yaml'), `services:\n  web:\n    command: [node, ${app}]\n    workers: 2\n    listen: tcp://127.0.0.1:${webPort}\n  api:\n    command: [node, ${app}]\n    workers: 1\n    listen: tcp://127.0.0.1:${apiPort}\n`);
@@ -191,7 +182,7 @@ describe('operator commands', { timeout: 120_000 }, () => {
   });
 
   it('logs -f follows new lines until interrupted', async () => {
-    const dir = tempDir();
+    const dir = tempDir('tend-op-');
     const ctl = join(dir, 'ctl.sock');
     const tend = startTend(['run', '--workers', '1', '--control', ctl, '--', 'sh', '-c', 'i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.2; done']);
     await tend.waitFor(/tick 2\b/, 15_000);

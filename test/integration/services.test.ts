@@ -2,32 +2,24 @@
 // depends-on start order, a oneshot, reverse-order stop with a quiet phase, a failing oneshot, a service that gives
 // up (with and without can-die), a Procfile and a PM2 ecosystem file.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { freePort, get } from '../helpers/http.js';
-import { fixture, killAll, shellCode, startTend, type LoggedEvent } from '../helpers/tend.js';
+import { fixture, killAll, type LoggedEvent, removeTempDirs, shellCode, startTend, tempDir } from '../helpers/tend.js';
 
 type Logged = LoggedEvent;
 
-const dirs: string[] = [];
 afterEach(() => {
   killAll();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  removeTempDirs();
 });
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tend-services-'));
-  dirs.push(dir);
-  return dir;
-}
 
 const index = (events: readonly Logged[], match: (e: Logged) => boolean): number => events.findIndex(match);
 
 describe('several services', { timeout: 60_000 }, () => {
   it('the issue example: migrate, then web, then jobs; SIGTERM stops jobs (quiet phase first), then web', async () => {
-    const dir = tempDir();
+    const dir = tempDir('tend-services-');
     const port = await freePort();
     const config = join(dir, 'tend.yaml');
     writeFileSync(config, [
@@ -62,7 +54,7 @@ describe('several services', { timeout: 60_000 }, () => {
   });
 
   it('a failing oneshot stops tend with its status and starts nothing that depends on it', async () => {
-    const dir = tempDir();
+    const dir = tempDir('tend-services-');
     const config = join(dir, 'tend.yaml');
     writeFileSync(config, [
       'services:',
@@ -79,7 +71,7 @@ describe('several services', { timeout: 60_000 }, () => {
   });
 
   it('a service that gives up stops everything with exit 75; with can-die the others go on', async () => {
-    const dir = tempDir();
+    const dir = tempDir('tend-services-');
     const config = join(dir, 'tend.yaml');
     const services = (canDie: boolean): string => [
       'services:',
@@ -103,7 +95,7 @@ describe('several services', { timeout: 60_000 }, () => {
   });
 
   it('reads a Procfile: one service per line', async () => {
-    const dir = tempDir();
+    const dir = tempDir('tend-services-');
     const procfile = join(dir, 'Procfile');
     writeFileSync(procfile, `# jobs and a second worker\nworker: node ${fixture('job-worker.js')}\nclock: node ${fixture('job-worker.js')}\n`);
     const t = startTend(['run', '--config', procfile], { env: { ...process.env, JOB_MS: '100' } });
@@ -115,7 +107,7 @@ describe('several services', { timeout: 60_000 }, () => {
   });
 
   it('reads a PM2 ecosystem file with two apps, one with instances: 2', async () => {
-    const dir = tempDir();
+    const dir = tempDir('tend-services-');
     const ecosystem = join(dir, 'ecosystem.config.js');
     writeFileSync(ecosystem, `module.exports = { apps: [
       { name: 'api', script: ${JSON.stringify(fixture('job-worker.js'))}, instances: 2, exec_mode: 'cluster', env: { JOB_MS: '100' } },

@@ -4,21 +4,10 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { parseCli } from '../../../src/cli/parse-args.js';
 import { TendError } from '../../../src/errors.js';
-
-/** mulberry32: a small seeded PRNG, so every failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../helpers/prng.js';
 
 const SEED = Number(process.env['TEND_FUZZ_SEED'] ?? 20_261_128);
-const random = rng(SEED);
+const random = mulberry32(SEED);
 const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
 const pick = <T>(items: readonly T[]): T => items[int(0, items.length - 1)] as T;
 

@@ -5,25 +5,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatNotify, isRejection, NOTIFY_MAX_BYTES, parseNotify, type NotifyMessage } from '../../../src/protocol/sd-notify.js';
+import { mulberry32 } from '../../helpers/prng.js';
 
 const SEED = Number(process.env['TEND_FUZZ_SEED'] ?? 0x5d1f0) >>> 0;
 const CASES = Number(process.env['TEND_FUZZ_CASES'] ?? 4000);
 
-/** mulberry32: small, fast, and the same sequence on every platform. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 class Gen {
   readonly next: () => number;
-  constructor(seed: number) { this.next = prng(seed); }
+  constructor(seed: number) { this.next = mulberry32(seed); }
   int(lo: number, hi: number): number { return lo + Math.floor(this.next() * (hi - lo + 1)); }
   pick<T>(items: readonly T[]): T { return items[this.int(0, items.length - 1)]!; }
   chance(p: number): boolean { return this.next() < p; }
