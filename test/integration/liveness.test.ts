@@ -71,12 +71,13 @@ describe('liveness probes', { timeout: 90_000 }, () => {
         await new Promise((r) => setTimeout(r, 10));
       }
     })();
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => load.ok >= 10, 10_000, 'the client served before the block');
     process.kill(victim, 'SIGUSR2');
     const replacing = await t.waitEvent(is('replacing', (e) => e.pid === victim), 15_000);
     const fresh = await t.waitEvent(is('ready', (e) => e.slot === 1 && e.pid !== victim), 15_000);
     await t.waitEvent(is('exited', (e) => e.pid === victim), 15_000);
-    await new Promise((r) => setTimeout(r, 300));
+    const servedAtExit = load.ok;
+    await until(() => load.ok >= servedAtExit + 10, 10_000, 'the client served after the blocked worker exited');
     load.running = false;
     await client;
     const blockedAt = Number(readFileSync(stamp, 'utf8'));
