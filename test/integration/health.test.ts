@@ -92,7 +92,7 @@ describe('health endpoints', () => {
         await new Promise((r) => setTimeout(r, 10));
       }
     })();
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => answers.length >= 10, 10_000, 'the client served before the signal');
     const signalledAt = Date.now();
     t.child.kill('SIGTERM');
     // Probe /readyz for half a second after the signal, as a load balancer would.
@@ -100,11 +100,12 @@ describe('health endpoints', () => {
     while (Date.now() - signalledAt < 500) probes.push(await fetchText(health, '/readyz'));
     const exit = await t.exited(15_000);
     // Connections after the stop began (and after tend is gone) must be refused at once, never left hanging.
-    await new Promise((r) => setTimeout(r, 300));
+    const log = readEventLog(events);
+    const stopAt = log.find((e) => e.type === 'stopping')?.at ?? Date.now();
+    await until(() => answers.some((a) => a.startedAt > stopAt + 200), 10_000, 'the client went on after the stop began');
     load.running = false;
     await client;
     assert.equal(shellCode(exit), 0);
-    const log = readEventLog(events);
     const delayed = log.find((e) => e.type === 'stop-delayed');
     const stopping = log.find((e) => e.type === 'stopping');
     assert.ok(delayed !== undefined && stopping !== undefined, 'stop-delayed and stopping were published');
