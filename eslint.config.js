@@ -68,6 +68,16 @@ export default tseslint.config(
       },
     },
   {
+    // tend's own process starts child_process children only through os/child-process.ts, which tells the reaper.
+    files: ['src/**/*.ts'],
+    ignores: ['src/os/child-process.ts', 'src/preload/**', 'src/app/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        paths: [{ name: 'node:child_process', allowTypeImports: true, message: 'start children through os/child-process.ts (spawnChild), so the reaper never takes their exit status.' }],
+      }],
+    },
+  },
+  {
     files: ['src/**/*.ts', 'src/**/*.cts'],
     rules: {
       'max-lines-per-function': ['error', { max: 120, skipBlankLines: true, skipComments: true }],

@@ -1,4 +1,6 @@
 // Signal names as users write them ("term", "SIGTERM", "15", "RTMIN+3") resolved to canonical names and numbers.
+// The numbers are Linux's own table, written out: reading them from node:os would load that module (and its
+// binding) on every start just for these 31 numbers. MIPS numbers its signals differently; there it is read from Node.
 import { constants } from 'node:os';
 
 /**
@@ -15,7 +17,15 @@ export const SIGRTMIN = 34;
 /** The highest signal number on Linux. */
 export const SIGRTMAX = 64;
 
-const BY_NAME = constants.signals as Readonly<Record<string, number>>;
+/** Linux's signal numbers on every architecture Node runs on except MIPS (as os.constants.signals has them). */
+export const LINUX_SIGNALS: Readonly<Record<string, number>> = {
+  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGIOT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9,
+  SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15, SIGSTKFLT: 16, SIGCHLD: 17,
+  SIGCONT: 18, SIGSTOP: 19, SIGTSTP: 20, SIGTTIN: 21, SIGTTOU: 22, SIGURG: 23, SIGXCPU: 24, SIGXFSZ: 25,
+  SIGVTALRM: 26, SIGPROF: 27, SIGWINCH: 28, SIGIO: 29, SIGPOLL: 29, SIGPWR: 30, SIGSYS: 31,
+};
+
+const BY_NAME: Readonly<Record<string, number>> = process.arch.startsWith('mips') ? constants.signals : LINUX_SIGNALS;
 
 // Resolve user input to a canonical name, or null if no such signal exists.
 export function parseSignal(text: string): SignalName | null {

@@ -1,5 +1,5 @@
 // How a process ended, and how that maps to the 0-255 exit code tend reports (shared by cli/ and supervisor/).
-import { constants } from 'node:os';
+import { signalFromNumber } from '../config/signal-names.js';
 
 /** A process ended either with an exit code or killed by a signal number. */
 export type ExitStatus = { readonly code: number; readonly signal: null } | { readonly code: null; readonly signal: number };
@@ -7,13 +7,5 @@ export type ExitStatus = { readonly code: number; readonly signal: null } | { re
 // Render a status for logs: "exit code 3" or "signal SIGTERM (15)".
 export function describeStatus(status: ExitStatus): string {
   if (status.signal === null) return `exit code ${status.code}`;
-  return `signal ${signalName(status.signal)} (${status.signal})`;
-}
-
-// Name a signal number, falling back to the number for real-time signals.
-export function signalName(signo: number): string {
-  for (const [name, value] of Object.entries(constants.signals)) {
-    if (value === signo && name !== 'SIGIOT' && name !== 'SIGPOLL') return name;
-  }
-  return `SIG${signo}`;
+  return `signal ${signalFromNumber(status.signal) ?? `SIG${status.signal}`} (${status.signal})`;
 }

@@ -3,7 +3,6 @@
 // and the round goes to the service machine as one `liveness` event, whose pure verdict (core/liveness.ts) decides.
 // Probing them together is what makes "half or more fail at once" mean something: a shared cause (a database, a
 // disk) shows up in one round instead of trickling in, worker by worker, as one-off failures.
-import { spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
@@ -12,6 +11,7 @@ import type { LivenessPolicy, LivenessProbe } from '../config/pool-config.js';
 import { UNIX_PATH_MAX } from '../config/pool-config.js';
 import contract from '../contract/env.cjs';
 import type { ProbeResult } from '../core/service-machine.js';
+import { spawnChild } from '../os/child-process.js';
 import { tendRuntimeDir } from '../os/notify-channel.js';
 import { formatDuration } from '../config/duration.js';
 import type { ServiceRuntime } from './runner.js';
@@ -150,7 +150,7 @@ function probeConnect(socketPath: string, timeoutMs: number, lifetime: AbortSign
 function probeExec(rt: ServiceRuntime, argv: readonly string[], timeoutMs: number, t: Target, env: Readonly<Record<string, string | undefined>>): Promise<string | null> {
   return bounded(timeoutMs, t.lifetime, (done) => {
     const [file, ...args] = argv;
-    const child = spawn(file ?? '', args, {
+    const child = spawnChild(file ?? '', args, {
       detached: true,
       // As the service's user (--user), like its workers.
       ...(rt.credentials === null ? {} : { uid: rt.credentials.uid, gid: rt.credentials.gid }),
@@ -159,8 +159,8 @@ function probeExec(rt: ServiceRuntime, argv: readonly string[], timeoutMs: numbe
       env: { ...env, ...rt.spec.env, [ENV.probePid]: String(t.pid), [ENV.probeSlot]: String(t.slot), [ENV.probeService]: rt.spec.name },
     });
     let stderr = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => { stderr = (stderr + chunk).slice(-EXEC_DETAIL_BYTES); });
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => { stderr = (stderr + chunk).slice(-EXEC_DETAIL_BYTES); });
     const last = (): string => {
       const line = stderr.trim().split('\n').at(-1) ?? '';
       return line === '' ? '' : `: ${line}`;

@@ -1,9 +1,24 @@
 // Signal names: the forms users write (names, short names, numbers, real-time offsets) and the numbers they mean.
 import assert from 'node:assert/strict';
+import { constants } from 'node:os';
 import { describe, it } from 'node:test';
-import { parseSignal, signalFromNumber, signalNumber, type SignalName } from '../../../src/config/signal-names.js';
+import { LINUX_SIGNALS, parseSignal, signalFromNumber, signalNumber, type SignalName } from '../../../src/config/signal-names.js';
 import { parseStopSpec } from '../../../src/config/run-config.js';
+import { describeStatus } from '../../../src/os/exit-status.js';
 import { parseInheritedSignals } from '../../../src/os/inherited-signals.js';
+
+describe('the signal table', () => {
+  it('is the one Node reads from this machine (tend writes it out to keep node:os out of its start-up)', (t) => {
+    if (process.arch.startsWith('mips')) { t.skip('MIPS numbers its signals differently; there tend reads them from node:os'); return; }
+    assert.deepEqual({ ...LINUX_SIGNALS }, { ...constants.signals });
+  });
+  it('names the signal a process died of, real-time ones included', () => {
+    assert.equal(describeStatus({ code: null, signal: 15 }), 'signal SIGTERM (15)');
+    assert.equal(describeStatus({ code: null, signal: 6 }), 'signal SIGABRT (6)');
+    assert.equal(describeStatus({ code: null, signal: 37 }), 'signal SIGRTMIN+3 (37)');
+    assert.equal(describeStatus({ code: 3, signal: null }), 'exit code 3');
+  });
+});
 
 describe('parseSignal', () => {
   const rows: [string, SignalName | null][] = [
