@@ -22,16 +22,21 @@ function compileCacheDir(env: NodeJS.ProcessEnv): string | null {
 
 // Creates `dir` (and its parent, at most) one level at a time: Node's own recursive mkdir never returns where a
 // parent can never be created (under /proc), so it is not trusted with a path that comes from the environment.
+// Most starts find it there already: a stat that does not throw comes first, as an exception (EEXIST from mkdir)
+// costs start-up memory.
 function ensureOwnDirectory(dir: string): boolean {
-  for (const path of [dirname(dir), dir]) {
-    try {
-      mkdirSync(path, { mode: 0o700 });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return false;
-    }
-  }
   try {
-    const stat = statSync(dir);
+    let stat = statSync(dir, { throwIfNoEntry: false });
+    if (stat === undefined) {
+      for (const path of [dirname(dir), dir]) {
+        try {
+          mkdirSync(path, { mode: 0o700 });
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return false;
+        }
+      }
+      stat = statSync(dir);
+    }
     return stat.isDirectory() && stat.uid === process.getuid?.() && (stat.mode & 0o022) === 0;
   } catch {
     return false;
