@@ -3,10 +3,11 @@
 import { FRESH_GUARD_HISTORY, judgeSample, judgeWatchdog, type GuardHistory } from '../core/guards.js';
 import { CLOCK_TICKS_PER_SECOND, sampleProcess } from '../os/proc-stats.js';
 import type { ReplaceReason } from '../core/events.js';
+import type { Lifetime } from './lifetime.js';
 import type { ServiceRuntime } from './runner.js';
 
-// Start sampling `rt`'s workers until `lifetime` is aborted.
-export function startGuards(rt: ServiceRuntime, lifetime: AbortSignal, unhealthy: (proc: number, why: string, reason: ReplaceReason) => void, warn: (message: string) => void): void {
+// Start sampling `rt`'s workers until `lifetime` ends.
+export function startGuards(rt: ServiceRuntime, lifetime: Lifetime, unhealthy: (proc: number, why: string, reason: ReplaceReason) => void, warn: (message: string) => void): void {
   const { guards, watchdogMs } = rt.spec;
   if (guards.maxRssBytes === null && guards.maxCpuPercent === null && watchdogMs === null && !rt.spec.pool) return;
   const histories = new Map<number, GuardHistory>();
@@ -33,5 +34,5 @@ export function startGuards(rt: ServiceRuntime, lifetime: AbortSignal, unhealthy
     }
     for (const id of histories.keys()) if (!rt.procs.has(id)) histories.delete(id);
   }, guards.sampleMs);
-  lifetime.addEventListener('abort', () => { clearInterval(timer); }, { once: true });
+  lifetime.onEnd(() => { clearInterval(timer); });
 }

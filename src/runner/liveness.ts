@@ -14,6 +14,7 @@ import type { ProbeResult } from '../core/service-machine.js';
 import { spawnChild } from '../os/child-process.js';
 import { tendRuntimeDir } from '../os/notify-channel.js';
 import { formatDuration } from '../config/duration.js';
+import type { Lifetime } from './lifetime.js';
 import type { ServiceRuntime } from './runner.js';
 import type { Timers } from './timers.js';
 
@@ -27,14 +28,14 @@ interface Target {
   readonly socket: string | null;
   /** It reported listening on tend's socket, so its private socket exists unless its server closed. */
   readonly listened: boolean;
-  readonly lifetime: AbortSignal;
+  readonly lifetime: Lifetime;
 }
 
 /** How many bytes of an exec probe's stderr are kept for the failure's detail. */
 const EXEC_DETAIL_BYTES = 300;
 
-// Probe `rt`'s ready workers every interval until `lifetime` is aborted; `report` gets each round, `warn` a problem once.
-export function startLiveness(rt: ServiceRuntime, timers: Timers, lifetime: AbortSignal, env: Readonly<Record<string, string | undefined>>,
+// Probe `rt`'s ready workers every interval until `lifetime` ends; `report` gets each round, `warn` a problem once.
+export function startLiveness(rt: ServiceRuntime, timers: Timers, lifetime: Lifetime, env: Readonly<Record<string, string | undefined>>,
   report: (results: ProbeResult[]) => void, warn: (message: string) => void): void {
   const policy = rt.spec.liveness;
   const probe = policy?.probe;
@@ -56,7 +57,7 @@ export function startLiveness(rt: ServiceRuntime, timers: Timers, lifetime: Abor
     for (const id of seen) if (!list.some((t) => t.proc === id)) seen.delete(id);
     const answers = await Promise.all(list.map((t) => probeWorker(rt, policy, probe, t, env, seen, unreachable)));
     const results = answers.filter((a): a is ProbeResult => a !== null);
-    if (!lifetime.aborted && results.length > 0) report(results);
+    if (!lifetime.ended && results.length > 0) report(results);
     timers.arm(key, Math.max(0, startedAt + policy.intervalMs - Date.now()), lifetime, () => { void round(); });
   };
   timers.arm(key, policy.intervalMs, lifetime, () => { void round(); });
@@ -95,7 +96,7 @@ function targets(rt: ServiceRuntime): Target[] {
     const rec = id === null || slot.removed ? undefined : rt.state.procs[id];
     const proc = id === null ? undefined : rt.procs.get(id);
     if (id === null || rec?.state?.kind !== 'ready' || proc?.pid == null) return [];
-    return [{ proc: id, slot: slot.index, pid: proc.pid, socket: proc.probeSocket, listened: proc.listened, lifetime: proc.lifetime.signal }];
+    return [{ proc: id, slot: slot.index, pid: proc.pid, socket: proc.probeSocket, listened: proc.listened, lifetime: proc.lifetime }];
   });
 }
 
@@ -103,7 +104,7 @@ function targets(rt: ServiceRuntime): Target[] {
 // stopped during the probe).
 async function probeWorker(rt: ServiceRuntime, policy: LivenessPolicy, probe: LivenessProbe, t: Target,
   env: Readonly<Record<string, string | undefined>>, seen: Set<number>, unreachable: (t: Target) => void): Promise<ProbeResult | null> {
-  if (t.lifetime.aborted) return null;
+  if (t.lifetime.ended) return null;
   let failure: string | null;
   if (probe.kind === 'exec') {
     failure = await probeExec(rt, probe.argv, policy.timeoutMs, t, env);
@@ -117,12 +118,12 @@ async function probeWorker(rt: ServiceRuntime, policy: LivenessPolicy, probe: Li
     seen.add(t.proc);
     failure = probe.kind === 'http' ? await probeHttp(t.socket, probe.path, policy.timeoutMs, t.lifetime) : await probeConnect(t.socket, policy.timeoutMs, t.lifetime);
   }
-  if (isAborted(t.lifetime)) return null;
+  if (isEnded(t.lifetime)) return null;
   return { proc: t.proc, ok: failure === null, detail: failure ?? '' };
 }
 
 // GET `path` over the worker's private socket: null when it answers 2xx or 3xx in time, else what went wrong.
-function probeHttp(socketPath: string, path: string, timeoutMs: number, lifetime: AbortSignal): Promise<string | null> {
+function probeHttp(socketPath: string, path: string, timeoutMs: number, lifetime: Lifetime): Promise<string | null> {
   return bounded(timeoutMs, lifetime, (done) => {
     const req = request({ socketPath, path, method: 'GET', agent: false, headers: { host: 'localhost', connection: 'close' } }, (res) => {
       res.resume();
@@ -136,7 +137,7 @@ function probeHttp(socketPath: string, path: string, timeoutMs: number, lifetime
 }
 
 // Connect to the worker's private socket: null when it accepts in time.
-function probeConnect(socketPath: string, timeoutMs: number, lifetime: AbortSignal): Promise<string | null> {
+function probeConnect(socketPath: string, timeoutMs: number, lifetime: Lifetime): Promise<string | null> {
   return bounded(timeoutMs, lifetime, (done) => {
     const socket = connect({ path: socketPath });
     socket.once('connect', () => { socket.destroy(); done(null); });
@@ -175,8 +176,8 @@ function probeExec(rt: ServiceRuntime, argv: readonly string[], timeoutMs: numbe
 }
 
 // Read through a call, so the check after an await is not narrowed away by the one before it.
-function isAborted(signal: AbortSignal): boolean {
-  return signal.aborted;
+function isEnded(lifetime: Lifetime): boolean {
+  return lifetime.ended;
 }
 
 function killGroup(pid: number | undefined): void {
@@ -186,21 +187,21 @@ function killGroup(pid: number | undefined): void {
 
 // Run one probe with a deadline: `run` starts it and returns how to cancel it; the first of its answer, the deadline
 // (`late`) or the worker's end (null, which the caller drops) wins, and the probe is cancelled when it did not answer.
-function bounded(timeoutMs: number, lifetime: AbortSignal, run: (done: (failure: string | null) => void) => () => void, late: string): Promise<string | null> {
+function bounded(timeoutMs: number, lifetime: Lifetime, run: (done: (failure: string | null) => void) => () => void, late: string): Promise<string | null> {
   return new Promise((resolve) => {
     let settled = false;
     let cancel: () => void = () => undefined;
+    let release: () => void = () => undefined;
     const finish = (failure: string | null, abort: boolean): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      lifetime.removeEventListener('abort', onAbort);
+      release();
       if (abort) cancel();
       resolve(failure);
     };
-    const onAbort = (): void => { finish(null, true); };
     const timer = setTimeout(() => { finish(late, true); }, timeoutMs);
-    lifetime.addEventListener('abort', onAbort, { once: true });
+    release = lifetime.onEnd(() => { finish(null, true); });
     cancel = run((failure) => { finish(failure, false); });
   });
 }

@@ -32,6 +32,7 @@ import { relayToSystemd } from '../systemd/relay.js';
 import { startGuards } from './guard-sampler.js';
 import { probeSocketPath, removeProbeSocket, startLiveness } from './liveness.js';
 import { openIpcChannel, type IpcChannel } from './ipc-channel.js';
+import { Lifetime } from './lifetime.js';
 import { answerSocketRequest, OnDemandSockets } from './on-demand.js';
 import { stopOrphans } from './orphans.js';
 import { startProbe } from './probes.js';
@@ -70,7 +71,8 @@ export interface ProcRuntime {
   readonly service: string;
   readonly slot: number;
   pid: number | null;
-  readonly lifetime: AbortController;
+  /** Owns its timers, probes and group watch; ended when the process is released. */
+  readonly lifetime: Lifetime;
   notify: NotifyChannel | null;
   /** The Node IPC channel of a Node worker (process.send, sockets on demand). */
   ipc: IpcChannel | null;
@@ -99,7 +101,8 @@ export interface ServiceRuntime {
   readonly credentials: Credentials | null;
   readonly rlimits: readonly RlimitEntry[];
   readonly procs: Map<number, ProcRuntime>;
-  readonly lifetime: AbortController;
+  /** Owns its restart timers, guard sampler and liveness rounds; a child of tend's, ended with it. */
+  readonly lifetime: Lifetime;
   lastReload: { readonly ok: boolean; readonly at: string; readonly detail: string } | null;
 }
 
@@ -125,7 +128,8 @@ class Runner {
   private readonly byPid = new Map<number, { service: string; proc: number }>();
   private readonly onDemand = new Map<string, OnDemandSockets>();
   private readonly timers = new Timers();
-  private readonly lifetime = new AbortController();
+  /** tend's own lifetime: the keep-alive, the stop deadline and delay, orphan waits and every service's lifetime. */
+  private readonly lifetime = new Lifetime();
   private readonly queue: Queued[] = [];
   private draining = false;
   private tendState: TendState;
@@ -149,7 +153,7 @@ class Runner {
     this.upstreamNotify = upstream === undefined || upstream === '' ? null : upstream;
     // Signal listeners and pids are not libuv handles: hold the loop open until exit.
     const keepAlive = setInterval(() => undefined, 1 << 30);
-    this.lifetime.signal.addEventListener('abort', () => { clearInterval(keepAlive); }, { once: true });
+    this.lifetime.onEnd(() => { clearInterval(keepAlive); });
     this.tty = this.plain ? terminalToHandOver() : -1;
     this.reaper = startReaper((reaped) => { this.onReaped(reaped); });
   }
@@ -161,7 +165,7 @@ class Runner {
       this.setUpProcess();
       this.openServices();
     } catch (error) {
-      this.lifetime.abort();
+      this.lifetime.end();
       this.reaper.stop();
       removeTendRuntimeDir();
       throw error;
@@ -221,8 +225,7 @@ class Runner {
       const sockets: OpenSocket[][] = useSystemd ? [fromSystemd] : openListenSockets(spec.listen, spec.socketStrategy === 'reuseport' ? spec.workers : 1, resolveOwner, listensItself(spec));
       for (const s of sockets[0] ?? []) this.log('info', `listening on ${s.address} (fd ${s.fd}, ${useSystemd ? `passed by systemd as ${s.spec.name}` : 'owned by tend'})`);
       const credentials = spec.user === null ? null : resolveCredentials(spec.user);
-      const lifetime = new AbortController();
-      this.lifetime.signal.addEventListener('abort', () => { lifetime.abort(); }, { once: true });
+      const lifetime = this.lifetime.child();
       const runtime: ServiceRuntime = {
         spec,
         policy: { spec, hasSockets: (sockets[0] ?? []).length > 0, holdLimitMs: holdLimitMs(spec, this.spec.graceMs, this.spec.stopDelayMs, this.plain) },
@@ -237,8 +240,8 @@ class Runner {
         lastReload: null,
       };
       this.services.set(spec.name, runtime);
-      startGuards(runtime, lifetime.signal, (proc, why, reason) => { this.dispatch({ to: 'service', service: spec.name, event: { type: 'unhealthy', proc, why, reason } }); }, (m) => { this.log('warn', m); });
-      startLiveness(runtime, this.timers, lifetime.signal, this.deps.env, (results) => {
+      startGuards(runtime, lifetime, (proc, why, reason) => { this.dispatch({ to: 'service', service: spec.name, event: { type: 'unhealthy', proc, why, reason } }); }, (m) => { this.log('warn', m); });
+      startLiveness(runtime, this.timers, lifetime, this.deps.env, (results) => {
         this.dispatch({ to: 'service', service: spec.name, event: { type: 'liveness', results } });
       }, (m) => { this.log('warn', m); });
     }
@@ -282,13 +285,13 @@ class Runner {
       case 'forward': this.dispatch({ to: 'service', service: effect.service, event: { type: 'forward', signal: effect.signal } }); return;
       case 'kill': this.dispatch({ to: 'service', service: effect.service, event: { type: 'kill' } }); return;
       case 'arm-deadline':
-        this.timers.arm('tend:deadline', effect.ms, this.lifetime.signal, () => { this.dispatch({ to: 'tend', event: { type: 'deadline' } }); });
+        this.timers.arm('tend:deadline', effect.ms, this.lifetime, () => { this.dispatch({ to: 'tend', event: { type: 'deadline' } }); });
         return;
       case 'arm-delay':
-        this.timers.arm('tend:delay', effect.ms, this.lifetime.signal, () => { this.dispatch({ to: 'tend', event: { type: 'delay-over' } }); });
+        this.timers.arm('tend:delay', effect.ms, this.lifetime, () => { this.dispatch({ to: 'tend', event: { type: 'delay-over' } }); });
         return;
       case 'stop-orphans':
-        void stopOrphans(this.reaper, this.spec.services[0]?.stop ?? [], this.lifetime.signal, (e) => { this.publish(e); }).then(() => {
+        void stopOrphans(this.reaper, this.spec.services[0]?.stop ?? [], this.lifetime, (e) => { this.publish(e); }).then(() => {
           this.dispatch({ to: 'tend', event: { type: 'orphans-gone' } });
         });
         return;
@@ -398,7 +401,7 @@ class Runner {
 
   private spawn(rt: ServiceRuntime, effect: Extract<ServiceEffect, { type: 'spawn' }>): void {
     const proc: ProcRuntime = {
-      id: effect.proc, service: rt.spec.name, slot: effect.slot, pid: null, lifetime: new AbortController(), notify: null, ipc: null,
+      id: effect.proc, service: rt.spec.name, slot: effect.slot, pid: null, lifetime: new Lifetime(), notify: null, ipc: null,
       ring: this.plain ? null : new LineRing(), lastPingAt: Date.now(), statusText: null, startedAt: Date.now(), probeSocket: null, listened: false, noticeStage: -1,
     };
     rt.procs.set(proc.id, proc);
@@ -502,7 +505,7 @@ class Runner {
   }
 
   private arm(rt: ServiceRuntime, timer: TimerRef, ms: number): void {
-    const owner = timer.kind === 'restart' ? rt.lifetime.signal : rt.procs.get(timer.proc)?.lifetime.signal;
+    const owner = timer.kind === 'restart' ? rt.lifetime : rt.procs.get(timer.proc)?.lifetime;
     if (owner === undefined) return;
     this.timers.arm(timerKey(rt.spec.name, timer), ms, owner, () => {
       if (timer.kind === 'ready-delay' && this.waitsForListen(rt)) return;
@@ -518,13 +521,13 @@ class Runner {
       if (!isGroupAlive(pid)) this.dispatch({ to: 'service', service: rt.spec.name, event: { type: 'group-gone', proc: id, at: Date.now() } });
     };
     const poll = setInterval(check, GROUP_POLL_MS);
-    proc.lifetime.signal.addEventListener('abort', () => { clearInterval(poll); }, { once: true });
+    proc.lifetime.onEnd(() => { clearInterval(poll); });
   }
 
   private probe(rt: ServiceRuntime, id: number): void {
     const proc = rt.procs.get(id);
     if (proc === undefined) return;
-    startProbe(rt.spec.ready, proc.lifetime.signal, () => {
+    startProbe(rt.spec.ready, proc.lifetime, () => {
       this.dispatch({ to: 'service', service: rt.spec.name, event: { type: 'ready-signal', proc: id, source: 'probe', at: Date.now() } });
     });
   }
@@ -533,7 +536,7 @@ class Runner {
     const proc = rt.procs.get(id);
     if (proc === undefined) return;
     rt.procs.delete(id);
-    proc.lifetime.abort();
+    proc.lifetime.end();
     proc.notify?.close();
     proc.ipc?.close();
     removeProbeSocket(proc.probeSocket);
@@ -620,7 +623,7 @@ class Runner {
     reclaimTerminal(this.tty);
     removeTendRuntimeDir();
     this.publish({ type: 'exit', code });
-    this.lifetime.abort();
+    this.lifetime.end();
     // What the workers wrote last is read to the end of their pipes before tend goes (at most PUMP_DRAIN_MS).
     const drained = Promise.all([...this.pumps]);
     const bound = new Promise<void>((resolve) => { setTimeout(resolve, PUMP_DRAIN_MS).unref(); });

@@ -1,5 +1,5 @@
-// Keyed timers, each owned by a lifetime (a process, a service, or tend itself): arming a key replaces its timer,
-// and aborting the owner's AbortSignal clears every timer it owns. Every duration is clamped to what Node's timers
+// Keyed timers, each owned by a lifetime (lifetime.ts: a process, a service, or tend itself): arming a key replaces
+// its timer, and ending the owner clears every timer it owns. Every duration is clamped to what Node's timers
 // can hold, so a huge EXTEND_TIMEOUT_USEC can never overflow into a 1 ms timer.
 
 /** Node's timers are 32-bit signed milliseconds; anything longer fires after 1 ms. */
@@ -11,25 +11,26 @@ export function clampTimerMs(ms: number): number {
   return Math.min(MAX_TIMER_MS, Math.max(0, Math.round(ms)));
 }
 
+import type { Lifetime } from './lifetime.js';
+
 /** A set of named timers. */
 export class Timers {
   private readonly active = new Map<string, { readonly timer: NodeJS.Timeout; readonly release: () => void }>();
 
-  // Arm `key` to run `fire` after `ms`, replacing an armed timer of the same key; `owner` aborting clears it.
-  arm(key: string, ms: number, owner: AbortSignal, fire: () => void): void {
+  // Arm `key` to run `fire` after `ms`, replacing an armed timer of the same key; `owner` ending clears it.
+  arm(key: string, ms: number, owner: Lifetime, fire: () => void): void {
     this.cancel(key);
-    if (owner.aborted) return;
-    const onAbort = (): void => { this.cancelIf(key, timer); };
-    // The owner's abort listener goes with the timer: a long-lived owner (a service re-arming its restart timer
-    // in a crash loop) must not collect one listener per timer it ever had.
-    const release = (): void => { owner.removeEventListener('abort', onAbort); };
+    if (owner.ended) return;
+    // The owner's cleanup goes with the timer: a long-lived owner (a service re-arming its restart timer in a crash
+    // loop) must not collect one cleanup per timer it ever had.
+    let release: () => void = () => undefined;
     const timer = setTimeout(() => {
       this.active.delete(key);
       release();
       fire();
     }, clampTimerMs(ms));
+    release = owner.onEnd(() => { this.cancelIf(key, timer); });
     this.active.set(key, { timer, release });
-    owner.addEventListener('abort', onAbort, { once: true });
   }
 
   // Clear `key` if it is armed.
