@@ -1,12 +1,12 @@
 // argv (and an optional config file) → a typed command. The options come from the flag table (config/flags.ts).
 // Every error names the flag or key, echoes the bad value and says how to fix it (exit 64; 78 for a config file that
 // cannot be read or parsed).
-import { parseArgs } from 'node:util';
 import { loadConfigFile, type RawOptions } from '../config/config-file.js';
-import { FLAG_BY_NAME, parseArgsOptions } from '../config/flags.js';
+import { FLAG_BY_NAME, argvOptions } from '../config/flags.js';
 import type { TendSpec } from '../config/spec.js';
 import { buildTendSpec } from '../config/tend-spec.js';
 import { TendError } from '../errors.js';
+import { argvErrorText, parseArgv, type ArgvError } from './argv.js';
 import { CONTROL_COMMANDS, parseControlCommand, type ControlCommand, type ControlCommandName } from './parse-control.js';
 import { CONTROL_USAGE, MAIN_USAGE, runUsage } from './usage.js';
 
@@ -17,8 +17,8 @@ export type CliCommand =
   | { readonly kind: 'run'; readonly spec: TendSpec; readonly warnings: readonly string[] }
   | { readonly kind: 'control'; readonly command: ControlCommand; readonly socket: string | null };
 
-/** The node:util parseArgs options of `tend run`, derived from the flag table. */
-export const RUN_OPTIONS = parseArgsOptions();
+/** The options of `tend run` for our argv parser (argv.ts), derived from the flag table. */
+export const RUN_OPTIONS = argvOptions();
 
 // Parse tend's argv (without the node and script entries).
 export function parseCli(argv: readonly string[], readFile?: (path: string) => string): CliCommand {
@@ -49,12 +49,9 @@ export function parseCli(argv: readonly string[], readFile?: (path: string) => s
 
 function parseRun(args: readonly string[], readFile?: (path: string) => string): CliCommand {
   const split = splitAtCommand(args);
-  let cli: RawOptions;
-  try {
-    cli = parseArgs({ args: split.options, options: RUN_OPTIONS, strict: true, allowPositionals: false }).values as RawOptions;
-  } catch (error) {
-    throw rewordParseError('tend run', error);
-  }
+  const parsed = parseArgv(split.options, RUN_OPTIONS, false);
+  if (!parsed.ok) throw argvUsageError(parsed.error);
+  const cli = parsed.values as RawOptions;
   if (cli['help'] === true) return { kind: 'help', text: runUsage() };
   const configPath = cli['config'];
   const file = typeof configPath === 'string' ? loadConfigFile(configPath, readFile) : null;
@@ -84,17 +81,13 @@ function takesValue(arg: string): boolean {
   return short?.type === 'string' && arg.length === 2;
 }
 
-function rewordParseError(command: string, error: unknown): TendError {
-  const message = error instanceof Error ? error.message : String(error);
-  const code = (error as { code?: string }).code;
-  const flag = /'(-[^' ]+)/.exec(message)?.[1] ?? '';
-  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    const name = flag.replace(/^-+/, '');
-    const hint = FLAG_BY_NAME.get(name)?.cli === false ? ` (${name} is a config-file key, not a flag)` : '';
-    return new TendError('TEND_ERR_USAGE', `${command}: unknown option ${flag}${hint}; see ${command} --help (put the command after --)`);
-  }
-  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-    return new TendError('TEND_ERR_USAGE', `${command}: ${flag} needs a value; see ${command} --help`);
-  }
-  return new TendError('TEND_ERR_USAGE', `${command}: ${message.split('\n')[0] ?? ''}`);
+function argvUsageError(error: ArgvError): TendError {
+  const hint = error.kind === 'unknown' ? configKeyHint(error.flag) : '';
+  const after = error.kind === 'unknown' || error.kind === 'positional' ? ' (put the command after --)' : '';
+  return new TendError('TEND_ERR_USAGE', `tend run: ${argvErrorText(error)}${hint}; see tend run --help${after}`);
+}
+
+function configKeyHint(flag: string): string {
+  const name = flag.replace(/^-+/, '');
+  return FLAG_BY_NAME.get(name)?.cli === false ? ` (${name} is a config-file key, not a flag)` : '';
 }

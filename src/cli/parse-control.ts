@@ -1,10 +1,10 @@
 // argv of the operator's commands (status, reload, restart, scale, signal, stop, logs) → one control request and how
 // to show its answer. Every error names the argument and says how to fix it (exit 64).
-import { parseArgs } from 'node:util';
 import { parseServiceName } from '../config/flags.js';
 import { parsePath } from '../config/pool-config.js';
 import { parseSignal } from '../config/signal-names.js';
 import { TendError } from '../errors.js';
+import { argvErrorText, parseArgv, type ArgvOptions, type ArgvValue } from './argv.js';
 
 /** The commands that talk to a running tend. */
 export const CONTROL_COMMANDS = ['status', 'reload', 'restart', 'scale', 'signal', 'stop', 'logs'] as const;
@@ -26,7 +26,7 @@ export interface ControlInvocation {
   readonly help: boolean;
 }
 
-const OPTIONS = {
+const OPTIONS: ArgvOptions = {
   control: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   json: { type: 'boolean' },
@@ -36,7 +36,7 @@ const OPTIONS = {
   force: { type: 'boolean' },
   lines: { type: 'string', short: 'n' },
   follow: { type: 'boolean', short: 'f' },
-} as const;
+};
 
 const ALLOWED: Readonly<Record<ControlCommandName, readonly string[]>> = {
   status: ['json', 'verbose', 'check'],
@@ -53,17 +53,8 @@ export function parseControlCommand(name: ControlCommandName, args: readonly str
   // "-2" is a count for scale, not an option.
   const counts = name === 'scale' ? args.filter((a) => /^[+-]\d+$/.test(a)) : [];
   const rest = args.filter((a) => !counts.includes(a));
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...rest], options: OPTIONS, strict: true, allowPositionals: true });
-  } catch (error) {
-    const message = error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error);
-    const flag = /'(-[^' ]+)/.exec(message)?.[1];
-    if ((error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag !== undefined) {
-      throw new TendError('TEND_ERR_USAGE', `tend ${name}: unknown option ${flag}; see tend ${name} --help`);
-    }
-    throw new TendError('TEND_ERR_USAGE', `tend ${name}: ${message}; see tend ${name} --help`);
-  }
+  const parsed = parseArgv(rest, OPTIONS, true);
+  if (!parsed.ok) throw new TendError('TEND_ERR_USAGE', `tend ${name}: ${argvErrorText(parsed.error)}; see tend ${name} --help`);
   const { values, positionals: words } = parsed;
   for (const key of Object.keys(values)) {
     if (key !== 'control' && key !== 'help' && !ALLOWED[name].includes(key)) {
@@ -71,15 +62,16 @@ export function parseControlCommand(name: ControlCommandName, args: readonly str
     }
   }
   const envSocket = process.env['TEND_CONTROL'];
-  const given = values.control ?? (envSocket === undefined || envSocket === '' ? null : envSocket);
+  const control = values['control'];
+  const given = typeof control === 'string' ? control : (envSocket === undefined || envSocket === '' ? null : envSocket);
   const socket = given === null ? null : parsePath('--control', given, 'socket');
-  const help = values.help === true;
+  const help = values['help'] === true;
   const positionals = [...words, ...counts];
   if (help) return { command: { name: 'stop' }, socket, help };
   return { command: build(name, positionals, values), socket, help };
 }
 
-function build(name: ControlCommandName, positionals: readonly string[], values: { [k: string]: string | boolean | undefined }): ControlCommand {
+function build(name: ControlCommandName, positionals: readonly string[], values: Readonly<Record<string, ArgvValue>>): ControlCommand {
   const slot = typeof values['slot'] === 'string' ? whole(name, '--slot', values['slot'], 0) : null;
   switch (name) {
     case 'status':

@@ -355,9 +355,9 @@ export const FLAG_BY_NAME: ReadonlyMap<string, Flag> = new Map(FLAGS.map((f) => 
 /** Process keys that only mean something on the command line (not in a file). */
 export const CLI_ONLY: ReadonlySet<string> = new Set(['config', 'help']);
 
-/** The node:util parseArgs options, derived from the table. */
-export function parseArgsOptions(): Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+/** The argv options of `tend run` (cli/argv.ts's shape), derived from the table; null prototype, so `--constructor` finds nothing. */
+export function argvOptions(): Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> {
+  const options = Object.create(null) as Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
   for (const flag of FLAGS) {
     if (!flag.cli) continue;
     options[flag.name] = {

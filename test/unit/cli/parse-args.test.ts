@@ -97,6 +97,10 @@ describe('tend run with flags only', () => {
     assert.throws(() => run(['--frobnicate', '--', 'x']), usage(/unknown option --frobnicate/));
     assert.throws(() => run(['--env', 'A=1', '--', 'x']), usage(/unknown option --env \(env is a config-file key, not a flag\)/));
     assert.throws(() => run(['--stop']), usage(/--stop needs a value/));
+    // The flag as written (not "-w,"), and a switch given a value says so.
+    assert.throws(() => run(['-w']), usage(/^tend run: -w needs a value; see tend run --help$/));
+    assert.throws(() => run(['--stop', '-x', '--', 'x']), usage(/^tend run: --stop needs a value; "-x" looks like an option \(write --stop=-VALUE/));
+    assert.throws(() => run(['--verbose=1', '--', 'x']), usage(/^tend run: --verbose takes no value, got "1"; write --verbose alone/));
   });
   it('--help is rendered from the table', () => {
     const help = parseCli(['run', '--help']);
@@ -115,6 +119,8 @@ describe('tend reload / status', () => {
     assert.throws(() => parseCli(['scale', 'lots']), /not a count/);
     assert.throws(() => parseCli(['reload', '--control', '/a', 'web', 'jobs']), usage(/one SERVICE at most/));
     assert.throws(() => parseCli(['reload', '--control', '/a', '-x']), usage(/unknown option -x/));
+    assert.throws(() => parseCli(['status', '--control']), usage(/^tend status: --control needs a value; see tend status --help$/));
+    assert.throws(() => parseCli(['status', '--json=yes']), usage(/^tend status: --json takes no value, got "yes"/));
     assert.throws(() => parseCli(['reload', '--control', '/a', '9lives']), usage(/is not a valid service name/));
     assert.throws(() => parseCli(['reload', '--control', '']), usage(/--control "": the path is empty/));
   });
