@@ -209,6 +209,19 @@ fail:
   return NULL;
 }
 
+/* kill(pid, signo) -> true, or false when no such process (ESRCH); other errors throw. process.kill reports a gone
+ * process by building an exception (and loading Node's errno table for its name): tend asks "is it still there"
+ * on every exit, so a plain answer keeps that out of every run. */
+napi_value tend_kill(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t pid, signo;
+  if (tend_args(env, info, 2, argv) != 0 || tend_get_i32(env, argv[0], &pid) != 0 || tend_get_i32(env, argv[1], &signo) != 0)
+    return NULL;
+  if (kill(pid, signo) == 0) return tend_bool(env, true);
+  if (errno == ESRCH) return tend_bool(env, false);
+  return tend_throw_errno(env, errno, "kill");
+}
+
 /* realtimeSignalRange() -> {min, max}: SIGRTMIN and SIGRTMAX as this libc reserves them (glibc 34, musl 35; 64). */
 napi_value tend_realtime_signal_range(napi_env env, napi_callback_info info) {
   (void)info;

@@ -58,6 +58,7 @@ napi_value tend_peer_credentials(napi_env env, napi_callback_info info);
 /* signals.c */
 napi_value tend_signal_watch(napi_env env, napi_callback_info info);
 napi_value tend_realtime_signal_range(napi_env env, napi_callback_info info);
+napi_value tend_kill(napi_env env, napi_callback_info info);
 
 /* ipc.c */
 napi_value tend_ipc_socket_pair(napi_env env, napi_callback_info info);

@@ -148,6 +148,7 @@ interface Binding {
   tcsetpgrp(fd: number, pgid: number): void;
   getpgrp(): number;
   ignoreSignal(signo: number): void;
+  kill(pid: number, signo: number): boolean;
   lookupUser(name: string): UserEntry | null;
   lookupUserById(uid: number): UserEntry | null;
   lookupGroup(name: string): number | null;
@@ -352,6 +353,18 @@ export function getpgrp(): number {
 }
 
 /**
+ * Sends signal `signo` (0: only ask) to `pid` (negative: a process group): true when sent, false when no such process;
+ * other failures (EPERM) throw. Unlike process.kill, a gone process is an answer, not an exception built and thrown.
+ */
+export function kill(pid: number, signo: number): boolean {
+  checkInt('kill', 'pid', pid, -INT32_MAX, INT32_MAX);
+  // 0 and -1 mean "my own group" and "every process I may signal": never what a caller here means.
+  if (pid === 0 || pid === -1) fail('kill', 'pid', 'a pid (> 0) or a process group (< -1)');
+  checkInt('kill', 'signo', signo, 0, 64);
+  return addon().kill(pid, signo);
+}
+
+/**
  * Sets a signal to SIG_IGN, which Node cannot do (tend ignores SIGTTIN/SIGTTOU so terminal I/O never stops it).
  * Replaces any handler: do not use it on a signal that has process.on() listeners.
  */
@@ -537,6 +550,7 @@ export const native = {
   tcsetpgrp,
   getpgrp,
   ignoreSignal,
+  kill,
   lookupUser,
   lookupUserById,
   lookupGroup,

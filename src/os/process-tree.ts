@@ -1,14 +1,24 @@
 // Questions about processes that only the kernel can answer: is a process group alive, which group is a pid in.
+// Asked through the addon's kill, which answers "no such process" plainly: process.kill would throw for it.
 import { readFileSync } from 'node:fs';
 import { signalNumber, type SignalName } from '../config/signal-names.js';
+import { native } from './native.js';
 
 // True while any process (zombies included) is in process group `pgid`.
 export function isGroupAlive(pgid: number): boolean {
   try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+    return native.kill(-pgid, 0);
+  } catch {
+    return true; // EPERM: it exists, and is not ours to signal
+  }
+}
+
+// True while process `pid` exists (a zombie included), ours or not.
+export function isProcessAlive(pid: number): boolean {
+  try {
+    return native.kill(pid, 0);
+  } catch {
+    return true; // EPERM: it exists, and is not ours to signal
   }
 }
 
@@ -27,11 +37,5 @@ export function processGroupOf(pid: number): number | null {
 // Send a signal and treat "no such process" as success: a process that already exited is not an error.
 // Sent by number, so real-time signals (which Node has no names for) go the same way.
 export function sendSignal(pid: number, signal: SignalName): boolean {
-  try {
-    process.kill(pid, signalNumber(signal));
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw error;
-  }
+  return native.kill(pid, signalNumber(signal));
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { TendSpec } from '../config/spec.js';
 import { TendError } from '../errors.js';
 import { native } from '../os/native.js';
+import { isProcessAlive } from '../os/process-tree.js';
 
 const RUNTIME_BASE = '/run/tend';
 const PROBE_TIMEOUT_MS = 1_000;
@@ -63,20 +64,11 @@ function clearStaleRuntimeDirs(): string[] {
     const match = /^(\d+)-/.exec(name);
     if (match === null || Number(match[1]) === process.pid) continue;
     const dir = join(RUNTIME_BASE, name);
-    if (pidAlive(Number(match[1])) || anyBound(dir)) continue;
+    if (isProcessAlive(Number(match[1])) || anyBound(dir)) continue;
     rmSync(dir, { recursive: true, force: true });
     removed.push(`stale runtime directory ${dir}`);
   }
   return removed;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 // True when any datagram socket in `dir` is still bound by a live process (a send reaches it).

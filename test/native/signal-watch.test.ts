@@ -104,3 +104,24 @@ describe('signalWatch', () => {
     assert.throws(() => native.signalWatch([40], 'x' as unknown as () => void), /onSignal must be a function/);
   });
 });
+
+describe('kill', () => {
+  test('answers a gone process or group with false, a live one with true, and sends the signal', T, async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => { child.once('exit', (_code, signal) => { resolve(signal); }); });
+    const pid = child.pid!;
+    assert.equal(native.kill(pid, 0), true);
+    assert.equal(native.kill(-pid, 0), true, 'its own process group (detached)');
+    assert.equal(native.kill(-pid, 15), true);
+    assert.equal(await exited, 'SIGTERM');
+    assert.equal(native.kill(pid, 0), false, 'reaped: no such process');
+    assert.equal(native.kill(-pid, 0), false, 'no such process group');
+  });
+
+  test('refuses 0 and -1 (its own group, every process) and out-of-range signals', () => {
+    assert.throws(() => native.kill(0, 0), /pid/);
+    assert.throws(() => native.kill(-1, 15), /pid/);
+    assert.throws(() => native.kill(process.pid, 65), /signo/);
+  });
+});
