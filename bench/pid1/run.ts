@@ -48,6 +48,9 @@ const QUICK: Plan = {
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
+// Environment variables that change Node's own start-up work (and so the floor), removed before anything runs.
+const SCRUBBED_ENV = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS', 'NODE_COMPILE_CACHE', 'NODE_V8_COVERAGE'];
+
 function log(message: string): void {
   process.stderr.write(`pid1 bench: ${message}\n`);
 }
@@ -55,6 +58,12 @@ function log(message: string): void {
 // Runs the whole benchmark once; returns the process exit code.
 async function main(argv: readonly string[]): Promise<number> {
   const plan = argv.includes('--quick') ? QUICK : FULL;
+  // Settings that change what Node itself does at start-up would move the floor, not tend: Node 20 reads and parses
+  // the whole NODE_EXTRA_CA_CERTS bundle before running any script (~60 ms and ~2 MB here), which would hide tend's
+  // own cost in both ratios. Every command runs without them; the results record which were set.
+  const scrubbed = SCRUBBED_ENV.filter((name) => process.env[name] !== undefined);
+  for (const name of scrubbed) delete process.env[name];
+  if (scrubbed.length > 0) log(`left out of every command's environment (they change Node's own start-up): ${scrubbed.join(', ')}`);
   const problems = checkPrerequisites();
   if (problems.length > 0) {
     for (const p of problems) log(p);
@@ -137,7 +146,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     const path = writeResults(startedAt, {
       date: startedAt.toISOString(), seconds, machine, otherCpuLoadBetweenPhases: otherLoad.map((b) => round(b)), plan,
-      tendIncluded: tendIssue === null, tendIssue, summaries, floor: floorSummaries,
+      tendIncluded: tendIssue === null, tendIssue, scrubbedEnv: scrubbed, summaries, floor: floorSummaries,
       table, perDelay, vsNode, raw: { ...rawForJson(raw), floor: Object.fromEntries(floor), handlerAfterExecMs: handlers },
     });
     process.stdout.write(`\nresults: ${path}\n`);
