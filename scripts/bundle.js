@@ -20,10 +20,10 @@ const entryFile = join(srcOut, 'cli', 'entry.js');
 // Built-ins Node does not load at its own start and that cost real time or memory when loaded (child_process,
 // net and tty bring the stream modules, http brings its parser...). Accesses go through a proxy that loads the
 // module on first use: esbuild's CommonJS output reads every import as a property at the point of use.
-// os, string_decoder and diagnostics_channel are small, but each still costs start-up memory (~130-250 kB of node's
+// module, os, string_decoder and diagnostics_channel are small, but each still costs start-up time or memory (~130-250 kB of node's
 // own pages) and is needed only on some paths (tmpdir, a worker's IPC channel).
 const LAZY_BUILTINS = ['child_process', 'cluster', 'crypto', 'dgram', 'diagnostics_channel', 'dns', 'http', 'http2', 'https',
-  'net', 'os', 'readline', 'stream', 'string_decoder', 'tls', 'tty', 'worker_threads', 'zlib'];
+  'module', 'net', 'os', 'readline', 'stream', 'string_decoder', 'tls', 'tty', 'worker_threads', 'zlib'];
 
 const BANNER = [
   '"use strict";',
@@ -81,7 +81,7 @@ function splitPlugin(splits) {
       });
       b.onLoad({ filter: /.*/, namespace: 'tend-split' }, (args) => ({
         contents: `const { requireWithCodeCache } = require(${JSON.stringify(loader)});\n` +
-          `module.exports = requireWithCodeCache(require('node:path').join(__dirname, ${JSON.stringify(args.path)}));\n`,
+          `module.exports = requireWithCodeCache(require('node:path').join(__dirname, ${JSON.stringify(args.path)}), require);\n`,
         loader: 'js',
         resolveDir: dirname(loader),
       }));

@@ -62,7 +62,7 @@ async function main(argv: readonly string[]): Promise<number> {
   // the whole NODE_EXTRA_CA_CERTS bundle before running any script (~60 ms and ~2 MB here), which would hide tend's
   // own cost in both ratios. Every command runs without them; the results record which were set.
   const scrubbed = SCRUBBED_ENV.filter((name) => process.env[name] !== undefined);
-  for (const name of scrubbed) delete process.env[name];
+  for (const name of scrubbed) Reflect.deleteProperty(process.env, name);
   if (scrubbed.length > 0) log(`left out of every command's environment (they change Node's own start-up): ${scrubbed.join(', ')}`);
   const problems = checkPrerequisites();
   if (problems.length > 0) {

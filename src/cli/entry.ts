@@ -3,8 +3,6 @@
 // await: the shipped build (scripts/bundle.js) turns this file into a CommonJS script, which Node starts without
 // its ES module loader.
 import { captureSignals } from '../os/signals.js';
-import { enableCompileCache } from './compile-cache.js';
 
 const intake = captureSignals();
-enableCompileCache();
 void import('./main.js').then(({ main }) => main(process.argv.slice(2), intake));

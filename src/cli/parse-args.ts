@@ -2,6 +2,7 @@
 // Every error names the flag or key, echoes the bad value and says how to fix it (exit 64; 78 for a config file that
 // cannot be read or parsed).
 import { loadConfigFile, type RawOptions } from '../config/config-file.js';
+import { enableCompileCache } from './compile-cache.js';
 import { FLAG_BY_NAME, argvOptions } from '../config/flags.js';
 import type { TendSpec } from '../config/spec.js';
 import { buildTendSpec } from '../config/tend-spec.js';
@@ -54,6 +55,8 @@ function parseRun(args: readonly string[], readFile?: (path: string) => string):
   const cli = parsed.values as RawOptions;
   if (cli['help'] === true) return { kind: 'help', text: runUsage() };
   const configPath = cli['config'];
+  // A config file loads zod and yaml through require: Node's compile cache (22.8+) keeps their compiled code.
+  if (typeof configPath === 'string') enableCompileCache();
   const file = typeof configPath === 'string' ? loadConfigFile(configPath, readFile) : null;
   const { spec, warnings } = buildTendSpec(cli, split.command, file);
   return { kind: 'run', spec, warnings };
