@@ -1,5 +1,9 @@
-/* fork + exec with the child's process group, terminal, limits, identity, parent-death signal, cwd and fds set up in
- * between, and the signal dispositions and mask that exec would have passed on. */
+/* spawn = clone(CLONE_VM|CLONE_VFORK) + exec, as posix_spawn does it, with the child's process group, terminal, limits,
+ * identity, parent-death signal, cwd and fds set up in between, and the signal dispositions and mask that exec would
+ * have passed on. The child shares tend's memory until it execs (tend's thread waits meanwhile): a fork would copy
+ * the page tables of a ~40 MB Node process first (~1-3 ms per spawn). So the child writes to nothing the parent
+ * owns, except the one envp slot for LISTEN_PID, which the parent puts back, and calls the kernel directly
+ * for its identity (see set_identity). */
 #include "args.h"
 #include "errors.h"
 #include "rlimit.h"
@@ -11,7 +15,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -121,21 +128,61 @@ __attribute__((noreturn)) static void exec_candidates(const struct request *req,
   fail(errfd, STEP_EXECVE, 0, saw_eacces ? EACCES : err);
 }
 
-/* Fills a "LISTEN_PID=" placeholder in envp with our own pid: socket activation needs the child's pid, which only
- * exists after fork (systemd does the same). Async-signal-safe: formats into a static buffer. */
-static void fill_listen_pid(char **envp) {
-  static char buf[32] = "LISTEN_PID=";
-  for (char **e = envp; *e != NULL; e++) {
-    if (strcmp(*e, "LISTEN_PID=") != 0) continue;
-    char digits[16];
-    int n = 0;
-    for (pid_t pid = getpid(); pid > 0 && n < (int)sizeof digits; pid /= 10) digits[n++] = (char)('0' + pid % 10);
-    int at = (int)strlen("LISTEN_PID=");
-    while (n > 0) buf[at++] = digits[--n];
-    buf[at] = '\0';
-    *e = buf;
-    return;
-  }
+/* What the child gets besides the request: the report pipe and room for its LISTEN_PID entry (in the parent's
+ * frame, which stays put while the parent waits for the exec). */
+struct child_start {
+  struct request *req;
+  int report[2];
+  int listen_pid_slot; /* index of the "LISTEN_PID=" placeholder in envp, -1 if none */
+  char listen_pid[32];
+};
+
+/* The index of the "LISTEN_PID=" placeholder in envp, or -1. Found by the parent, before the child starts. */
+static int listen_pid_slot(char **envp) {
+  for (int i = 0; envp[i] != NULL; i++)
+    if (strcmp(envp[i], "LISTEN_PID=") == 0) return i;
+  return -1;
+}
+
+/* Fills the "LISTEN_PID=" placeholder with the child's own pid: socket activation needs the child's pid, which only
+ * exists once it runs (systemd does the same). Writes only into `start`; the parent restores the envp slot. */
+static void fill_listen_pid(struct child_start *start) {
+  if (start->listen_pid_slot < 0) return;
+  char digits[16];
+  int n = 0;
+  for (pid_t pid = getpid(); pid > 0 && n < (int)sizeof digits; pid /= 10) digits[n++] = (char)('0' + pid % 10);
+  int at = (int)strlen("LISTEN_PID=");
+  memcpy(start->listen_pid, "LISTEN_PID=", (size_t)at);
+  while (n > 0) start->listen_pid[at++] = digits[--n];
+  start->listen_pid[at] = '\0';
+  start->req->envp[start->listen_pid_slot] = start->listen_pid;
+}
+
+/* The identity calls, straight to the kernel: libc's setuid/setgid/setgroups make every thread of the process take
+ * the new identity (glibc's setxid broadcast, musl's __synccall), and this child still shares tend's memory, where
+ * libc would find tend's own threads. The kernel calls change only the calling process, as POSIX asks of them. */
+static long set_groups(size_t n, const gid_t *groups) {
+#ifdef SYS_setgroups32
+  return syscall(SYS_setgroups32, n, groups);
+#else
+  return syscall(SYS_setgroups, n, groups);
+#endif
+}
+
+static long set_gid(gid_t gid) {
+#ifdef SYS_setgid32
+  return syscall(SYS_setgid32, gid);
+#else
+  return syscall(SYS_setgid, gid);
+#endif
+}
+
+static long set_uid(uid_t uid) {
+#ifdef SYS_setuid32
+  return syscall(SYS_setuid32, uid);
+#else
+  return syscall(SYS_setuid, uid);
+#endif
 }
 
 /* Gives every signal the disposition exec would have passed on: SIG_IGN where tend was started with it ignored,
@@ -166,9 +213,12 @@ static void set_parent_death_signal(const struct request *req, int errfd) {
   _exit(128 + req->death_signal); /* the signal was ignored or only stops us: exit all the same */
 }
 
-/* Runs in the forked child with every signal blocked (the parent blocked them before fork). */
-__attribute__((noreturn)) static void child(struct request *req, int errfd) {
-  fill_listen_pid(req->envp);
+/* Runs in the child with every signal blocked (the parent blocked them before clone), on its own stack. */
+__attribute__((noreturn)) static void child(struct child_start *start) {
+  struct request *req = start->req;
+  int errfd = start->report[1];
+  close(start->report[0]);
+  fill_listen_pid(start);
   reset_dispositions(&req->ignored);
 
   if (req->new_group && setpgid(0, 0) != 0) fail(errfd, STEP_SETPGID, 0, errno);
@@ -176,9 +226,9 @@ __attribute__((noreturn)) static void child(struct request *req, int errfd) {
   for (size_t i = 0; i < req->nlimits; i++)
     if (setrlimit(req->limits[i].resource, &req->limits[i].value) != 0)
       fail(errfd, STEP_SETRLIMIT, req->limits[i].resource, errno);
-  if (req->set_groups && setgroups(req->ngroups, req->groups) != 0) fail(errfd, STEP_SETGROUPS, 0, errno);
-  if (req->gid >= 0 && setgid((gid_t)req->gid) != 0) fail(errfd, STEP_SETGID, 0, errno);
-  if (req->uid >= 0 && setuid((uid_t)req->uid) != 0) fail(errfd, STEP_SETUID, 0, errno);
+  if (req->set_groups && set_groups(req->ngroups, req->groups) != 0) fail(errfd, STEP_SETGROUPS, 0, errno);
+  if (req->gid >= 0 && set_gid((gid_t)req->gid) != 0) fail(errfd, STEP_SETGID, 0, errno);
+  if (req->uid >= 0 && set_uid((uid_t)req->uid) != 0) fail(errfd, STEP_SETUID, 0, errno);
   set_parent_death_signal(req, errfd);
   if (req->cwd != NULL && chdir(req->cwd) != 0) fail(errfd, STEP_CHDIR, 0, errno);
   errfd = map_fds(req->fds, (int)req->nfds, errfd);
@@ -186,6 +236,13 @@ __attribute__((noreturn)) static void child(struct request *req, int errfd) {
   sigprocmask(SIG_SETMASK, &req->blocked, NULL);
   exec_candidates(req, errfd);
 }
+
+static int child_main(void *start) {
+  child(start);
+}
+
+/* The child's stack: what exec_candidates and the set-up calls need, with room to spare. */
+#define CHILD_STACK_SIZE (256 * 1024)
 
 /* ---- parent side ---- */
 
@@ -418,11 +475,20 @@ napi_value tend_spawn(napi_env env, napi_callback_info info) {
     }
   }
 
-  int report[2];
-  if (pipe2(report, O_CLOEXEC) != 0) {
+  struct child_start start = { .req = &req, .listen_pid_slot = listen_pid_slot(req.envp) };
+  if (pipe2(start.report, O_CLOEXEC) != 0) {
     tend_throw_errno(env, errno, "pipe2");
     goto out;
   }
+  void *stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) {
+    int err = errno;
+    close(start.report[0]);
+    close(start.report[1]);
+    tend_throw_errno(env, err, "mmap");
+    goto out;
+  }
+  char *listen_pid_entry = start.listen_pid_slot < 0 ? NULL : req.envp[start.listen_pid_slot];
 
   /* Block everything so no Node/libuv handler runs in the child before it resets dispositions. On Linux
    * sigprocmask sets the calling thread's mask exactly as pthread_sigmask does (glibc and musl), and unlike
@@ -430,20 +496,19 @@ napi_value tend_spawn(napi_env env, napi_callback_info info) {
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &old);
-  /* PR_SET_PDEATHSIG fires when the forking *thread* exits: tend spawns from Node's main thread, which lives as long
-   * as the process. */
+  /* PR_SET_PDEATHSIG fires when the spawning *thread* exits: tend spawns from Node's main thread, which lives as long
+   * as the process. CLONE_VFORK: this thread resumes once the child has exec'd or exited. The stack grows down. */
   req.parent = getpid();
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(report[0]);
-    child(&req, report[1]);
-  }
-  int fork_errno = errno;
+  pid_t pid = clone(child_main, (char *)stack + CHILD_STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
+  int clone_errno = errno;
   sigprocmask(SIG_SETMASK, &old, NULL);
-  close(report[1]);
+  munmap(stack, CHILD_STACK_SIZE);
+  if (listen_pid_entry != NULL) req.envp[start.listen_pid_slot] = listen_pid_entry; /* freed as ours */
+  close(start.report[1]);
+  int report0 = start.report[0];
   if (pid < 0) {
-    close(report[0]);
-    tend_throw_errno(env, fork_errno, "fork");
+    close(report0);
+    tend_throw_errno(env, clone_errno, "clone");
     goto out;
   }
 
@@ -451,8 +516,8 @@ napi_value tend_spawn(napi_env env, napi_callback_info info) {
   if (req.new_group) (void)setpgid(pid, pid);
 
   struct failure f;
-  size_t got = read_full(report[0], &f, sizeof f);
-  close(report[0]);
+  size_t got = read_full(report0, &f, sizeof f);
+  close(report0);
   if (got == sizeof f) {
     reap(pid);
     throw_failure(env, &req, &f);

@@ -110,7 +110,7 @@ describe('tend-launcher', () => {
 });
 
 describe('bin/tend', () => {
-  test('resolves its real path through a symlink and execs launcher → node dist/bundle/entry.cjs args', T, async () => {
+  test('resolves its real path through a symlink and execs launcher → node --no-maglev dist/bundle/entry.cjs args', T, async () => {
     // A fake node prints what it was given, so this does not depend on the CLI being built.
     const fakeNode = path.join(tmp, 'fake-node');
     fs.writeFileSync(fakeNode, '#!/bin/sh\nprintf "%s\\n" "$@"\necho "rlimits=${TEND_INHERITED_RLIMITS:+set}"\n', { mode: 0o755 });
@@ -122,7 +122,8 @@ describe('bin/tend', () => {
       env: [`PATH=${PATH}`, `TEND_NODE=${fakeNode}`],
     });
     assert.equal(out.code, 0, out.stderr);
-    const [entry, ...rest] = out.stdout.split('\n');
+    const [flag, entry, ...rest] = out.stdout.split('\n');
+    assert.equal(flag, '--no-maglev');
     assert.equal(fs.realpathSync(entry ?? ''), path.join(fs.realpathSync(root), 'dist/bundle/entry.cjs'));
     assert.deepEqual(rest, ['start', 'a b', 'rlimits=set', '']);
   });
