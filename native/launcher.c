@@ -4,8 +4,14 @@
  * and the signal mask to empty, so tend cannot see the limits and signal state it was started with. This program
  * exports them (and its exec time) in the environment and replaces itself with
  *   node <entry.js> [args...]
- * using $TEND_NODE if set, else `node` from PATH. */
+ * using $TEND_NODE if set, else `node` from PATH.
+ *
+ * Installed as a package's bin/tend (scripts/install.js copies the prebuilt that fits over the script there), it is
+ * the command itself: it finds <package>/dist/bundle/entry.cjs from its own path and runs
+ *   node --no-maglev <entry.cjs> [args...]
+ * as the script would, without a shell, a readlink and a uname before Node (~3 ms). */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -57,12 +63,31 @@ static void record_signals(char *buf, size_t size) {
   }
 }
 
+/* When this file is <package>/bin/tend (its real path, symlinks resolved, as npm's node_modules/.bin links to it):
+ * that package's dist/bundle/entry.cjs, in `entry`; else false (run as tend-launcher). */
+static bool installed_entry(char *entry, size_t size) {
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return false;
+  exe[n] = '\0';
+  char *name = strrchr(exe, '/');
+  if (name == NULL || strcmp(name + 1, "tend") != 0) return false;
+  *name = '\0';
+  char *dir = strrchr(exe, '/');
+  if (dir == NULL || strcmp(dir + 1, "bin") != 0) return false;
+  *dir = '\0';
+  int len = snprintf(entry, size, "%s/dist/bundle/entry.cjs", exe);
+  return len > 0 && (size_t)len < size;
+}
+
 /* tend-launcher <entry.js> [args...]: record start-up state, then become `node <entry.js> [args...]`. */
 int main(int argc, char **argv) {
   struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
 
-  if (argc < 2) {
+  char entry[PATH_MAX];
+  bool installed = installed_entry(entry, sizeof entry);
+  if (!installed && argc < 2) {
     fputs("usage: tend-launcher <entry.js> [args...]\n", stderr);
     return 64;
   }
@@ -92,8 +117,20 @@ int main(int argc, char **argv) {
 
   const char *node = getenv("TEND_NODE");
   if (node == NULL || node[0] == '\0') node = "node";
-  argv[0] = (char *)node; /* argv[1..] (entry.js and its arguments) pass through unchanged */
-  execvp(node, argv);
+  char **args = argv;
+  if (installed) {
+    /* node --no-maglev <entry> argv[1..] (see bin/tend on --no-maglev) */
+    args = calloc((size_t)argc + 3, sizeof *args);
+    if (args == NULL) {
+      fputs("tend: out of memory\n", stderr);
+      return 127;
+    }
+    args[1] = "--no-maglev";
+    args[2] = entry;
+    for (int i = 1; i < argc; i++) args[i + 2] = argv[i];
+  }
+  args[0] = (char *)node; /* as tend-launcher, argv[1..] (entry.js and its arguments) pass through unchanged */
+  execvp(node, args);
   fprintf(stderr, "tend: unable to exec node: %s\n", strerror(errno));
   return 127;
 }

@@ -231,6 +231,10 @@ describe('the npm tarball', () => {
     assert.equal(install.code, 0, `${install.out}${install.err}`);
     assert.match(install.out, /tend: using the prebuilt native parts in prebuilds\/linux-x64 \(no compiler needed\)/);
     assert.ok(!fs.existsSync(path.join(dir, 'node_modules/tend/build')), 'nothing was compiled');
+    // The launcher that fits is the command itself: no shell runs before Node.
+    const bin = fs.readFileSync(path.join(dir, 'node_modules/tend/bin/tend'));
+    assert.deepEqual([...bin.subarray(0, 4)], [0x7f, 0x45, 0x4c, 0x46], 'bin/tend is the prebuilt launcher (an ELF file)');
+    assert.ok(bin.equals(fs.readFileSync(path.join(dir, 'node_modules/tend/prebuilds/linux-x64/tend-launcher.glibc'))));
     app = dir;
     const ok = await run(['npx', '--offline', 'tend', 'run', '--', 'true'], { env, cwd: app });
     assert.equal(ok.code, 0, ok.err);
@@ -266,6 +270,8 @@ describe('the npm tarball', () => {
     assert.equal(install.code, 1);
     assert.match(install.err, /^tend: native build missing: no prebuilt fits linux-x64 here and compiling failed; install a C compiler, make and python3 [^\n]*\n$/);
 
+    // The shipped script, put back in place of the launcher, says what to do when no launcher is left either.
+    fs.copyFileSync(path.join(pkg, 'bin', 'tend'), path.join(tend, 'bin', 'tend'));
     for (const libc of ['glibc', 'musl']) fs.rmSync(path.join(prebuilds, `tend-launcher.${libc}`));
     const noLauncher = await run(['npx', '--offline', 'tend', 'run', '--', 'true'], { env, cwd: app });
     assert.equal(noLauncher.code, 70);
