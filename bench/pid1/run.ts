@@ -51,6 +51,15 @@ const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 // Environment variables that change Node's own start-up work (and so the floor), removed before anything runs.
 const SCRUBBED_ENV = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS', 'NODE_COMPILE_CACHE', 'NODE_V8_COVERAGE'];
 
+// The version of the Node the commands run on: $TEND_NODE if set, else `node` from PATH.
+function measuredNodeVersion(): string {
+  try {
+    return execFileSync(process.env['TEND_NODE'] ?? 'node', ['--version'], { encoding: 'utf8' }).trim();
+  } catch {
+    return `unknown (${process.env['TEND_NODE'] ?? 'node'} --version failed)`;
+  }
+}
+
 function log(message: string): void {
   process.stderr.write(`pid1 bench: ${message}\n`);
 }
@@ -130,7 +139,8 @@ async function main(argv: readonly string[]): Promise<number> {
       nproc: cpus().length,
       cpu: cpus()[0]?.model ?? 'unknown',
       kernel: release(),
-      node: process.version,
+      // The Node that `node -e 0` and tend ran on (TEND_NODE, as for the launcher), not the one running the harness.
+      node: measuredNodeVersion(),
       tini: versionOf(TINI),
       dumbInit: versionOf(DUMB_INIT),
       tendCommit: tendBin === join(repoRoot, 'bin', 'tend') ? gitRevision() : tendBin,
