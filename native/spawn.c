@@ -3,7 +3,7 @@
  * have passed on. The child shares tend's memory until it execs (tend's thread waits meanwhile): a fork would copy
  * the page tables of a ~40 MB Node process first (~1-3 ms per spawn). So the child writes to nothing the parent
  * owns, except the one envp slot for LISTEN_PID, which the parent puts back, and calls the kernel directly
- * for its identity (see set_identity). */
+ * for its identity (see SYS_SET_UID). */
 #include "args.h"
 #include "errors.h"
 #include "rlimit.h"
@@ -160,30 +160,17 @@ static void fill_listen_pid(struct child_start *start) {
 
 /* The identity calls, straight to the kernel: libc's setuid/setgid/setgroups make every thread of the process take
  * the new identity (glibc's setxid broadcast, musl's __synccall), and this child still shares tend's memory, where
- * libc would find tend's own threads. The kernel calls change only the calling process, as POSIX asks of them. */
-static long set_groups(size_t n, const gid_t *groups) {
-#ifdef SYS_setgroups32
-  return syscall(SYS_setgroups32, n, groups);
-#else
-  return syscall(SYS_setgroups, n, groups);
-#endif
-}
-
-static long set_gid(gid_t gid) {
-#ifdef SYS_setgid32
-  return syscall(SYS_setgid32, gid);
-#else
-  return syscall(SYS_setgid, gid);
-#endif
-}
-
-static long set_uid(uid_t uid) {
+ * libc would find tend's own threads. The kernel calls change only the calling process, as POSIX asks of them.
+ * 32-bit architectures name the calls with 32-bit ids *32. */
 #ifdef SYS_setuid32
-  return syscall(SYS_setuid32, uid);
+#define SYS_SET_GROUPS SYS_setgroups32
+#define SYS_SET_GID SYS_setgid32
+#define SYS_SET_UID SYS_setuid32
 #else
-  return syscall(SYS_setuid, uid);
+#define SYS_SET_GROUPS SYS_setgroups
+#define SYS_SET_GID SYS_setgid
+#define SYS_SET_UID SYS_setuid
 #endif
-}
 
 /* Gives every signal the disposition exec would have passed on: SIG_IGN where tend was started with it ignored,
  * SIG_DFL everywhere else (undoing Node's SIG_IGN for SIGPIPE/SIGXFSZ and every handler of tend's own). */
@@ -226,9 +213,9 @@ __attribute__((noreturn)) static void child(struct child_start *start) {
   for (size_t i = 0; i < req->nlimits; i++)
     if (setrlimit(req->limits[i].resource, &req->limits[i].value) != 0)
       fail(errfd, STEP_SETRLIMIT, req->limits[i].resource, errno);
-  if (req->set_groups && set_groups(req->ngroups, req->groups) != 0) fail(errfd, STEP_SETGROUPS, 0, errno);
-  if (req->gid >= 0 && set_gid((gid_t)req->gid) != 0) fail(errfd, STEP_SETGID, 0, errno);
-  if (req->uid >= 0 && set_uid((uid_t)req->uid) != 0) fail(errfd, STEP_SETUID, 0, errno);
+  if (req->set_groups && syscall(SYS_SET_GROUPS, req->ngroups, req->groups) != 0) fail(errfd, STEP_SETGROUPS, 0, errno);
+  if (req->gid >= 0 && syscall(SYS_SET_GID, (gid_t)req->gid) != 0) fail(errfd, STEP_SETGID, 0, errno);
+  if (req->uid >= 0 && syscall(SYS_SET_UID, (uid_t)req->uid) != 0) fail(errfd, STEP_SETUID, 0, errno);
   set_parent_death_signal(req, errfd);
   if (req->cwd != NULL && chdir(req->cwd) != 0) fail(errfd, STEP_CHDIR, 0, errno);
   errfd = map_fds(req->fds, (int)req->nfds, errfd);
