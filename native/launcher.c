@@ -80,6 +80,14 @@ static bool installed_entry(char *entry, size_t size) {
   return len > 0 && (size_t)len < size;
 }
 
+/* Exit 70 when an installed launcher finds no CLI next to it (a copy of bin/tend outside its package). */
+static void require_entry(const char *entry) {
+  if (access(entry, R_OK) == 0) return;
+  fprintf(stderr, "tend: %s: %s; run tend from its package (node_modules/.bin/tend), or reinstall it (npm install)\n", entry,
+          strerror(errno));
+  exit(70);
+}
+
 /* tend-launcher <entry.js> [args...]: record start-up state, then become `node <entry.js> [args...]`. */
 int main(int argc, char **argv) {
   struct timespec start;
@@ -87,6 +95,7 @@ int main(int argc, char **argv) {
 
   char entry[PATH_MAX];
   bool installed = installed_entry(entry, sizeof entry);
+  if (installed) require_entry(entry);
   if (!installed && argc < 2) {
     fputs("usage: tend-launcher <entry.js> [args...]\n", stderr);
     return 64;

@@ -109,6 +109,35 @@ describe('tend-launcher', () => {
   });
 });
 
+describe('the launcher as an installed package\'s bin/tend', () => {
+  test('runs node --no-maglev <package>/dist/bundle/entry.cjs with the arguments, found from its own path through a symlink', T, async () => {
+    const pkg = path.join(tmp, 'installed/node_modules/tend');
+    fs.mkdirSync(path.join(pkg, 'bin'), { recursive: true });
+    fs.mkdirSync(path.join(pkg, 'dist/bundle'), { recursive: true });
+    fs.writeFileSync(path.join(pkg, 'dist/bundle/entry.cjs'), '');
+    fs.copyFileSync(launcher, path.join(pkg, 'bin/tend'));
+    fs.chmodSync(path.join(pkg, 'bin/tend'), 0o755);
+    const dotBin = path.join(tmp, 'installed/node_modules/.bin');
+    fs.mkdirSync(dotBin, { recursive: true });
+    fs.symlinkSync('../tend/bin/tend', path.join(dotBin, 'tend'));
+    const fakeNode = path.join(tmp, 'fake-node-installed');
+    fs.writeFileSync(fakeNode, '#!/bin/sh\nprintf "%s\\n" "$@"\necho "rlimits=${TEND_INHERITED_RLIMITS:+set}"\n', { mode: 0o755 });
+    const out = await run({ file: path.join(dotBin, 'tend'), args: ['tend', 'run', 'a b'], env: [`PATH=${PATH}`, `TEND_NODE=${fakeNode}`] });
+    assert.equal(out.code, 0, out.stderr);
+    assert.deepEqual(out.stdout.split('\n'), ['--no-maglev', path.join(fs.realpathSync(pkg), 'dist/bundle/entry.cjs'), 'run', 'a b', 'rlimits=set', '']);
+  });
+
+  test('with no CLI beside it, says what to do and exits 70', T, async () => {
+    const bin = path.join(tmp, 'stray/bin');
+    fs.mkdirSync(bin, { recursive: true });
+    fs.copyFileSync(launcher, path.join(bin, 'tend'));
+    fs.chmodSync(path.join(bin, 'tend'), 0o755);
+    const out = await run({ file: path.join(bin, 'tend'), args: ['tend', 'run', '--', 'true'] });
+    assert.equal(out.code, 70);
+    assert.match(out.stderr, /^tend: \S+\/stray\/dist\/bundle\/entry\.cjs: No such file or directory; run tend from its package \(node_modules\/\.bin\/tend\), or reinstall it \(npm install\)\n$/);
+  });
+});
+
 describe('bin/tend', () => {
   test('resolves its real path through a symlink and execs launcher → node --no-maglev dist/bundle/entry.cjs args', T, async () => {
     // A fake node prints what it was given, so this does not depend on the CLI being built.
