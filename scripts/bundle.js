@@ -20,8 +20,8 @@ const entryFile = join(srcOut, 'cli', 'entry.js');
 // Built-ins Node does not load at its own start and that cost real time or memory when loaded (child_process,
 // net and tty bring the stream modules, http brings its parser...). Accesses go through a proxy that loads the
 // module on first use: esbuild's CommonJS output reads every import as a property at the point of use.
-// module, os, string_decoder and diagnostics_channel are small, but each still costs start-up time or memory (~130-250 kB of node's
-// own pages) and is needed only on some paths (tmpdir, a worker's IPC channel).
+// module, os, string_decoder and diagnostics_channel are small, but each still costs start-up time or memory
+// (~130-250 kB of node's own pages) and is needed only on some paths (a config file, tmpdir, a worker's IPC channel).
 const LAZY_BUILTINS = ['child_process', 'cluster', 'crypto', 'dgram', 'diagnostics_channel', 'dns', 'http', 'http2', 'https',
   'module', 'net', 'os', 'readline', 'stream', 'string_decoder', 'tls', 'tty', 'worker_threads', 'zlib'];
 
