@@ -6,17 +6,18 @@ import { native } from './native.js';
 
 // True while any process (zombies included) is in process group `pgid`.
 export function isGroupAlive(pgid: number): boolean {
-  try {
-    return native.kill(-pgid, 0);
-  } catch {
-    return true; // EPERM: it exists, and is not ours to signal
-  }
+  return exists(-pgid);
 }
 
 // True while process `pid` exists (a zombie included), ours or not.
 export function isProcessAlive(pid: number): boolean {
+  return exists(pid);
+}
+
+// Signal 0 to a pid (> 0) or a group (< 0): it exists unless the kernel says there is no such process.
+function exists(target: number): boolean {
   try {
-    return native.kill(pid, 0);
+    return native.kill(target, 0);
   } catch {
     return true; // EPERM: it exists, and is not ours to signal
   }

@@ -356,8 +356,8 @@ class Runner {
     } else if (event.type === 'reload-finished') {
       rt.lastReload = { ok: event.ok, at: new Date().toISOString(), detail: event.detail };
     } else if (event.type === 'stage-held') {
-      const id = [...rt.procs.values()].find((p) => p.pid === event.pid)?.id;
-      if (id !== undefined) this.tellStop(rt, id, event.ms);
+      const owner = this.byPid.get(event.pid);
+      if (owner?.service === rt.spec.name) this.tellStop(rt, owner.proc, event.ms);
     }
   }
 

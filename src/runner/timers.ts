@@ -1,6 +1,7 @@
 // Keyed timers, each owned by a lifetime (lifetime.ts: a process, a service, or tend itself): arming a key replaces
 // its timer, and ending the owner clears every timer it owns. Every duration is clamped to what Node's timers
 // can hold, so a huge EXTEND_TIMEOUT_USEC can never overflow into a 1 ms timer.
+import type { Lifetime } from './lifetime.js';
 
 /** Node's timers are 32-bit signed milliseconds; anything longer fires after 1 ms. */
 export const MAX_TIMER_MS = 2_147_483_647;
@@ -10,8 +11,6 @@ export function clampTimerMs(ms: number): number {
   if (!Number.isFinite(ms)) return ms > 0 ? MAX_TIMER_MS : 0;
   return Math.min(MAX_TIMER_MS, Math.max(0, Math.round(ms)));
 }
-
-import type { Lifetime } from './lifetime.js';
 
 /** A set of named timers. */
 export class Timers {
