@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // Builds what bin/tend runs, from tsc's output (so it runs after tsc: `npm run build`):
-//   dist/bundle/entry.cjs   dist/src/cli/entry.js and its static imports (the signal intake): starts first
-//   dist/bundle/<name>.cjs  one file per module entry.js imports dynamically (main.js), with everything it imports
-// CommonJS because Node starts a CommonJS script without its ES module loader (~2 MiB and milliseconds less), and
-// in two parts so that the second can be compiled with V8's code cache (src/cli/compile-cache.ts). Every
-// module keeps its own import.meta.url (the path it has in dist/src), so paths relative to it (package.json, the
-// addon, the preload, zod and yaml) resolve exactly as in the unbundled build, and heavy Node built-ins load on
-// first use rather than at start-up. Usage: node scripts/bundle.js [--if-stale]
+//   dist/bundle/main.cjs    dist/src/cli/entry.js and everything it imports: the whole CLI, signal capture first
+//   dist/bundle/entry.cjs   the file Node starts: only cli/compile-cache.js, which loads main.cjs with V8's code cache
+// CommonJS because Node starts a CommonJS script without its ES module loader (~2 MiB and milliseconds less). Node
+// compiles the file it starts from source every time (Node 20 has no compile cache), so that file is a few lines,
+// and everything else is one bundle V8 restores from its code cache: compiling JavaScript the first time it runs is
+// most of what a start costs. Every module keeps its own import.meta.url (the path it has in dist/src), so paths
+// relative to it (package.json, the addon, the preload, zod and yaml) resolve exactly as in the unbundled build, and
+// heavy Node built-ins load on first use rather than at start-up. Usage: node scripts/bundle.js [--if-stale]
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
@@ -72,28 +73,16 @@ function moduleUrlPlugin(outfile) {
   };
 }
 
-// In the entry's bundle, a dynamic import of a relative module becomes a load of that module's own bundle through
-// cli/compile-cache.js, which keeps V8's code cache for it (left as import(), it would also bring in the ES
-// module loader).
-function splitPlugin(splits) {
+// dist/bundle/entry.cjs: load main.cjs, next to it, through cli/compile-cache.js (a plain require would compile it
+// from source every time).
+function loaderEntry() {
   const loader = join(srcOut, 'cli', 'compile-cache.js');
   return {
-    name: 'tend-split',
-    setup(b) {
-      b.onResolve({ filter: /^\./ }, (args) => {
-        if (args.kind !== 'dynamic-import' || args.importer !== entryFile) return undefined;
-        const source = join(args.resolveDir, args.path);
-        const name = `${basename(source, '.js')}.cjs`;
-        splits.set(name, source);
-        return { path: name, namespace: 'tend-split' };
-      });
-      b.onLoad({ filter: /.*/, namespace: 'tend-split' }, (args) => ({
-        contents: `const { requireWithCodeCache } = require(${JSON.stringify(loader)});\n` +
-          `module.exports = requireWithCodeCache(require('node:path').join(__dirname, ${JSON.stringify(args.path)}), require);\n`,
-        loader: 'js',
-        resolveDir: dirname(loader),
-      }));
-    },
+    contents: `import { requireWithCodeCache } from ${JSON.stringify(loader)};\n` +
+      `requireWithCodeCache(\`\${__dirname}/main.cjs\`, require);\n`,
+    resolveDir: dirname(loader),
+    sourcefile: 'tend-loader.js',
+    loader: 'js',
   };
 }
 
@@ -106,17 +95,17 @@ const lazyRequire = new RegExp(`require\\("(?:node:)?(${LAZY_BUILTINS.join('|')}
 const WRAP_OPEN = '(function (exports, require, module, __filename, __dirname) { ';
 const WRAP_CLOSE = '\n})';
 
-async function bundle(entry, name, plugins, wrapped = false) {
+async function bundle(entry, name, wrapped) {
   const outfile = join(outDir, name);
   const result = await build({
-    entryPoints: [entry],
+    ...(typeof entry === 'string' ? { entryPoints: [entry] } : { stdin: entry }),
     outfile,
     bundle: true,
     platform: 'node',
     format: 'cjs',
     target: 'node20',
     external: ['zod', 'yaml'],
-    plugins: [moduleUrlPlugin(outfile), ...plugins],
+    plugins: [moduleUrlPlugin(outfile)],
     banner: { js: BANNER },
     sourcemap: 'linked',
     minifyWhitespace: true,
@@ -157,10 +146,7 @@ async function main() {
   }
   if (process.argv.includes('--if-stale') && !stale()) return 0;
   mkdirSync(outDir, { recursive: true });
-  const splits = new Map();
-  // A module both bundles import (os/signals.js) exists twice at run time: state it shares lives on `process`.
-  const written = new Set(await bundle(entryFile, 'entry.cjs', [splitPlugin(splits)]));
-  for (const [name, source] of splits) for (const file of await bundle(source, name, [], true)) written.add(file);
+  const written = new Set([...await bundle(entryFile, 'main.cjs', true), ...await bundle(loaderEntry(), 'entry.cjs', false)]);
   for (const name of readdirSync(outDir)) if (!written.has(name)) rmSync(join(outDir, name), { force: true });
   return 0;
 }

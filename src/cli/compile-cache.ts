@@ -3,8 +3,9 @@
 // saving), and Node's own compile cache (22.8+) for whatever loads after it through require or import (zod and
 // yaml for a config file). Both live in a directory private to the user and are optional: a cache that cannot be
 // read, written or trusted only makes tend start as it would without one.
+// This module is most of dist/bundle/entry.cjs, which V8 compiles from source on every start: it uses no node:path
+// (its paths are absolute, and '/'-joined), and as few Node functions as it can, each one costing its first compile.
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 
 type EnableCompileCache = (directory: string) => { status: number; message?: string; directory?: string };
@@ -13,10 +14,20 @@ type EnableCompileCache = (directory: string) => { status: number; message?: str
 // other users can write to could feed it compiled code); null when neither variable says where that is.
 function compileCacheDir(env: NodeJS.ProcessEnv): string | null {
   const xdg = env['XDG_CACHE_HOME'];
-  if (xdg !== undefined && xdg.startsWith('/')) return join(xdg, 'tend');
+  if (xdg !== undefined && xdg.startsWith('/')) return `${xdg}/tend`;
   const home = env['HOME'];
-  if (home !== undefined && home.startsWith('/')) return join(home, '.cache', 'tend');
+  if (home !== undefined && home.startsWith('/')) return `${home}/.cache/tend`;
   return null;
+}
+
+// The directory part of an absolute path ('/' for a file at the root).
+function dirname(path: string): string {
+  return path.slice(0, Math.max(1, path.lastIndexOf('/')));
+}
+
+// The file name part of a path.
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
 }
 
 // Creates `dir` (and its parent, at most) one level at a time: Node's own recursive mkdir never returns where a
@@ -97,7 +108,7 @@ export function requireWithCodeCache(file: string, require: NodeJS.Require, env:
       // V8 checks its version, its flags and the source's length, not its content: the key adds the file's identity.
       const stat = statSync(file);
       prefix = `${basename(file)}-${installation(file)}-`;
-      entry = join(dir, `${prefix}${process.version}-${process.arch}-${stat.ino}-${stat.size}-${Math.trunc(stat.mtimeMs)}.v8`);
+      entry = `${dir}/${prefix}${process.version}-${process.arch}-${stat.ino}-${stat.size}-${Math.trunc(stat.mtimeMs)}.v8`;
       cachedData = readFileSync(entry);
     }
   } catch {
@@ -121,7 +132,7 @@ function saveCodeCache(script: Script, entry: string, prefix: string): void {
     writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
     renameSync(tmp, entry);
     for (const name of readdirSync(dirname(entry))) {
-      if (name.startsWith(prefix) && name.endsWith('.v8') && name !== basename(entry)) unlinkSync(join(dirname(entry), name));
+      if (name.startsWith(prefix) && name.endsWith('.v8') && name !== basename(entry)) unlinkSync(`${dirname(entry)}/${name}`);
     }
   } catch {
     // Not cached this time; the next start tries again.
