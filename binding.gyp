@@ -20,6 +20,7 @@
         "native/dgram.c",
         "native/errors.c",
         "native/fd.c",
+        "native/files.c",
         "native/ipc.c",
         "native/listen.c",
         "native/peercred.c",

@@ -38,6 +38,8 @@ static const napi_property_descriptor functions[] = {
   FN("ipcSocketPair", tend_ipc_socket_pair),
   FN("ipcSend", tend_ipc_send),
   FN("setNonblocking", tend_set_nonblocking),
+  FN("readLatin1File", tend_read_latin1_file),
+  FN("readOwnFile", tend_read_own_file),
 };
 
 /* Called by Node when the addon is loaded (also from worker threads). */

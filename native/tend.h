@@ -55,6 +55,10 @@ napi_value tend_set_cloexec(napi_env env, napi_callback_info info);
 /* peercred.c */
 napi_value tend_peer_credentials(napi_env env, napi_callback_info info);
 
+/* files.c */
+napi_value tend_read_latin1_file(napi_env env, napi_callback_info info);
+napi_value tend_read_own_file(napi_env env, napi_callback_info info);
+
 /* signals.c */
 napi_value tend_signal_watch(napi_env env, napi_callback_info info);
 napi_value tend_realtime_signal_range(napi_env env, napi_callback_info info);

@@ -37,7 +37,12 @@ const BANNER = [
   '  return loaded;',
   '};',
   'const __tendModuleUrl = (path) => require("node:url").pathToFileURL(require("node:path").join(__dirname, path)).href;',
-  'const __tendModulePath = (dir, path) => require("node:path").join(__dirname, dir, path);',
+  // A path computed at build time as `ups` directories above the bundle's, then `rest`: no node:path at start-up.
+  'const __tendModulePath = (ups, rest) => {',
+  '  let dir = __dirname;',
+  '  for (let i = 0; i < ups; i++) dir = dir.slice(0, dir.lastIndexOf("/"));',
+  '  return `${dir}/${rest}`;',
+  '};',
   'const __tendLazyBuiltin = (id) => {',
   '  let loaded;',
   '  const load = () => (loaded ??= __tendBuiltin(id));',
@@ -53,6 +58,16 @@ const BANNER = [
   '};',
 ].join('\n');
 
+// `__tendModulePath(ups, rest)` for the path `rel` (a URL path, as in new URL(rel, import.meta.url)) relative to a
+// module in moduleDir, when it runs from a bundle in bundleDir. A trailing slash is kept, as the URL keeps it.
+function modulePath(bundleDir, moduleDir, rel) {
+  const target = relative(bundleDir, join(moduleDir, rel)).split('/').filter((part) => part !== '');
+  const ups = target.findIndex((part) => part !== '..');
+  const rest = (ups < 0 ? [] : target.slice(ups)).join('/');
+  const slash = rel.endsWith('/') && rest !== '' ? '/' : '';
+  return `__tendModulePath(${ups < 0 ? target.length : ups}, ${JSON.stringify(rest + slash)})`;
+}
+
 // import.meta.url → the URL of the module's own file in dist/src, computed from the bundle's location at run time.
 function moduleUrlPlugin(outfile) {
   return {
@@ -62,10 +77,10 @@ function moduleUrlPlugin(outfile) {
         if (!args.path.startsWith(srcOut)) return undefined;
         const text = readFileSync(args.path, 'utf8');
         const path = relative(dirname(outfile), args.path);
-        const dir = relative(dirname(outfile), dirname(args.path));
-        // A path next to the module needs no URL at all (whatwg URL costs start-up memory): a plain path join.
+        // A path next to the module needs no URL at all (whatwg URL costs start-up memory): a path relative to the
+        // bundle's directory, worked out here.
         const contents = text
-          .replace(/\bfileURLToPath\(new URL\(('[^'\\]*'|"[^"\\]*"), import\.meta\.url\)\)/g, (_, rel) => `__tendModulePath(${JSON.stringify(dir)}, ${rel})`)
+          .replace(/\bfileURLToPath\(new URL\('([^'\\]*)', import\.meta\.url\)\)/g, (_, rel) => modulePath(dirname(outfile), dirname(args.path), rel))
           .replaceAll('import.meta.url', `__tendModuleUrl(${JSON.stringify(path)})`);
         return { contents, loader: 'js', resolveDir: dirname(args.path) };
       });
@@ -119,6 +134,8 @@ async function bundle(entry, name, wrapped) {
       ? file.text.replace(lazyRequire, '__tendLazyBuiltin("node:$1")').replace(/\brequire\("(node:[a-z_/]+)"\)/g, '__tendBuiltin("$1")')
       : file.text;
     if (wrapped && file.path.endsWith('.cjs')) text = `${WRAP_OPEN}${text}${WRAP_CLOSE}`;
+    // cli/compile-cache.ts reads the bundle as Latin-1, which is what UTF-8 is only for ASCII.
+    if (file.path.endsWith('.cjs') && !/^[\x00-\x7f]*$/.test(text)) throw new Error(`bundle: ${basename(file.path)} is not ASCII`);
     writeFileSync(`${file.path}.tmp`, text);
     renameSync(`${file.path}.tmp`, file.path);
   }

@@ -5,13 +5,42 @@
 // read, written or trusted only makes tend start as it would without one.
 // This module is most of dist/bundle/entry.cjs, which V8 compiles from source on every start: it uses no node:path
 // (its paths are absolute, and '/'-joined), and as few Node functions as it can, each one costing its first compile.
+// It reads the bundle and its cache through the addon (native/files.c), which it loads first anyway for the signals.
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { Script } from 'node:vm';
+import { loadFirst } from '../os/native-loader.js';
+
+/** The addon's whole-file reads (native/files.c). */
+interface FileReads {
+  /** The file as a Latin-1 string, and the identity its cache entry is keyed by. */
+  readLatin1File(path: string): { text: string; ino: number; size: number; mtimeMs: number };
+  /** The file if it is a regular file of this user's that nobody else can write, else null. */
+  readOwnFile(path: string): Buffer | null;
+}
+
+// The same reads through node:fs, for an installation whose addon does not load (the first spawn then says so).
+const FS_READS: FileReads = {
+  readLatin1File(path) {
+    const { ino, size, mtimeMs } = statSync(path);
+    return { text: readFileSync(path, 'latin1'), ino, size, mtimeMs };
+  },
+  readOwnFile(path) {
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (stat === undefined || !stat.isFile() || stat.uid !== process.geteuid?.() || (stat.mode & 0o022) !== 0) return null;
+    return readFileSync(path);
+  },
+};
+
+// The addon if it loads (loading it here is not extra work: the signal capture right after needs it), else FS_READS.
+function fileReads(): FileReads {
+  const loaded = loadFirst();
+  return 'exports' in loaded ? loaded.exports as FileReads : FS_READS;
+}
 
 type EnableCompileCache = (directory: string) => { status: number; message?: string; directory?: string };
 
-// The cache directory: $XDG_CACHE_HOME/tend or ~/.cache/tend, private to the user running tend (a directory
-// other users can write to could feed it compiled code); null when neither variable says where that is.
+// The cache directory: $XDG_CACHE_HOME/tend or ~/.cache/tend, created private to the user running tend; null when
+// neither variable says where that is.
 function compileCacheDir(env: NodeJS.ProcessEnv): string | null {
   const xdg = env['XDG_CACHE_HOME'];
   if (xdg !== undefined && xdg.startsWith('/')) return `${xdg}/tend`;
@@ -92,32 +121,30 @@ function installation(file: string): string {
 
 type ModuleFunction = (exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void;
 
-// Load the CommonJS file `file` as require() would, compiling it with V8's cached code for it when there is a
-// valid entry, and writing one at exit when there was not (so it includes what was compiled while tend ran). The
-// file is written already wrapped in Node's module wrapper (scripts/bundle.js), so its text is compiled as it is:
-// wrapping it here would hold a second copy of the whole bundle in memory. `require` is the caller's own, which
-// resolves as the file's would when both are in one directory (the bundles are): making one costs start-up time.
+// Load the CommonJS file `file` (ASCII, as scripts/bundle.js checks) as require() would, compiling it with V8's
+// cached code for it when there is a valid entry, and writing one at exit when there was not (so it includes what
+// was compiled while tend ran). An entry is read only if it is the user's own file and nobody else can write it: it is
+// code tend will run. The file is written already wrapped in Node's module wrapper (scripts/bundle.js), so its text
+// is compiled as it is: wrapping it here would hold a second copy of the whole bundle in memory. `require` is the
+// caller's own, which resolves as the file's would when both are in one directory (the bundles are): making one
+// costs start-up time.
 export function requireWithCodeCache(file: string, require: NodeJS.Require, env: NodeJS.ProcessEnv = process.env): unknown {
-  const source = readFileSync(file, 'utf8');
-  let entry: string | null = null;
-  let prefix = '';
-  let cachedData: Buffer | undefined;
+  const reads = fileReads();
+  const source = reads.readLatin1File(file);
+  const dir = (env['NODE_DISABLE_COMPILE_CACHE'] ?? '') !== '' ? null : compileCacheDir(env);
+  // V8 checks its version, its flags and the source's length, not its content: the key adds the file's identity.
+  const prefix = `${basename(file)}-${installation(file)}-`;
+  const entry = dir === null ? null : `${dir}/${prefix}${process.version}-${process.arch}-${source.ino}-${source.size}-${Math.trunc(source.mtimeMs)}.v8`;
+  let cachedData: Buffer | null = null;
   try {
-    const dir = cacheDir(env);
-    if (dir !== null) {
-      // V8 checks its version, its flags and the source's length, not its content: the key adds the file's identity.
-      const stat = statSync(file);
-      prefix = `${basename(file)}-${installation(file)}-`;
-      entry = `${dir}/${prefix}${process.version}-${process.arch}-${stat.ino}-${stat.size}-${Math.trunc(stat.mtimeMs)}.v8`;
-      cachedData = readFileSync(entry);
-    }
+    if (entry !== null) cachedData = reads.readOwnFile(entry);
   } catch {
-    cachedData = undefined; // no entry yet, or unreadable: compile from source
+    cachedData = null; // unreadable: compile from source
   }
-  const script = new Script(source, { filename: file, ...(cachedData === undefined ? {} : { cachedData }) });
-  if (entry !== null && (cachedData === undefined || script.cachedDataRejected === true)) {
+  const script = new Script(source.text, { filename: file, ...(cachedData === null ? {} : { cachedData }) });
+  if (entry !== null && (cachedData === null || script.cachedDataRejected === true)) {
     const target = entry;
-    process.once('exit', () => { saveCodeCache(script, target, prefix); });
+    process.once('exit', () => { if (cacheDir(env) !== null) saveCodeCache(script, target, prefix); });
   }
   const module = { exports: {} as unknown };
   (script.runInThisContext() as ModuleFunction)(module.exports, require, module, file, dirname(file));

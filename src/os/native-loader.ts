@@ -1,9 +1,9 @@
 // Finds tend's native parts: a local node-gyp build (build/Release) first, else the prebuilt for this machine's
 // architecture and C library that the package ships (prebuilds/linux-<arch>/, built by scripts/build-prebuilt.js).
 // bin/tend applies the same rule to the launcher in sh, and scripts/install.js asks this module whether a prebuilt
-// fits before it falls back to compiling.
+// fits before it falls back to compiling. The start-up loader (cli/compile-cache.ts) loads the addon through it too,
+// in the one file Node compiles from source on every start: so no node:path here, and TendError only in loadAddon.
 import { existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TendError } from '../errors.js';
 
@@ -19,6 +19,11 @@ const GLIBC_LOADER: Readonly<Partial<Record<string, string>>> = {
   x64: '/lib64/ld-linux-x86-64.so.2',
   arm64: '/lib/ld-linux-aarch64.so.1',
 };
+
+// Absolute path parts joined with single slashes.
+function join(...parts: string[]): string {
+  return parts.join('/').replace(/\/{2,}/g, '/');
+}
 
 /** Which C library this machine's programs use, so the matching prebuilt is tried first. */
 export function detectLibc(arch: string = process.arch): Libc {
@@ -60,8 +65,9 @@ function dlopenOnce(file: string): unknown {
   return module.exports;
 }
 
-/** Loads the first candidate that loads; a file that is missing, corrupt or for another machine is skipped. */
-export function loadAddon(candidates: readonly string[] = addonCandidates(), root: string = PACKAGE_ROOT): { exports: unknown; path: string } {
+/** The first candidate that loads, or what went wrong with each existing one (a file that is missing, corrupt or
+ * for another machine is skipped). */
+export function loadFirst(candidates: readonly string[] = addonCandidates(), root: string = PACKAGE_ROOT): { exports: unknown; path: string } | { failures: string[] } {
   const failures: string[] = [];
   for (const file of candidates) {
     if (!existsSync(file)) continue;
@@ -69,9 +75,17 @@ export function loadAddon(candidates: readonly string[] = addonCandidates(), roo
       return { exports: dlopenOnce(file), path: file };
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
-      failures.push(`${relative(root, file)}: ${detail.replace(/\s+/g, ' ').trim()}`);
+      failures.push(`${file.startsWith(root) ? file.slice(root.length).replace(/^\//, '') : file}: ${detail.replace(/\s+/g, ' ').trim()}`);
     }
   }
+  return { failures };
+}
+
+/** Loads the first candidate that loads, or throws TEND_ERR_NATIVE_MISSING saying what was tried and the fix. */
+export function loadAddon(candidates: readonly string[] = addonCandidates(), root: string = PACKAGE_ROOT): { exports: unknown; path: string } {
+  const loaded = loadFirst(candidates, root);
+  if ('exports' in loaded) return loaded;
+  const { failures } = loaded;
   const tried = failures.length === 0 ? '' : ` (${failures.join('; ')})`;
   throw new TendError('TEND_ERR_NATIVE_MISSING',
     `native build missing: no loadable addon for linux-${process.arch} (${detectLibc()})${tried}; ${NATIVE_FIX}`);
