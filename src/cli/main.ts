@@ -11,7 +11,7 @@ import { eventLogSink } from '../runner/event-log.js';
 import { logView } from '../runner/log-view.js';
 import { startTend } from '../runner/runner.js';
 import { flushStdioSinks } from '../os/output.js';
-import { clearStaleLeftovers } from '../runner/stale.js';
+import { clearStaleRuntimeDirs, clearStaleSockets } from '../runner/stale.js';
 import { systemdSink } from '../systemd/bridge.js';
 import { createSystemdObserver } from '../systemd/notifier.js';
 import type { EventSink } from '../core/events.js';
@@ -61,9 +61,8 @@ export async function main(argv: readonly string[], signals: SignalIntake): Prom
 async function run(spec: TendSpec, warnings: readonly string[], signals: SignalIntake): Promise<number> {
   const log = createLogger({ verbose: spec.verbose, debug: process.env['TEND_DEBUG'] === '1' });
   for (const warning of warnings) log.warn(warning);
-  logStartupWindow(signals, (m) => { log.info(m); });
   const { sinks, gaveUp, systemd } = subscribers(spec, log);
-  await reportLeftovers(spec, log);
+  reportLeftovers(await clearStaleSockets(spec), log);
   // Bound before anything starts: a health port in use is a start-up error.
   const health = spec.healthListen === null ? null : await listenHealth(spec.healthListen, spec.services);
   if (health !== null) log.info(`health endpoints on http://${health.address} (/livez, /readyz, /metrics)`);
@@ -78,6 +77,9 @@ async function run(spec: TendSpec, warnings: readonly string[], signals: SignalI
     control?.close();
     throw error;
   }
+  // What nothing before the first spawn needs comes after it, while the children start.
+  logStartupWindow(signals, (m) => { log.info(m); });
+  reportLeftovers(clearStaleRuntimeDirs(), log);
   health?.attach(tend);
   systemd.summarize(() => tend.status().services.map((s) => `${spec.services.length > 1 ? `${s.name}: ` : ''}${s.ready}/${s.desired} workers ready, generation ${s.generation}`).join('; '));
   control?.serve(tend, history);
@@ -127,8 +129,8 @@ function subscribers(spec: TendSpec, log: Logger): { sinks: EventSink[]; gaveUp:
 }
 
 // A stale socket file at a path the user gave is worth a warning; tend's own runtime directories are housekeeping.
-async function reportLeftovers(spec: TendSpec, log: Logger): Promise<void> {
-  for (const removed of await clearStaleLeftovers(spec)) {
+function reportLeftovers(leftovers: readonly string[], log: Logger): void {
+  for (const removed of leftovers) {
     if (removed.startsWith('stale socket')) log.warn(`removed a leftover of an earlier tend: ${removed}`);
     else log.info(`removed a leftover of an earlier tend: ${removed}`);
   }

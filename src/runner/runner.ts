@@ -151,9 +151,6 @@ class Runner {
     this.tendState = initialTendState(spec);
     const upstream = deps.env['NOTIFY_SOCKET'];
     this.upstreamNotify = upstream === undefined || upstream === '' ? null : upstream;
-    // Signal listeners and pids are not libuv handles: hold the loop open until exit.
-    const keepAlive = setInterval(() => undefined, 1 << 30);
-    this.lifetime.onEnd(() => { clearInterval(keepAlive); });
     this.tty = this.plain ? terminalToHandOver() : -1;
     this.reaper = startReaper((reaped) => { this.onReaped(reaped); });
   }
@@ -171,6 +168,12 @@ class Runner {
       throw error;
     }
     this.dispatch({ to: 'tend', event: { type: 'begin' } });
+    // Signal listeners and pids are not libuv handles: hold the loop open until exit. Armed after the first spawns
+    // (nothing can end the loop before this function returns): Node's first timer costs time the child can use.
+    if (!this.lifetime.ended) {
+      const keepAlive = setInterval(() => undefined, 1 << 30);
+      this.lifetime.onEnd(() => { clearInterval(keepAlive); });
+    }
     this.deps.signals.deliverTo((signal) => {
       this.publish({ type: 'received', signal });
       this.dispatch({ to: 'tend', event: { type: 'signal', signal } });

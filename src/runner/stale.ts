@@ -12,8 +12,8 @@ import { isProcessAlive } from '../os/process-tree.js';
 const RUNTIME_BASE = '/run/tend';
 const PROBE_TIMEOUT_MS = 1_000;
 
-// Check every unix address tend is about to bind and tend's runtime directories; resolves with what was removed.
-export async function clearStaleLeftovers(spec: TendSpec): Promise<string[]> {
+// Check every unix address tend is about to bind; resolves with what was removed. Runs before anything binds.
+export async function clearStaleSockets(spec: TendSpec): Promise<string[]> {
   const removed: string[] = [];
   const paths = spec.services.flatMap((s) => s.listen).flatMap((l) => (l.kind === 'unix' && !l.path.startsWith('@') ? [{ path: l.path, what: `--listen unix:${l.path}` }] : []));
   if (spec.control !== null) paths.push({ path: spec.control, what: `--control ${spec.control}` });
@@ -25,7 +25,6 @@ export async function clearStaleLeftovers(spec: TendSpec): Promise<string[]> {
     unlinkSync(path);
     removed.push(`stale socket ${path}`);
   }
-  removed.push(...clearStaleRuntimeDirs());
   return removed;
 }
 
@@ -51,8 +50,10 @@ function acceptsConnections(path: string): Promise<boolean> {
   });
 }
 
-// A runtime directory /run/tend/<pid>-XXXXXX is stale when its tend pid is gone and no notify socket in it is bound.
-function clearStaleRuntimeDirs(): string[] {
+// Remove tend's runtime directories left by tends that are gone; returns what was removed. A runtime directory
+// /run/tend/<pid>-XXXXXX is stale when its tend pid is gone and no notify socket in it is bound. Housekeeping that
+// nothing in this run waits for: tend does it once its services have started.
+export function clearStaleRuntimeDirs(): string[] {
   let entries: string[];
   try {
     entries = readdirSync(RUNTIME_BASE);
