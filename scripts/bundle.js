@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds what bin/tend runs, from tsc's output (so it runs after tsc: `npm run build`):
 //   dist/bundle/main.cjs    dist/src/cli/entry.js and everything it imports: the whole CLI, signal capture first
-//   dist/bundle/entry.cjs   the file Node starts: only cli/compile-cache.js, which loads main.cjs with V8's code cache
+//   dist/bundle/entry.cjs   the file Node starts: dist/src/cli/start.js, which loads the addon, captures signals and
+//                           loads main.cjs with V8's code cache (cli/compile-cache.js)
 // CommonJS because Node starts a CommonJS script without its ES module loader (~2 MiB and milliseconds less). Node
 // compiles the file it starts from source every time (Node 20 has no compile cache), so that file is a few lines,
 // and everything else is one bundle V8 restores from its code cache: compiling JavaScript the first time it runs is
@@ -17,6 +18,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const srcOut = join(root, 'dist', 'src');
 const outDir = join(root, 'dist', 'bundle');
 const entryFile = join(srcOut, 'cli', 'entry.js');
+const startFile = join(srcOut, 'cli', 'start.js');
 
 // Built-ins Node does not load at its own start and that cost real time or memory when loaded (child_process,
 // net and tty bring the stream modules, http brings its parser...). Accesses go through a proxy that loads the
@@ -88,19 +90,6 @@ function moduleUrlPlugin(outfile) {
   };
 }
 
-// dist/bundle/entry.cjs: load main.cjs, next to it, through cli/compile-cache.js (a plain require would compile it
-// from source every time).
-function loaderEntry() {
-  const loader = join(srcOut, 'cli', 'compile-cache.js');
-  return {
-    contents: `import { requireWithCodeCache } from ${JSON.stringify(loader)};\n` +
-      `requireWithCodeCache(\`\${__dirname}/main.cjs\`, require);\n`,
-    resolveDir: dirname(loader),
-    sourcefile: 'tend-loader.js',
-    loader: 'js',
-  };
-}
-
 const lazyRequire = new RegExp(`require\\("(?:node:)?(${LAZY_BUILTINS.join('|')})"\\)`, 'g');
 
 // Bundle one entry point into outDir/name; returns the files written (each replaced atomically, so a tend started
@@ -113,7 +102,7 @@ const WRAP_CLOSE = '\n})';
 async function bundle(entry, name, wrapped) {
   const outfile = join(outDir, name);
   const result = await build({
-    ...(typeof entry === 'string' ? { entryPoints: [entry] } : { stdin: entry }),
+    entryPoints: [entry],
     outfile,
     bundle: true,
     platform: 'node',
@@ -163,7 +152,7 @@ async function main() {
   }
   if (process.argv.includes('--if-stale') && !stale()) return 0;
   mkdirSync(outDir, { recursive: true });
-  const written = new Set([...await bundle(entryFile, 'main.cjs', true), ...await bundle(loaderEntry(), 'entry.cjs', false)]);
+  const written = new Set([...await bundle(entryFile, 'main.cjs', true), ...await bundle(startFile, 'entry.cjs', false)]);
   for (const name of readdirSync(outDir)) if (!written.has(name)) rmSync(join(outDir, name), { force: true });
   return 0;
 }

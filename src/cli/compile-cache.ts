@@ -5,20 +5,19 @@
 // read, written or trusted only makes tend start as it would without one.
 // This module is most of dist/bundle/entry.cjs, which V8 compiles from source on every start: it uses no node:path
 // (its paths are absolute, and '/'-joined), and as few Node functions as it can, each one costing its first compile.
-// It reads the bundle and its cache through the addon (native/files.c), which it loads first anyway for the signals.
+// It reads the bundle and its cache through the addon (native/files.c), which cli/start.ts loads first for the signals.
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { Script } from 'node:vm';
-import { loadFirst } from '../os/native-loader.js';
 
 /** The addon's whole-file reads (native/files.c). */
-interface FileReads {
+export interface FileReads {
   /** The file as a Latin-1 string, and the identity its cache entry is keyed by. */
   readLatin1File(path: string): { text: string; ino: number; size: number; mtimeMs: number };
   /** The file if it is a regular file of this user's that nobody else can write, else null. */
   readOwnFile(path: string): Buffer | null;
 }
 
-// The same reads through node:fs, for an installation whose addon does not load (the first spawn then says so).
+// The same reads through node:fs, where the addon does not load (the first spawn then says so).
 const FS_READS: FileReads = {
   readLatin1File(path) {
     const { ino, size, mtimeMs } = statSync(path);
@@ -30,12 +29,6 @@ const FS_READS: FileReads = {
     return readFileSync(path);
   },
 };
-
-// The addon if it loads (loading it here is not extra work: the signal capture right after needs it), else FS_READS.
-function fileReads(): FileReads {
-  const loaded = loadFirst();
-  return 'exports' in loaded ? loaded.exports as FileReads : FS_READS;
-}
 
 type EnableCompileCache = (directory: string) => { status: number; message?: string; directory?: string };
 
@@ -127,9 +120,9 @@ type ModuleFunction = (exports: unknown, require: NodeJS.Require, module: { expo
 // code tend will run. The file is written already wrapped in Node's module wrapper (scripts/bundle.js), so its text
 // is compiled as it is: wrapping it here would hold a second copy of the whole bundle in memory. `require` is the
 // caller's own, which resolves as the file's would when both are in one directory (the bundles are): making one
-// costs start-up time.
-export function requireWithCodeCache(file: string, require: NodeJS.Require, env: NodeJS.ProcessEnv = process.env): unknown {
-  const reads = fileReads();
+// costs start-up time. `addon` does the reads when it loaded, else node:fs does.
+export function requireWithCodeCache(file: string, require: NodeJS.Require, addon: FileReads | null, env: NodeJS.ProcessEnv = process.env): unknown {
+  const reads = addon ?? FS_READS;
   const source = reads.readLatin1File(file);
   const dir = (env['NODE_DISABLE_COMPILE_CACHE'] ?? '') !== '' ? null : compileCacheDir(env);
   // V8 checks its version, its flags and the source's length, not its content: the key adds the file's identity.

@@ -1,31 +1,18 @@
-// The only place that calls process.on('SIG…'). Signals are captured from the first milliseconds of start-up
-// (cli/entry.ts calls captureSignals() before anything heavy loads) and buffered until the supervisor takes over.
-// Signals Node cannot listen for (real-time ones, SIGPIPE) come through the addon's signal watch into the same intake.
-import { signalFromNumber, SIGRTMIN, type SignalName } from '../config/signal-names.js';
-import { realtimeSignalRange, signalWatch, type SignalWatch } from './native.js';
+// The signals tend catches, by name, and the intake the supervisor reads them from. The handlers themselves are
+// installed by os/signal-capture.ts, through the addon's signal watch, as early as the start-up loader can
+// (cli/start.ts); here the numbers it buffered become names.
+import { signalFromNumber, signalNumber, type SignalName } from '../config/signal-names.js';
+import { native } from './native.js';
+import { captureSignalNumbers, installedIntake, LINUX_CAUGHT_SIGNALS } from './signal-capture.js';
 
 /**
- * Signals tend catches and acts on or forwards. Left out, deliberately:
- * SIGKILL/SIGSTOP (uncatchable); SIGCHLD (reaping); SIGSEGV/SIGBUS/SIGFPE/SIGILL/SIGABRT/SIGTRAP/SIGSYS
- * (synchronous faults of tend itself, as in tini); SIGTTIN/SIGTTOU (ignored so terminal I/O never stops tend).
- * SIGPIPE and the real-time signals are caught natively (NATIVE_SIGNALS).
+ * Signals tend catches and acts on or forwards (os/signal-capture.ts has them by number, and why these). SIGPIPE and
+ * the real-time signals are caught too, through the same watch.
  */
 export const CAUGHT_SIGNALS: readonly NodeJS.Signals[] = [
-  'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGTERM', 'SIGSTKFLT', 'SIGCONT',
+  'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGPIPE', 'SIGALRM', 'SIGTERM', 'SIGSTKFLT', 'SIGCONT',
   'SIGTSTP', 'SIGURG', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGWINCH', 'SIGIO', 'SIGPWR',
 ];
-
-const SIGPIPE = 13;
-
-// The signals caught by the addon: SIGPIPE (only when another process sends it: the SIGPIPE tend's own writes to a
-// closed pipe raise is dropped, it would kill children that did nothing wrong) and every real-time signal this C
-// library lets programs use, from the named SIGRTMIN (34) up.
-function nativeSignals(): number[] {
-  const { min, max } = realtimeSignalRange();
-  const signals = [SIGPIPE];
-  for (let signo = Math.max(min, SIGRTMIN); signo <= max; signo++) signals.push(signo);
-  return signals;
-}
 
 /** Buffered signal intake: signals arrive in order, first into a buffer, then to the supervisor's handler. */
 export interface SignalIntake {
@@ -33,57 +20,34 @@ export interface SignalIntake {
   readonly installedAtNs: bigint;
   /** Route buffered and future signals to `handler`, oldest first. */
   deliverTo(handler: (signal: SignalName) => void): void;
-  /** Remove every listener (tests and clean exits). */
+  /** Remove every handler (tests, clean exits and control commands). */
   release(): void;
 }
 
-// The intake lives on `process`, not in this module: the shipped build has two bundles (the entry's and the
-// rest's), each with its own copy of this module, and both must see the one intake.
-const INTAKE = Symbol.for('tend.signalIntake');
-const holder = process as unknown as { [INTAKE]?: SignalIntake | null };
-
-// Install listeners for every caught signal right away; the earlier this runs, the smaller the window in which a
-// signal to PID 1 is lost (the kernel drops signals PID 1 has no handler for).
+// The intake the start-up loader installed, or one installed now (the unbundled CLI; MIPS, whose signal numbers are
+// not Linux's usual ones, where the loader leaves it to this). Without an addon nothing is caught: the first spawn
+// reports the broken install with the fix.
 export function captureSignals(): SignalIntake {
-  const existing = holder[INTAKE];
-  if (existing != null) return existing;
-  const buffered: SignalName[] = [];
-  let handler: ((signal: SignalName) => void) | null = null;
-  const listeners = new Map<NodeJS.Signals, () => void>();
-  for (const signal of CAUGHT_SIGNALS) {
-    const listener = (): void => {
-      if (handler === null) buffered.push(signal);
-      else handler(signal);
-    };
-    listeners.set(signal, listener);
-    process.on(signal, listener);
+  let raw = installedIntake();
+  if (raw === null) {
+    const caught = process.arch.startsWith('mips') ? CAUGHT_SIGNALS.map((name) => signalNumber(name)) : LINUX_CAUGHT_SIGNALS;
+    try {
+      raw = captureSignalNumbers(native, caught);
+    } catch {
+      raw = null;
+    }
   }
-  const installedAtNs = process.hrtime.bigint();
-  let watch: SignalWatch | null = null;
-  try {
-    watch = signalWatch(nativeSignals(), (signo) => {
-      const signal = signalFromNumber(signo);
-      if (signal === null) return;
-      if (handler === null) buffered.push(signal);
-      else handler(signal);
-    });
-  } catch {
-    // No addon (a broken install): the first spawn reports it with the fix; until then only Node's signals are caught.
-  }
-  const intake: SignalIntake = {
-    installedAtNs,
-    deliverTo(next) {
-      handler = next;
-      for (const signal of buffered.splice(0)) next(signal);
+  const intake = raw;
+  return {
+    installedAtNs: intake?.installedAtNs ?? process.hrtime.bigint(),
+    deliverTo(handler) {
+      intake?.deliverTo((signo) => {
+        const signal = signalFromNumber(signo);
+        if (signal !== null) handler(signal);
+      });
     },
-    release() {
-      for (const [signal, listener] of listeners) process.removeListener(signal, listener);
-      watch?.close();
-      holder[INTAKE] = null;
-    },
+    release() { intake?.release(); },
   };
-  holder[INTAKE] = intake;
-  return intake;
 }
 
 // Call `onChild` on every SIGCHLD; returns a function that stops listening.

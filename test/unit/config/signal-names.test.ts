@@ -6,11 +6,19 @@ import { LINUX_SIGNALS, parseSignal, signalFromNumber, signalNumber, type Signal
 import { parseStopSpec } from '../../../src/config/run-config.js';
 import { describeStatus } from '../../../src/os/exit-status.js';
 import { parseInheritedSignals } from '../../../src/os/inherited-signals.js';
+import { LINUX_CAUGHT_SIGNALS } from '../../../src/os/signal-capture.js';
+import { CAUGHT_SIGNALS } from '../../../src/os/signals.js';
 
 describe('the signal table', () => {
   it('is the one Node reads from this machine (tend writes it out to keep node:os out of its start-up)', (t) => {
     if (process.arch.startsWith('mips')) { t.skip('MIPS numbers its signals differently; there tend reads them from node:os'); return; }
     assert.deepEqual({ ...LINUX_SIGNALS }, { ...constants.signals });
+  });
+  it('lists the caught signals by number as os/signals.ts lists them by name (the loader installs them by number)', () => {
+    assert.deepEqual([...LINUX_CAUGHT_SIGNALS], CAUGHT_SIGNALS.map((name) => LINUX_SIGNALS[name]));
+    for (const left of ['SIGKILL', 'SIGSTOP', 'SIGCHLD', 'SIGSEGV', 'SIGBUS', 'SIGFPE', 'SIGILL', 'SIGABRT', 'SIGTRAP', 'SIGSYS', 'SIGTTIN', 'SIGTTOU']) {
+      assert.ok(!LINUX_CAUGHT_SIGNALS.includes(LINUX_SIGNALS[left] ?? 0), left);
+    }
   });
   it('names the signal a process died of, real-time ones included', () => {
     assert.equal(describeStatus({ code: null, signal: 15 }), 'signal SIGTERM (15)');

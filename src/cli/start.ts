@@ -1,0 +1,14 @@
+// What Node starts for `tend`: scripts/bundle.js bundles this file, alone, into dist/bundle/entry.cjs. Node compiles
+// that file from source on every start, so it stays a few functions: load the addon, put every caught signal on its
+// signal watch (the kernel drops a signal to a PID 1 that has no handler for it), then load the CLI bundle
+// (dist/bundle/main.cjs, cli/entry.ts and all it imports) with V8's code cache. It runs only bundled, as CommonJS:
+// the unbundled CLI is dist/src/cli/entry.js.
+import { requireWithCodeCache, type FileReads } from './compile-cache.js';
+import { loadFirst } from '../os/native-loader.js';
+import { captureSignalNumbers, type SignalWatchBinding } from '../os/signal-capture.js';
+
+const loaded = loadFirst();
+const addon = 'exports' in loaded ? loaded.exports as FileReads & SignalWatchBinding : null;
+// MIPS numbers its signals differently: os/signals.ts catches them there, by name.
+if (addon !== null && !process.arch.startsWith('mips')) captureSignalNumbers(addon);
+requireWithCodeCache(`${__dirname}/main.cjs`, require, addon);
