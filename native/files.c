@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* The bundle is a few hundred KiB; anything past this is not a file tend wrote. */
@@ -30,6 +31,16 @@ static void free_data(napi_env env, void *data, void *hint) {
   free(data);
 }
 
+/* fstat without binding glibc's fstat symbol, which is new in glibc 2.33 (the prebuilt must run on 2.28): the
+ * kernel's own call, whose struct stat is the C library's on the 64-bit architectures tend ships prebuilt for. */
+static int stat_fd(int fd, struct stat *st) {
+#if defined(SYS_newfstatat) && (defined(__x86_64__) || defined(__aarch64__))
+  return (int)syscall(SYS_newfstatat, fd, "", st, AT_EMPTY_PATH);
+#else
+  return fstat(fd, st);
+#endif
+}
+
 /* Opens path and reads all of it; 0 with *data (malloc'd, caller frees) and *st, or an errno value. A file that
  * changes size while it is read is EAGAIN: the caller's next start reads it again. */
 static int read_whole(const char *path, struct stat *st, char **data) {
@@ -37,7 +48,7 @@ static int read_whole(const char *path, struct stat *st, char **data) {
   if (fd < 0) return errno;
   int err = 0;
   char *buf = NULL;
-  if (fstat(fd, st) != 0) err = errno;
+  if (stat_fd(fd, st) != 0) err = errno;
   else if (!S_ISREG(st->st_mode)) err = EINVAL;
   else if (st->st_size > MAX_FILE_SIZE) err = EFBIG;
   else if ((buf = malloc(st->st_size > 0 ? (size_t)st->st_size : 1)) == NULL) err = ENOMEM;

@@ -122,8 +122,14 @@ type ModuleFunction = (exports: unknown, require: NodeJS.Require, module: { expo
 // caller's own, which resolves as the file's would when both are in one directory (the bundles are): making one
 // costs start-up time. `addon` does the reads when it loaded, else node:fs does.
 export function requireWithCodeCache(file: string, require: NodeJS.Require, addon: FileReads | null, env: NodeJS.ProcessEnv = process.env): unknown {
-  const reads = addon ?? FS_READS;
-  const source = reads.readLatin1File(file);
+  let reads = addon ?? FS_READS;
+  let source;
+  try {
+    source = reads.readLatin1File(file);
+  } catch {
+    reads = FS_READS; // an addon that cannot read (a kernel without newfstatat…): as require() would read it
+    source = reads.readLatin1File(file);
+  }
   const dir = (env['NODE_DISABLE_COMPILE_CACHE'] ?? '') !== '' ? null : compileCacheDir(env);
   // V8 checks its version, its flags and the source's length, not its content: the key adds the file's identity.
   const prefix = `${basename(file)}-${installation(file)}-`;

@@ -116,6 +116,14 @@ export interface PeerCredentials {
   gid: number;
 }
 
+/** A whole file read by readLatin1File, and the identity a cache entry for it is keyed by. */
+export interface FileText {
+  text: string;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
 /** Handle returned by signalWatch. */
 export interface SignalWatch {
   /** Stops watching and restores the previous dispositions; idempotent. */
@@ -170,6 +178,8 @@ interface Binding {
   ipcSocketPair(): [number, number];
   ipcSend(fd: number, data: Buffer, passFd: number): number;
   setNonblocking(fd: number): void;
+  readLatin1File(path: string): FileText;
+  readOwnFile(path: string): Buffer | null;
 }
 
 let binding: Binding | undefined;
@@ -536,6 +546,20 @@ export function setNonblocking(fd: number): void {
   addon().setNonblocking(fd);
 }
 
+/** The whole file as a Latin-1 string (what UTF-8 text is when it is ASCII) and its identity: the start-up loader reads
+ * the CLI bundle this way (cli/compile-cache.ts), into memory V8 adopts without a copy. */
+export function readLatin1File(path: string): FileText {
+  checkString('readLatin1File', 'path', path, true);
+  return addon().readLatin1File(path);
+}
+
+/** The whole file if it is a regular file of this user's that nobody else can write, else null: how a V8 code cache
+ * entry, which is code tend will run, is read. */
+export function readOwnFile(path: string): Buffer | null {
+  checkString('readOwnFile', 'path', path, true);
+  return addon().readOwnFile(path);
+}
+
 /** All of the above as one object, for callers that prefer `native.spawn(...)` or want to substitute a fake. */
 export const native = {
   spawn,
@@ -572,4 +596,6 @@ export const native = {
   ipcSocketPair,
   ipcSend,
   setNonblocking,
+  readLatin1File,
+  readOwnFile,
 } as const;
