@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -104,8 +105,16 @@ static int children_from_proc_scan(struct pids *out, char **buf, size_t *capacit
   return err;
 }
 
+/* True when we have no child at all, alive or zombie: one waitid that reaps nothing (ECHILD), which spares the
+ * /proc walk on every exit that has nothing to find. */
+static bool no_children(void) {
+  siginfo_t info;
+  return waitid(P_ALL, 0, &info, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT | __WALL) != 0 && errno == ECHILD;
+}
+
 /* Lists our children (alive or zombie); 0 or errno. */
 static int list_children(struct pids *out) {
+  if (no_children()) return 0;
   static int have_children_file = -1;
   if (have_children_file < 0) {
     char path[64];
@@ -172,7 +181,8 @@ napi_value tend_reap_children(napi_env env, napi_callback_info info) {
   }
   qsort(exclude.items, exclude.count, sizeof *exclude.items, compare_pids);
 
-  int err = list_children(&children);
+  /* Nothing to leave to libuv: any exited child is ours, and waitpid(-1) finds them without walking /proc. */
+  int err = exclude.count == 0 ? 0 : list_children(&children);
   if (err != 0) {
     tend_throw_errno(env, err, "opendir");
     goto out;
@@ -182,14 +192,16 @@ napi_value tend_reap_children(napi_env env, napi_callback_info info) {
     goto out;
   }
   uint32_t reaped = 0;
-  for (size_t i = 0; i < children.count; i++) {
-    pid_t pid = children.items[i];
-    if (bsearch(&pid, exclude.items, exclude.count, sizeof pid, compare_pids) != NULL) continue;
+  for (size_t i = 0; exclude.count == 0 || i < children.count; i++) {
+    pid_t pid = exclude.count == 0 ? -1 : children.items[i];
+    if (pid > 0 && bsearch(&pid, exclude.items, exclude.count, sizeof pid, compare_pids) != NULL) continue;
     int status;
     pid_t r;
     do r = waitpid(pid, &status, WNOHANG | __WALL);
     while (r < 0 && errno == EINTR);
+    if (r <= 0 && pid == -1) break; /* none exited (0), or no children left (ECHILD) */
     if (r <= 0) continue; /* still running, or ECHILD: someone else reaped it first */
+    pid = r;
 
     napi_value entry;
     if (napi_create_object(env, &entry) != napi_ok) {

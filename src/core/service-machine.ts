@@ -179,7 +179,7 @@ export function initialServiceState(spec: ServiceSpec): ServiceState {
 // Compute the next state and effects of one service for one event. Pure: no I/O, no clock, no randomness of its own.
 export function serviceTransition(policy: ServicePolicy, state: ServiceState, event: ServiceEvent): ServiceTransition {
   const random = 'random' in event ? event.random : 0.5;
-  const d: Draft = { p: policy, s: structuredClone(state), fx: [], random };
+  const d: Draft = { p: policy, s: copyPlain(state), fx: [], random };
   switch (event.type) {
     case 'start': start(d); break;
     case 'spawned': onSpawned(d, event.proc, event.pid, event.at); break;
@@ -200,6 +200,17 @@ export function serviceTransition(policy: ServicePolicy, state: ServiceState, ev
     case 'liveness': onLiveness(d, event.results); break;
   }
   return { state: d.s, effects: d.fx };
+}
+
+// A deep copy of plain data (objects, arrays and primitives: all a service state holds), so a transition never
+// touches the state it was given. structuredClone does the same through V8's serializer, and its first use in a
+// process compiles Node's messaging code: most of a short run's cost of copying.
+function copyPlain<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((item: unknown) => copyPlain(item)) as T;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) copy[key] = copyPlain((value as Record<string, unknown>)[key]);
+  return copy as T;
 }
 
 // Ready workers and the desired count, for status lines and readiness.
