@@ -1,10 +1,11 @@
 // PID 1 benchmark: tend vs tini vs dumb-init, each as PID 1 of a new PID namespace (start-up also as a plain
 // process), and tend against Node's own floor (`node -e 0`). Run as root:
 //   npm run bench:pid1 [-- --quick] [--no-tend] [--no-wait] [--tend=PATH/bin/tend]
+// tend runs as an npm install runs it (installedTend below), unless --tend names another build.
 // Prints a markdown table on stdout, progress on stderr, and writes bench/results/pid1-<date>.json.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, release } from 'node:os';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Delay, type FloorCommand, measureEarlySignal, measureFloor, measureHandlerWindows, measureLatency, measureMemory, measureReap, measureStartup } from './measure.js';
@@ -79,7 +80,9 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   // --tend=PATH measures another build of tend (an earlier commit's bin/tend) against the same peers.
-  const tendBin = argv.find((a) => a.startsWith('--tend='))?.slice('--tend='.length) ?? join(repoRoot, 'bin', 'tend');
+  const otherTend = argv.find((a) => a.startsWith('--tend='))?.slice('--tend='.length);
+  const tendBin = otherTend ?? installedTend();
+  log(`tend: ${tendBin}`);
   const tendIssue = argv.includes('--no-tend') ? 'skipped (--no-tend)' : tendProblem(tendBin);
   if (tendIssue !== null) log(`tend left out: ${tendIssue}`);
   const sups = supervisors(tendIssue === null ? tendBin : null);
@@ -143,7 +146,8 @@ async function main(argv: readonly string[]): Promise<number> {
       node: measuredNodeVersion(),
       tini: versionOf(TINI),
       dumbInit: versionOf(DUMB_INIT),
-      tendCommit: tendBin === join(repoRoot, 'bin', 'tend') ? gitRevision() : tendBin,
+      tendCommit: otherTend ?? gitRevision(),
+      tendRunAs: otherTend ?? (packageDir !== null ? 'as installed: <package>/bin/tend is the launcher, as scripts/install.js leaves it' : 'the checkout\'s bin/tend script'),
     };
     const load = `Other load on the machine (sampled between phases): ${otherLoad.map((b) => (b * 100).toFixed(0)).join(', ')} % CPU.`;
     process.stdout.write(`## PID 1: tend vs tini vs dumb-init\n\n${machineLine(machine)} ${load}\n\n${table}\n\n` +
@@ -167,12 +171,31 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 let fixtureDir: string | null = null;
+let packageDir: string | null = null;
+
+// tend as an npm install runs it: scripts/install.js copies the prebuilt launcher over <package>/bin/tend, so Node
+// starts with no shell before it (the checkout's bin/tend is a script, for a tree that has only a local build). A
+// package directory whose bin/tend is this checkout's launcher and whose dist/ is this checkout's runs exactly that:
+// the launcher finds dist/bundle/entry.cjs next to its own bin/. Falls back to the checkout's bin/tend without a
+// local launcher build.
+function installedTend(): string {
+  const launcher = join(repoRoot, 'build', 'Release', 'tend-launcher');
+  if (!existsSync(launcher)) return join(repoRoot, 'bin', 'tend');
+  packageDir = mkdtempSync(join(tmpdir(), 'tend-bench-package-'));
+  mkdirSync(join(packageDir, 'bin'));
+  copyFileSync(launcher, join(packageDir, 'bin', 'tend'));
+  chmodSync(join(packageDir, 'bin', 'tend'), 0o755);
+  symlinkSync(join(repoRoot, 'dist'), join(packageDir, 'dist'));
+  return join(packageDir, 'bin', 'tend');
+}
 
 // Kill every session still alive and remove the compiled fixture (synchronous: also runs on signals and exit).
 function cleanup(): void {
   killAllSessions();
   if (fixtureDir !== null) rmSync(fixtureDir, { recursive: true, force: true });
   fixtureDir = null;
+  if (packageDir !== null) rmSync(packageDir, { recursive: true, force: true });
+  packageDir = null;
 }
 
 // Waits (up to `maxSeconds`) for other load to drop below 15 % of the CPUs; returns the last busy fraction seen.
