@@ -2,8 +2,8 @@
  *
  * Read through node:fs, each file is read into one buffer and then copied (the source also decoded as UTF-8) into
  * V8's heap, and the first use of fs's JavaScript is compiled on every start: together ~1 ms of a ~40 ms start on
- * this kind of machine, where every page of fresh memory costs a fault. Here each file is one read(2) into memory
- * that V8 adopts as it is: an external Latin-1 string, an external Buffer. */
+ * this kind of machine, where every page of fresh memory costs a fault. Here the source is one read(2) into memory
+ * V8 adopts as an external Latin-1 string, and the cache is mapped from the page cache as an external Buffer. */
 #include "args.h"
 #include "errors.h"
 
@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -71,6 +72,11 @@ static int read_whole(const char *path, struct stat *st, char **data) {
   return 0;
 }
 
+static void unmap_data(napi_env env, void *data, void *hint) {
+  (void)env;
+  munmap(data, (size_t)hint);
+}
+
 /* An external Latin-1 string over data (which it then owns), or a copy where this Node has no external strings. */
 static napi_value latin1_string(napi_env env, char *data, size_t length) {
   napi_value result;
@@ -108,28 +114,40 @@ napi_value tend_read_latin1_file(napi_env env, napi_callback_info info) {
 }
 
 /* readOwnFile(path) -> Buffer | null: the whole file, if it is a regular file of this user's (effective uid) that
- * nobody else can write, else null (also when it does not exist). A code cache is compiled code tend will run: one
- * another user could have written is never read. Other failures throw an errno error. */
+ * nobody else can write, else null (also when it does not exist or is empty). A code cache is compiled code tend will run: one
+ * another user could have written is never read. Other failures throw an errno error. The Buffer maps the file
+ * (private, so writes to it stay in this process): V8 reads a code cache once, while it compiles, and tend's cache
+ * files are only ever replaced by rename, never rewritten in place. */
 napi_value tend_read_own_file(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (tend_args(env, info, 1, argv) != 0) return NULL;
   char *path = tend_get_string(env, argv[0]);
   if (path == NULL) return NULL;
-  struct stat st;
-  char *data = NULL;
-  int err = read_whole(path, &st, &data);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  int err = fd < 0 ? errno : 0;
   free(path);
-  if (err == ENOENT || err == ENOTDIR || err == EINVAL) return tend_null(env);
-  if (err != 0) return tend_throw_errno(env, err, "read");
-  if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    free(data);
+  if (err == ENOENT || err == ENOTDIR) return tend_null(env);
+  if (err != 0) return tend_throw_errno(env, err, "open");
+  struct stat st;
+  if (stat_fd(fd, &st) != 0) {
+    err = errno;
+    close(fd);
+    return tend_throw_errno(env, err, "fstat");
+  }
+  if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 || st.st_size == 0 ||
+      st.st_size > MAX_FILE_SIZE) {
+    close(fd);
     return tend_null(env);
   }
   size_t size = (size_t)st.st_size;
+  void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  err = map == MAP_FAILED ? errno : 0;
+  close(fd);
+  if (err != 0) return tend_throw_errno(env, err, "mmap");
   napi_value result;
-  if (size > 0 && napi_create_external_buffer(env, size, data, free_data, NULL, &result) == napi_ok) return result;
+  if (napi_create_external_buffer(env, size, map, unmap_data, (void *)size, &result) == napi_ok) return result;
   /* Node built with V8's sandbox has no external buffers. */
-  napi_status status = napi_create_buffer_copy(env, size, data, NULL, &result);
-  free(data);
+  napi_status status = napi_create_buffer_copy(env, size, map, NULL, &result);
+  munmap(map, size);
   return status == napi_ok ? result : tend_throw_napi(env);
 }

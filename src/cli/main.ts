@@ -67,8 +67,9 @@ async function run(spec: TendSpec, warnings: readonly string[], signals: SignalI
   const health = spec.healthListen === null ? null : await listenHealth(spec.healthListen, spec.services);
   if (health !== null) log.info(`health endpoints on http://${health.address} (/livez, /readyz, /metrics)`);
   const control = await openControl(spec, log);
-  const history = recordHistory();
-  sinks.push(history.sink);
+  // Restarts per slot, for the control socket's status: recorded only where there is one.
+  const history = control === null ? null : recordHistory();
+  if (history !== null) sinks.push(history.sink);
   let tend;
   try {
     tend = startTend(spec, { signals, env: process.env }, sinks);
@@ -82,7 +83,7 @@ async function run(spec: TendSpec, warnings: readonly string[], signals: SignalI
   reportLeftovers(clearStaleRuntimeDirs(), log);
   health?.attach(tend);
   systemd.summarize(() => tend.status().services.map((s) => `${spec.services.length > 1 ? `${s.name}: ` : ''}${s.ready}/${s.desired} workers ready, generation ${s.generation}`).join('; '));
-  control?.serve(tend, history);
+  if (control !== null && history !== null) control.serve(tend, history);
   const code = await tend.done;
   // Workers' last lines are written before tend exits.
   await flushStdioSinks();

@@ -42,9 +42,10 @@ export function prebuiltLauncher(root: string, arch: string, libc: Libc): string
 }
 
 /** The addon files to try, in order: the local build, this machine's prebuilt, the other libc's prebuilt. */
-export function addonCandidates(root: string = PACKAGE_ROOT, arch: string = process.arch, libc: Libc = detectLibc(arch)): string[] {
-  const other: Libc = libc === 'glibc' ? 'musl' : 'glibc';
-  return [join(root, 'build/Release/tend_native.node'), prebuiltAddon(root, arch, libc), prebuiltAddon(root, arch, other)];
+export function addonCandidates(root: string = PACKAGE_ROOT, arch: string = process.arch, libc?: Libc): string[] {
+  const first = libc ?? detectLibc(arch);
+  const other: Libc = first === 'glibc' ? 'musl' : 'glibc';
+  return [join(root, 'build/Release/tend_native.node'), prebuiltAddon(root, arch, first), prebuiltAddon(root, arch, other)];
 }
 
 // The fix every "native build missing" message ends with (bin/tend's says the same).

@@ -553,8 +553,8 @@ export function readLatin1File(path: string): FileText {
   return addon().readLatin1File(path);
 }
 
-/** The whole file if it is a regular file of this user's that nobody else can write, else null: how a V8 code cache
- * entry, which is code tend will run, is read. */
+/** The whole file if it is a regular, non-empty file of this user's that nobody else can write, else null: how a V8
+ * code cache entry, which is code tend will run, is read. The Buffer maps the file privately (writes stay in memory). */
 export function readOwnFile(path: string): Buffer | null {
   checkString('readOwnFile', 'path', path, true);
   return addon().readOwnFile(path);

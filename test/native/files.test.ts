@@ -43,7 +43,15 @@ describe('readOwnFile', () => {
     assert.ok(Buffer.isBuffer(read));
     assert.deepEqual(read, bytes);
   });
-  test('returns null for a missing file, a directory, and a file others can write', () => {
+  test('maps the file privately: writing to the Buffer leaves the file as it was', () => {
+    const p = file('private.v8', Buffer.alloc(8192, 7));
+    const read = native.readOwnFile(p);
+    assert.ok(read !== null);
+    read.fill(1);
+    assert.deepEqual(fs.readFileSync(p), Buffer.alloc(8192, 7));
+  });
+  test('returns null for a missing file, a directory, an empty file, and a file others can write', () => {
+    assert.equal(native.readOwnFile(file('empty.v8', '')), null);
     assert.equal(native.readOwnFile(path.join(dir, 'missing')), null);
     assert.equal(native.readOwnFile(path.join(dir, 'missing', 'below')), null);
     assert.equal(native.readOwnFile(dir), null);
