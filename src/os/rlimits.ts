@@ -17,12 +17,22 @@ export function parseInheritedLimits(text: string | undefined): Map<number, { so
   if (text === undefined || text === '') return null;
   const limits = new Map<number, { soft: number; hard: number }>();
   for (const item of text.split(',')) {
-    const match = /^(\d+)=(\d+|inf):(\d+|inf)$/.exec(item);
-    if (match === null) continue;
-    const value = (s: string | undefined): number => (s === 'inf' ? Infinity : Number(s));
-    limits.set(Number(match[1]), { soft: value(match[2]), hard: value(match[3]) });
+    const eq = item.indexOf('=');
+    const colon = item.indexOf(':', eq + 1);
+    const resource = limitNumber(item.slice(0, eq));
+    const soft = limitNumber(item.slice(eq + 1, colon));
+    const hard = limitNumber(item.slice(colon + 1));
+    // An item that is not RESOURCE=SOFT:HARD (digits, or inf for a limit) is skipped.
+    if (eq < 0 || colon < 0 || !Number.isFinite(resource) || Number.isNaN(soft) || Number.isNaN(hard)) continue;
+    limits.set(resource, { soft, hard });
   }
   return limits;
+}
+
+// Digits as a number, 'inf' as Infinity, anything else NaN (the launcher writes only these).
+function limitNumber(text: string): number {
+  if (text === 'inf') return Infinity;
+  return text !== '' && text.length <= 20 && [...text].every((c) => c >= '0' && c <= '9') ? Number(text) : NaN;
 }
 
 // The setrlimit calls that give a child the inherited limits (undoing Node's start-up raise of the open-files
