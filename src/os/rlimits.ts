@@ -32,7 +32,12 @@ export function parseInheritedLimits(text: string | undefined): Map<number, { so
 // Digits as a number, 'inf' as Infinity, anything else NaN (the launcher writes only these).
 function limitNumber(text: string): number {
   if (text === 'inf') return Infinity;
-  return text !== '' && text.length <= 20 && [...text].every((c) => c >= '0' && c <= '9') ? Number(text) : NaN;
+  if (text === '' || text.length > 20) return NaN;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 48 || code > 57) return NaN; // not 0-9
+  }
+  return Number(text);
 }
 
 // The setrlimit calls that give a child the inherited limits (undoing Node's start-up raise of the open-files
