@@ -72,6 +72,12 @@ char *tend_get_string(napi_env env, napi_value value) {
   return buf;
 }
 
+char *tend_string_arg(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (tend_args(env, info, 1, argv) != 0) return NULL;
+  return tend_get_string(env, argv[0]);
+}
+
 int tend_get_prop(napi_env env, napi_value object, const char *key, napi_value *out) {
   if (napi_get_named_property(env, object, key, out) != napi_ok) {
     tend_throw_napi(env);

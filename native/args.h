@@ -19,6 +19,9 @@ int tend_get_bool(napi_env env, napi_value value, bool *out);
 /* Copies a JS string as malloc'd UTF-8 (caller frees); NULL with a TypeError thrown, also for embedded NULs. */
 char *tend_get_string(napi_env env, napi_value value);
 
+/* The one argument of a function that takes a string (a path, a name), as tend_get_string copies it. */
+char *tend_string_arg(napi_env env, napi_callback_info info);
+
 /* Reads obj[key]; 0 on success. */
 int tend_get_prop(napi_env env, napi_value object, const char *key, napi_value *out);
 

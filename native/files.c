@@ -93,9 +93,7 @@ static napi_value latin1_string(napi_env env, char *data, size_t length) {
 /* readLatin1File(path) -> {text, ino, size, mtimeMs}: the whole file as a Latin-1 string (the CLI bundle, which is
  * ASCII), and the identity a code cache entry is keyed by. Throws an errno error. */
 napi_value tend_read_latin1_file(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (tend_args(env, info, 1, argv) != 0) return NULL;
-  char *path = tend_get_string(env, argv[0]);
+  char *path = tend_string_arg(env, info);
   if (path == NULL) return NULL;
   struct stat st;
   char *data = NULL;
@@ -119,9 +117,7 @@ napi_value tend_read_latin1_file(napi_env env, napi_callback_info info) {
  * (private, so writes to it stay in this process): V8 reads a code cache once, while it compiles, and tend's cache
  * files are only ever replaced by rename, never rewritten in place. */
 napi_value tend_read_own_file(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (tend_args(env, info, 1, argv) != 0) return NULL;
-  char *path = tend_get_string(env, argv[0]);
+  char *path = tend_string_arg(env, info);
   if (path == NULL) return NULL;
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   int err = fd < 0 ? errno : 0;

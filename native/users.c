@@ -55,9 +55,7 @@ static napi_value lookup_passwd(napi_env env, const char *name, uid_t uid) {
 
 /* lookupUser(name) -> {name, uid, gid, home, shell} | null: resolves `user:` in configs. */
 napi_value tend_lookup_user(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (tend_args(env, info, 1, argv) != 0) return NULL;
-  char *name = tend_get_string(env, argv[0]);
+  char *name = tend_string_arg(env, info);
   if (name == NULL) return NULL;
   napi_value result = lookup_passwd(env, name, 0);
   free(name);
@@ -74,9 +72,7 @@ napi_value tend_lookup_user_by_id(napi_env env, napi_callback_info info) {
 
 /* lookupGroup(name) -> gid | null: resolves `group:` in configs. */
 napi_value tend_lookup_group(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (tend_args(env, info, 1, argv) != 0) return NULL;
-  char *name = tend_get_string(env, argv[0]);
+  char *name = tend_string_arg(env, info);
   if (name == NULL) return NULL;
   struct group gr, *found = NULL;
   char *buf = NULL;
