@@ -69,6 +69,10 @@ function dlopenOnce(file: string): unknown {
 /** The first candidate that loads, or what went wrong with each existing one (a file that is missing, corrupt or
  * for another machine is skipped). */
 export function loadFirst(candidates: readonly string[] = addonCandidates(), root: string = PACKAGE_ROOT): { exports: unknown; path: string } | { failures: string[] } {
+  // Already loaded in this process (the start-up loader did, in the other bundle): no file system calls at all.
+  const loaded = holder[LOADED];
+  const early = loaded === undefined ? undefined : candidates.find((file) => loaded.has(file));
+  if (early !== undefined) return { exports: loaded?.get(early), path: early };
   const failures: string[] = [];
   for (const file of candidates) {
     if (!existsSync(file)) continue;

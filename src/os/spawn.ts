@@ -30,23 +30,31 @@ export interface ProcessSpec {
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
+const LAUNCHER_ONLY: ReadonlySet<string> = new Set<string>([...LAUNCHER_ENV, INHERITED_SIGNALS_ENV]);
+
+// KEY=VALUE entries for execve, in one pass: what the launcher set for tend alone stays out; HOME follows --user.
+function execEnv(env: Readonly<Record<string, string | undefined>>, home: string | null): string[] {
+  const list: string[] = [];
+  for (const key of Object.keys(env)) {
+    const value = key === 'HOME' && home !== null ? home : env[key];
+    if (value !== undefined && !LAUNCHER_ONLY.has(key)) list.push(`${key}=${value}`);
+  }
+  if (home !== null && env['HOME'] === undefined) list.push(`HOME=${home}`);
+  return list;
+}
+
 // Spawn directly (no shell), argv byte-exact, in a new process group; returns the pid.
 export function spawnProcess(spec: ProcessSpec): number {
   const [file] = spec.argv;
   if (file === undefined) throw new TendError('TEND_ERR_USAGE', 'no command given; write: tend run [options] -- <command> [args...]');
-  const launcherOnly = new Set<string>([...LAUNCHER_ENV, INHERITED_SIGNALS_ENV]);
-  const env: Record<string, string | undefined> = Object.fromEntries(Object.entries(spec.env).filter(([k]) => !launcherOnly.has(k)));
-  if (spec.credentials?.home != null) env['HOME'] = spec.credentials.home;
-  const envList = Object.entries(env)
-    .filter((e): e is [string, string] => e[1] !== undefined)
-    .map(([k, v]) => `${k}=${v}`);
+  const envList = execEnv(spec.env, spec.credentials?.home ?? null);
   const signals = spec.inheritedSignals ?? inheritedSignals();
   try {
     return native.spawn({
       file,
       args: spec.argv,
       env: envList,
-      searchPath: env['PATH'] ?? DEFAULT_PATH,
+      searchPath: spec.env['PATH'] ?? DEFAULT_PATH,
       cwd: spec.cwd,
       newProcessGroup: true,
       foregroundTty: spec.foregroundTty,

@@ -47,7 +47,7 @@ export function spawnRequest(ctx: SpawnContext): ProcessSpec {
   const notifyFd = FIRST_LISTEN_FD + sockets.length;
   // systemd's watchdog and socket settings are tend's own; a child gets only what tend gives it.
   const own = new Set<string>(['WATCHDOG_PID', 'WATCHDOG_USEC', ENV.listenFds, ENV.listenPid, ENV.listenFdNames, ENV.ipcFd, ENV.probeSocket]);
-  const env: Record<string, string | undefined> = Object.fromEntries(Object.entries({ ...ctx.env, ...ctx.spec.env }).filter(([key]) => !own.has(key)));
+  const env = passedEnv([ctx.env, ctx.spec.env], own);
   if (!ctx.plain) {
     env[ENV.service] = ctx.spec.name;
     env[ENV.workerIndex] = String(ctx.slot);
@@ -85,6 +85,15 @@ export function spawnRequest(ctx: SpawnContext): ProcessSpec {
     parentDeathSignal: PARENT_DEATH_SIGNAL,
     fds: [...ctx.stdio, ...sockets.map((s) => s.fd), ...(ctx.notify === null ? [] : [ctx.notify.childFd]), ...(ctx.ipc === null ? [] : [ctx.ipc.childFd])],
   };
+}
+
+// The variables of `sources` (later ones win) but the `own` ones, in one pass.
+function passedEnv(sources: readonly Readonly<Record<string, string | undefined>>[], own: ReadonlySet<string>): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {};
+  for (const source of sources) {
+    for (const key of Object.keys(source)) if (!own.has(key)) env[key] = source[key];
+  }
+  return env;
 }
 
 // TEND_PROBE_SOCKET for a Node worker whose liveness probe goes through its private socket.
