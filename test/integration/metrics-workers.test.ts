@@ -50,6 +50,9 @@ describe('--metrics-workers', { timeout: 90_000 }, () => {
     // Slot 1's worker blocks: the scrape answers within the 2 s bound (plus slack), without its series, and counts it.
     const blocked = t.eventsOf('ready').find((e) => e.slot === 1)?.pid ?? 0;
     process.kill(blocked, 'SIGUSR2');
+    // The worker says so (synchronously, on its pipe) just before its loop blocks: a scrape before that could still
+    // reach it (it did, once, in a full test run).
+    await t.waitFor(new RegExp(`app ${blocked} blocking its event loop`), 10_000);
     const third = await httpGet(health, '/metrics');
     const m3 = samples(third.body);
     assert.equal(third.status, 200);
