@@ -1,6 +1,6 @@
 // Turns raw samples into the summary (for the JSON file) and the markdown tables (stdout, docs/benchmarks.md).
 import { delayKey, type Delay, type EarlyTrial, type FloorSamples, type HandlerWindows, type LatencySamples, type MemorySamples, type ReapSamples, type StartupSamples } from './measure.js';
-import { round, summarize, type Summary } from './stats.js';
+import { percentile, round, summarize, type Summary } from './stats.js';
 
 /** Early-SIGTERM summary of one supervisor. */
 export interface EarlySummary {
@@ -172,6 +172,8 @@ export interface FloorSummaries {
   wallMs: Record<string, Summary>;
   maxRssKb: Record<string, Summary>;
   handlerAfterExecMs: { tend: Summary; node: Summary };
+  /** tend's wall time over node -e 0's in the same round, median over rounds (null without both). */
+  pairedWallRatio: number | null;
 }
 
 // Summaries of the floor measurements.
@@ -181,7 +183,15 @@ export function summarizeFloor(floor: Map<string, FloorSamples>, handlers: Handl
     wallMs: map((s) => rounded(summarize(s.wallMs))),
     maxRssKb: map((s) => rounded(summarize(s.maxRssKb))),
     handlerAfterExecMs: { tend: rounded(summarize(handlers.tend)), node: rounded(summarize(handlers.node)) },
+    pairedWallRatio: pairedRatio(floor.get('tend')?.wallMs ?? [], floor.get('node -e 0')?.wallMs ?? []),
   };
+}
+
+// The median of a[i] / b[i]: both sampled in round i, next to each other, so a drift of the machine's speed over
+// the run (seen here: a third within minutes) cancels out of each ratio. Null when there are no pairs.
+function pairedRatio(a: readonly number[], b: readonly number[]): number | null {
+  const ratios = a.slice(0, b.length).map((value, i) => value / b[i]!);
+  return ratios.length === 0 ? null : round(percentile(ratios, 50), 3);
 }
 
 /** The targets tend is held to against `node -e 0` (issue 11). */
@@ -205,6 +215,7 @@ export function floorTable(s: FloorSummaries): string {
   for (const [label, get, digits, target] of rows) {
     lines.push(`| ${label} | ${FLOOR_PEERS.map((n) => fmt(get(n), digits)).join(' | ')} | ${ratio(get('tend'), get('node -e 0'))} | ${target} |`);
   }
+  lines.push(`| Run to the end, tend/node within each round, median | — | — | — | — | — | ${s.pairedWallRatio === null ? 'n/a' : `${s.pairedWallRatio.toFixed(2)}×`} | — |`);
   const h = s.handlerAfterExecMs;
   const diff = h.tend.median - h.node.median;
   const extra = h.tend.n > 0 && h.node.n > 0 ? `${diff >= 0 ? '+' : '−'}${Math.abs(diff).toFixed(1)} ms` : 'n/a';
