@@ -12,6 +12,7 @@ import { type Delay, type FloorCommand, measureEarlySignal, measureFloor, measur
 import { cpuBusyFraction, killAllSessions } from './procs.js';
 import { earlyTable, floorTable, markdownTable, summarizeAll, summarizeFloor, type Raw } from './report.js';
 import { round, sleep } from './stats.js';
+import { NODE_START_ENV } from '../common/node-env.js';
 import { NONE, buildFixture, checkPrerequisites, DUMB_INIT, supervisors, tendProblem, TINI, versionOf } from './supervisors.js';
 
 /** How many samples each metric takes. */
@@ -50,8 +51,6 @@ const QUICK: Plan = {
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
-// Environment variables that change Node's own start-up work (and so the floor), removed before anything runs.
-const SCRUBBED_ENV = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS', 'NODE_COMPILE_CACHE', 'NODE_V8_COVERAGE'];
 
 // The version of the Node the commands run on: $TEND_NODE if set, else `node` from PATH.
 function measuredNodeVersion(): string {
@@ -72,7 +71,7 @@ async function main(argv: readonly string[]): Promise<number> {
   // Settings that change what Node itself does at start-up would move the floor, not tend: Node 20 reads and parses
   // the whole NODE_EXTRA_CA_CERTS bundle before running any script (~60 ms and ~2 MB here), which would hide tend's
   // own cost in both ratios. Every command runs without them; the results record which were set.
-  const scrubbed = SCRUBBED_ENV.filter((name) => process.env[name] !== undefined);
+  const scrubbed = NODE_START_ENV.filter((name) => process.env[name] !== undefined);
   for (const name of scrubbed) Reflect.deleteProperty(process.env, name);
   if (scrubbed.length > 0) log(`left out of every command's environment (they change Node's own start-up): ${scrubbed.join(', ')}`);
   const problems = checkPrerequisites();

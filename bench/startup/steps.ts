@@ -8,6 +8,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { percentile } from '../pid1/stats.js';
+import { withoutNodeStartEnv } from '../common/node-env.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -68,9 +69,7 @@ function instrument(dir: string): void {
 // One run: the marks in ns, or null when the run printed none (a failed run).
 function runOnce(entry: string): bigint[] | null {
   const launcher = join(repoRoot, 'build', 'Release', 'tend-launcher');
-  const env = { ...process.env };
-  for (const name of ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS', 'NODE_COMPILE_CACHE', 'NODE_V8_COVERAGE']) Reflect.deleteProperty(env, name);
-  const result = spawnSync(launcher, ['--no-maglev', entry, 'run', '--', 'true'], { env, encoding: 'utf8', timeout: 10_000 });
+  const result = spawnSync(launcher, ['--no-maglev', entry, 'run', '--', 'true'], { env: withoutNodeStartEnv(process.env), encoding: 'utf8', timeout: 10_000 });
   const line = result.stderr.split('\n').find((l) => l.startsWith('STEPS '));
   return line === undefined ? null : line.slice(6).split(' ').map((t) => BigInt(t));
 }

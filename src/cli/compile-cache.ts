@@ -6,14 +6,14 @@
 // This module is most of dist/bundle/entry.cjs, which V8 compiles from source on every start: it uses no node:path
 // (its paths are absolute, and '/'-joined), and as few Node functions as it can, each one costing its first compile.
 // It reads the bundle and its cache through the addon (native/files.c), which cli/start.ts loads first for the signals.
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { Script } from 'node:vm';
 
 /** The addon's whole-file reads (native/files.c). */
 export interface FileReads {
   /** The file as a Latin-1 string, and the identity its cache entry is keyed by. */
   readLatin1File(path: string): { text: string; ino: number; size: number; mtimeMs: number };
-  /** The file if it is a regular file of this user's that nobody else can write, else null. */
+  /** The file if it is a regular, non-empty file of this user's that nobody else can write, else null. */
   readOwnFile(path: string): Buffer | null;
 }
 
@@ -24,9 +24,20 @@ const FS_READS: FileReads = {
     return { text: readFileSync(path, 'latin1'), ino, size, mtimeMs };
   },
   readOwnFile(path) {
-    const stat = statSync(path, { throwIfNoEntry: false });
-    if (stat === undefined || !stat.isFile() || stat.uid !== process.geteuid?.() || (stat.mode & 0o022) !== 0) return null;
-    return readFileSync(path);
+    // The checks are on the opened file, as native/files.c makes them: a file swapped in after a check is never read.
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch {
+      return null;
+    }
+    try {
+      const stat = fstatSync(fd);
+      if (!stat.isFile() || stat.uid !== process.geteuid?.() || (stat.mode & 0o022) !== 0 || stat.size === 0) return null;
+      return readFileSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   },
 };
 

@@ -1,7 +1,7 @@
 // Finds tend's native parts: a local node-gyp build (build/Release) first, else the prebuilt for this machine's
 // architecture and C library that the package ships (prebuilds/linux-<arch>/, built by scripts/build-prebuilt.js).
 // bin/tend applies the same rule to the launcher in sh, and scripts/install.js asks this module whether a prebuilt
-// fits before it falls back to compiling. The start-up loader (cli/compile-cache.ts) loads the addon through it too,
+// fits before it falls back to compiling. The start-up loader (cli/start.ts) loads the addon through it too,
 // in the one file Node compiles from source on every start: so no node:path here, and TendError only in loadAddon.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -42,10 +42,9 @@ export function prebuiltLauncher(root: string, arch: string, libc: Libc): string
 }
 
 /** The addon files to try, in order: the local build, this machine's prebuilt, the other libc's prebuilt. */
-export function addonCandidates(root: string = PACKAGE_ROOT, arch: string = process.arch, libc?: Libc): string[] {
-  const first = libc ?? detectLibc(arch);
-  const other: Libc = first === 'glibc' ? 'musl' : 'glibc';
-  return [join(root, 'build/Release/tend_native.node'), prebuiltAddon(root, arch, first), prebuiltAddon(root, arch, other)];
+export function addonCandidates(root: string = PACKAGE_ROOT, arch: string = process.arch, libc: Libc = detectLibc(arch)): string[] {
+  const other: Libc = libc === 'glibc' ? 'musl' : 'glibc';
+  return [join(root, 'build/Release/tend_native.node'), prebuiltAddon(root, arch, libc), prebuiltAddon(root, arch, other)];
 }
 
 // The fix every "native build missing" message ends with (bin/tend's says the same).
