@@ -8,7 +8,7 @@
  *
  * Installed as a package's bin/tend (scripts/install.js copies the prebuilt that fits over the script there), it is
  * the command itself: it finds <package>/dist/bundle/entry.cjs from its own path and runs
- *   node --no-maglev <entry.cjs> [args...]
+ *   node <entry.cjs> [args...]
  * as the script would, without a shell, a readlink and a uname before Node (~3 ms). */
 #include <errno.h>
 #include <limits.h>
@@ -128,15 +128,15 @@ int main(int argc, char **argv) {
   if (node == NULL || node[0] == '\0') node = "node";
   char **args = argv;
   if (installed) {
-    /* node --no-maglev <entry> argv[1..] (see bin/tend on --no-maglev) */
-    args = calloc((size_t)argc + 3, sizeof *args);
+    /* node <entry> argv[1..], with no V8 flag: a flag can change V8's flag hash (--no-maglev does on Node 24), and
+     * V8 then rejects Node's own code cache and compiles each built-in module tend loads from source */
+    args = calloc((size_t)argc + 2, sizeof *args);
     if (args == NULL) {
       fputs("tend: out of memory\n", stderr);
       return 127;
     }
-    args[1] = "--no-maglev";
-    args[2] = entry;
-    for (int i = 1; i < argc; i++) args[i + 2] = argv[i];
+    args[1] = entry;
+    for (int i = 1; i < argc; i++) args[i + 1] = argv[i];
   }
   args[0] = (char *)node; /* as tend-launcher, argv[1..] (entry.js and its arguments) pass through unchanged */
   execvp(node, args);

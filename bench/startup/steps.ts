@@ -69,7 +69,7 @@ function instrument(dir: string): void {
 // One run: the marks in ns, or null when the run printed none (a failed run).
 function runOnce(entry: string): bigint[] | null {
   const launcher = join(repoRoot, 'build', 'Release', 'tend-launcher');
-  const result = spawnSync(launcher, ['--no-maglev', entry, 'run', '--', 'true'], { env: withoutNodeStartEnv(process.env), encoding: 'utf8', timeout: 10_000 });
+  const result = spawnSync(launcher, [entry, 'run', '--', 'true'], { env: withoutNodeStartEnv(process.env), encoding: 'utf8', timeout: 10_000 });
   const line = result.stderr.split('\n').find((l) => l.startsWith('STEPS '));
   return line === undefined ? null : line.slice(6).split(' ').map((t) => BigInt(t));
 }

@@ -110,7 +110,7 @@ describe('tend-launcher', () => {
 });
 
 describe('the launcher as an installed package\'s bin/tend', () => {
-  test('runs node --no-maglev <package>/dist/bundle/entry.cjs with the arguments, found from its own path through a symlink', T, async () => {
+  test('runs node <package>/dist/bundle/entry.cjs with the arguments, found from its own path through a symlink', T, async () => {
     const pkg = path.join(tmp, 'installed/node_modules/tend');
     fs.mkdirSync(path.join(pkg, 'bin'), { recursive: true });
     fs.mkdirSync(path.join(pkg, 'dist/bundle'), { recursive: true });
@@ -124,7 +124,7 @@ describe('the launcher as an installed package\'s bin/tend', () => {
     fs.writeFileSync(fakeNode, '#!/bin/sh\nprintf "%s\\n" "$@"\necho "rlimits=${TEND_INHERITED_RLIMITS:+set}"\n', { mode: 0o755 });
     const out = await run({ file: path.join(dotBin, 'tend'), args: ['tend', 'run', 'a b'], env: [`PATH=${PATH}`, `TEND_NODE=${fakeNode}`] });
     assert.equal(out.code, 0, out.stderr);
-    assert.deepEqual(out.stdout.split('\n'), ['--no-maglev', path.join(fs.realpathSync(pkg), 'dist/bundle/entry.cjs'), 'run', 'a b', 'rlimits=set', '']);
+    assert.deepEqual(out.stdout.split('\n'), [path.join(fs.realpathSync(pkg), 'dist/bundle/entry.cjs'), 'run', 'a b', 'rlimits=set', '']);
   });
 
   test('with no CLI beside it, says what to do and exits 70', T, async () => {
@@ -139,7 +139,7 @@ describe('the launcher as an installed package\'s bin/tend', () => {
 });
 
 describe('bin/tend', () => {
-  test('resolves its real path through a symlink and execs launcher → node --no-maglev dist/bundle/entry.cjs args', T, async () => {
+  test('resolves its real path through a symlink and execs launcher → node dist/bundle/entry.cjs args', T, async () => {
     // A fake node prints what it was given, so this does not depend on the CLI being built.
     const fakeNode = path.join(tmp, 'fake-node');
     fs.writeFileSync(fakeNode, '#!/bin/sh\nprintf "%s\\n" "$@"\necho "rlimits=${TEND_INHERITED_RLIMITS:+set}"\n', { mode: 0o755 });
@@ -151,8 +151,7 @@ describe('bin/tend', () => {
       env: [`PATH=${PATH}`, `TEND_NODE=${fakeNode}`],
     });
     assert.equal(out.code, 0, out.stderr);
-    const [flag, entry, ...rest] = out.stdout.split('\n');
-    assert.equal(flag, '--no-maglev');
+    const [entry, ...rest] = out.stdout.split('\n');
     assert.equal(fs.realpathSync(entry ?? ''), path.join(fs.realpathSync(root), 'dist/bundle/entry.cjs'));
     assert.deepEqual(rest, ['start', 'a b', 'rlimits=set', '']);
   });
