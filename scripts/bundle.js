@@ -28,39 +28,59 @@ const startFile = join(srcOut, 'cli', 'start.js');
 const LAZY_BUILTINS = ['child_process', 'cluster', 'crypto', 'dgram', 'diagnostics_channel', 'dns', 'http', 'http2', 'https',
   'module', 'net', 'os', 'readline', 'stream', 'string_decoder', 'tls', 'tty', 'worker_threads', 'zlib'];
 
+// The helpers the rewritten bundle calls, each with the helpers it uses itself. A bundle gets only those it calls:
+// entry.cjs is compiled from source on every start, and V8 parses every line of it.
 // Every module's import of a built-in is a require() call at the top of the bundle (node:fs alone 18 times), and
 // each call goes through Node's whole module loader (~35 µs on Node 22; the first ~130 µs more on Node 20):
 // __tendBuiltin keeps what it got, and gets it from process.getBuiltinModule where Node has it (20.16+, 22.3+).
-const BANNER = [
-  '"use strict";',
-  'const __tendBuiltins = new Map();',
-  'const __tendGetBuiltin = process.getBuiltinModule;',
-  'const __tendBuiltin = (id) => {',
-  '  let loaded = __tendBuiltins.get(id);',
-  '  if (loaded === undefined) __tendBuiltins.set(id, (loaded = __tendGetBuiltin === undefined ? require(id) : __tendGetBuiltin(id)));',
-  '  return loaded;',
-  '};',
-  'const __tendModuleUrl = (path) => require("node:url").pathToFileURL(require("node:path").join(__dirname, path)).href;',
+const HELPERS = [
+  ['__tendBuiltin', [], [
+    'const __tendBuiltins = new Map();',
+    'const __tendGetBuiltin = process.getBuiltinModule;',
+    'const __tendBuiltin = (id) => {',
+    '  let loaded = __tendBuiltins.get(id);',
+    '  if (loaded === undefined) __tendBuiltins.set(id, (loaded = __tendGetBuiltin === undefined ? require(id) : __tendGetBuiltin(id)));',
+    '  return loaded;',
+    '};',
+  ]],
+  ['__tendModuleUrl', [], ['const __tendModuleUrl = (path) => require("node:url").pathToFileURL(require("node:path").join(__dirname, path)).href;']],
   // A path computed at build time as `ups` directories above the bundle's, then `rest`: no node:path at start-up.
-  'const __tendModulePath = (ups, rest) => {',
-  '  let dir = __dirname;',
-  '  for (let i = 0; i < ups; i++) dir = dir.slice(0, dir.lastIndexOf("/"));',
-  '  return `${dir}/${rest}`;',
-  '};',
-  'const __tendLazyBuiltin = (id) => {',
-  '  let loaded;',
-  '  const load = () => (loaded ??= __tendBuiltin(id));',
-  '  return new Proxy({}, {',
-  '    get: (_, key) => load()[key],',
-  '    has: (_, key) => key in load(),',
-  '    ownKeys: () => Reflect.ownKeys(load()),',
-  '    getOwnPropertyDescriptor: (_, key) => {',
-  '      const descriptor = Reflect.getOwnPropertyDescriptor(load(), key);',
-  '      return descriptor === undefined ? undefined : { ...descriptor, configurable: true };',
-  '    },',
-  '  });',
-  '};',
-].join('\n');
+  ['__tendModulePath', [], [
+    'const __tendModulePath = (ups, rest) => {',
+    '  let dir = __dirname;',
+    '  for (let i = 0; i < ups; i++) dir = dir.slice(0, dir.lastIndexOf("/"));',
+    '  return `${dir}/${rest}`;',
+    '};',
+  ]],
+  ['__tendLazyBuiltin', ['__tendBuiltin'], [
+    'const __tendLazyBuiltin = (id) => {',
+    '  let loaded;',
+    '  const load = () => (loaded ??= __tendBuiltin(id));',
+    '  return new Proxy({}, {',
+    '    get: (_, key) => load()[key],',
+    '    has: (_, key) => key in load(),',
+    '    ownKeys: () => Reflect.ownKeys(load()),',
+    '    getOwnPropertyDescriptor: (_, key) => {',
+    '      const descriptor = Reflect.getOwnPropertyDescriptor(load(), key);',
+    '      return descriptor === undefined ? undefined : { ...descriptor, configurable: true };',
+    '    },',
+    '  });',
+    '};',
+  ]],
+];
+
+// The banner for a bundle whose code is `text`: "use strict" and the helpers it calls, in HELPERS' order, on one line
+// (the source map is moved down by exactly that line).
+function banner(text) {
+  const used = new Set();
+  const use = (name) => {
+    if (used.has(name)) return;
+    used.add(name);
+    for (const dependency of HELPERS.find(([helper]) => helper === name)[1]) use(dependency);
+  };
+  for (const [name] of HELPERS) if (text.includes(`${name}(`)) use(name);
+  return ['"use strict";', ...HELPERS.filter(([name]) => used.has(name)).flatMap(([, , lines]) => lines.map((line) => line.trim()))].join('');
+}
 
 // `__tendModulePath(ups, rest)` for the path `rel` (a URL path, as in new URL(rel, import.meta.url)) relative to a
 // module in moduleDir, when it runs from a bundle in bundleDir. A trailing slash is kept, as the URL keeps it.
@@ -112,7 +132,6 @@ async function bundle(entry, name, wrapped) {
     target: 'node20',
     external: ['zod', 'yaml'],
     plugins: [moduleUrlPlugin(outfile)],
-    banner: { js: BANNER },
     sourcemap: 'linked',
     minifyWhitespace: true,
     minifySyntax: true,
@@ -121,9 +140,15 @@ async function bundle(entry, name, wrapped) {
     logLevel: 'warning',
   });
   for (const file of result.outputFiles) {
-    let text = file.path.endsWith('.cjs')
-      ? file.text.replace(lazyRequire, '__tendLazyBuiltin("node:$1")').replace(/\brequire\("(node:[a-z_/]+)"\)/g, '__tendBuiltin("$1")')
-      : file.text;
+    let text = file.text;
+    if (file.path.endsWith('.cjs')) {
+      text = text.replace(lazyRequire, '__tendLazyBuiltin("node:$1")').replace(/\brequire\("(node:[a-z_/]+)"\)/g, '__tendBuiltin("$1")');
+      text = `${banner(text)}\n${text}`;
+    } else if (file.path.endsWith('.map')) {
+      // The banner's line comes before everything esbuild mapped.
+      const map = JSON.parse(text);
+      text = JSON.stringify({ ...map, mappings: `;${map.mappings}` });
+    }
     if (wrapped && file.path.endsWith('.cjs')) text = `${WRAP_OPEN}${text}${WRAP_CLOSE}`;
     // cli/compile-cache.ts reads the bundle as Latin-1, which is what UTF-8 is only for ASCII.
     if (file.path.endsWith('.cjs') && !/^[\x00-\x7f]*$/.test(text)) throw new Error(`bundle: ${basename(file.path)} is not ASCII`);

@@ -127,12 +127,14 @@ type ModuleFunction = (exports: unknown, require: NodeJS.Require, module: { expo
 
 // Load the CommonJS file `file` (ASCII, as scripts/bundle.js checks) as require() would, compiling it with V8's
 // cached code for it when there is a valid entry, and writing one at exit when there was not (so it includes what
-// was compiled while tend ran). An entry is read only if it is the user's own file and nobody else can write it: it is
+// was compiled while tend ran). `variant` names what this run does (the command word): each keeps its own entry, so
+// that the first command run after an install (`tend --version`, say) does not leave every later `tend run` an entry
+// without the supervisor's code, compiling it from source on every start. An entry is read only if it is the user's own file and nobody else can write it: it is
 // code tend will run. The file is written already wrapped in Node's module wrapper (scripts/bundle.js), so its text
 // is compiled as it is: wrapping it here would hold a second copy of the whole bundle in memory. `require` is the
 // caller's own, which resolves as the file's would when both are in one directory (the bundles are): making one
 // costs start-up time. `addon` does the reads when it loaded, else node:fs does.
-export function requireWithCodeCache(file: string, require: NodeJS.Require, addon: FileReads | null, env: NodeJS.ProcessEnv = process.env): unknown {
+export function requireWithCodeCache(file: string, require: NodeJS.Require, addon: FileReads | null, variant: string, env: NodeJS.ProcessEnv = process.env): unknown {
   let reads = addon ?? FS_READS;
   let source;
   try {
@@ -144,7 +146,8 @@ export function requireWithCodeCache(file: string, require: NodeJS.Require, addo
   const dir = (env['NODE_DISABLE_COMPILE_CACHE'] ?? '') !== '' ? null : compileCacheDir(env);
   // V8 checks its version, its flags and the source's length, not its content: the key adds the file's identity.
   const prefix = `${basename(file)}-${installation(file)}-`;
-  const entry = dir === null ? null : `${dir}/${prefix}${process.version}-${process.arch}-${source.ino}-${source.size}-${Math.trunc(source.mtimeMs)}.v8`;
+  const build = `-${process.version}-${process.arch}-${source.ino}-${source.size}-${Math.trunc(source.mtimeMs)}.v8`;
+  const entry = dir === null ? null : `${dir}/${prefix}${variant}${build}`;
   let cachedData: Buffer | null = null;
   try {
     if (entry !== null) cachedData = reads.readOwnFile(entry);
@@ -154,22 +157,22 @@ export function requireWithCodeCache(file: string, require: NodeJS.Require, addo
   const script = new Script(source.text, { filename: file, ...(cachedData === null ? {} : { cachedData }) });
   if (entry !== null && (cachedData === null || script.cachedDataRejected === true)) {
     const target = entry;
-    process.once('exit', () => { if (cacheDir(env) !== null) saveCodeCache(script, target, prefix); });
+    process.once('exit', () => { if (cacheDir(env) !== null) saveCodeCache(script, target, prefix, build); });
   }
   const module = { exports: {} as unknown };
   (script.runInThisContext() as ModuleFunction)(module.exports, require, module, file, dirname(file));
   return module.exports;
 }
 
-// Write the code cache entry atomically and drop the entries (`prefix`…) of earlier builds of the same installed
-// file; never throws.
-function saveCodeCache(script: Script, entry: string, prefix: string): void {
+// Write the code cache entry atomically and drop the entries (`prefix`…, any variant) of earlier builds of the same
+// installed file, whose names do not end in `build`; never throws.
+function saveCodeCache(script: Script, entry: string, prefix: string, build: string): void {
   try {
     const tmp = `${entry}.${process.pid}.tmp`;
     writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
     renameSync(tmp, entry);
     for (const name of readdirSync(dirname(entry))) {
-      if (name.startsWith(prefix) && name.endsWith('.v8') && name !== basename(entry)) unlinkSync(`${dirname(entry)}/${name}`);
+      if (name.startsWith(prefix) && name.endsWith('.v8') && !name.endsWith(build)) unlinkSync(`${dirname(entry)}/${name}`);
     }
   } catch {
     // Not cached this time; the next start tries again.

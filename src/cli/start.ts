@@ -7,8 +7,15 @@ import { requireWithCodeCache, type FileReads } from './compile-cache.js';
 import { loadFirst } from '../os/native-loader.js';
 import { captureSignalNumbers, type SignalWatchBinding } from '../os/signal-capture.js';
 
+// What keys this run's code cache entry: the command word (`run`, `status`...), or '-' for anything else (`--help`).
+function commandWord(arg: string | undefined): string {
+  if (arg === undefined || arg.length === 0 || arg.length > 16) return '-';
+  for (let i = 0; i < arg.length; i++) if (arg[i]! < 'a' || arg[i]! > 'z') return '-';
+  return arg;
+}
+
 const loaded = loadFirst();
 const addon = 'exports' in loaded ? loaded.exports as FileReads & SignalWatchBinding : null;
 // MIPS numbers its signals differently: os/signals.ts catches them there, by name.
 if (addon !== null && !process.arch.startsWith('mips')) captureSignalNumbers(addon);
-requireWithCodeCache(`${__dirname}/main.cjs`, require, addon);
+requireWithCodeCache(`${__dirname}/main.cjs`, require, addon, commandWord(process.argv[2]));

@@ -20,9 +20,12 @@ const GLIBC_LOADER: Readonly<Partial<Record<string, string>>> = {
   arm64: '/lib/ld-linux-aarch64.so.1',
 };
 
-// Absolute path parts joined with single slashes.
+// Absolute path parts joined with single slashes (no regular expression: V8 compiles one on its first use, and this
+// runs in the loader on every start).
 function join(...parts: string[]): string {
-  return parts.join('/').replace(/\/{2,}/g, '/');
+  let path = parts.join('/');
+  while (path.includes('//')) path = path.replaceAll('//', '/');
+  return path;
 }
 
 /** Which C library this machine's programs use, so the matching prebuilt is tried first. */

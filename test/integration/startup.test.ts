@@ -115,6 +115,26 @@ describe('compiled code cache', () => {
     }
   });
 
+  it('keeps one entry per command word, so a first `tend --version` leaves `tend run` its own', T, async () => {
+    const home = tempDir();
+    try {
+      const dir = join(home, '.cache', 'tend');
+      await runIn(home, ['--version']);
+      const [version, ...none] = entriesIn(dir);
+      assert.ok(version !== undefined && none.length === 0 && version.includes('--v'), `one entry for --version: ${entriesIn(dir).join(', ')}`);
+      await runIn(home);
+      const run = entriesIn(dir).find((name) => name !== version);
+      assert.ok(run?.includes('-run-v') === true && entriesIn(dir).length === 2, `and one for run: ${entriesIn(dir).join(', ')}`);
+      assert.ok(statSync(join(dir, run)).size > statSync(join(dir, version)).size, 'the run entry holds the supervisor\'s code too');
+      const writtenAt = statSync(join(dir, run)).mtimeMs;
+      await runIn(home, ['--version']);
+      await runIn(home);
+      assert.equal(statSync(join(dir, run)).mtimeMs, writtenAt, 'each is used, not rewritten');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
   it("turns on Node's compile cache there too, for what loads later (zod and yaml for a config file)", T, async (t) => {
     if (!nodeHasCompileCache) { t.skip(`${nodeBin} has no module.enableCompileCache (Node 22.8+)`); return; }
     const home = tempDir();
