@@ -10,7 +10,10 @@ import { captureSignalNumbers, type SignalWatchBinding } from '../os/signal-capt
 // What keys this run's code cache entry: the command word (`run`, `status`...), or '-' for anything else (`--help`).
 function commandWord(arg: string | undefined): string {
   if (arg === undefined || arg.length === 0 || arg.length > 16) return '-';
-  for (let i = 0; i < arg.length; i++) if (arg[i]! < 'a' || arg[i]! > 'z') return '-';
+  for (let i = 0; i < arg.length; i++) {
+    const code = arg.charCodeAt(i);
+    if (code < 0x61 || code > 0x7a) return '-'; // a-z
+  }
   return arg;
 }
 
