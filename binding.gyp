@@ -31,6 +31,7 @@
         "native/signals.c",
         "native/spawn.c",
         "native/subreaper.c",
+        "native/timer.c",
         "native/tty.c",
         "native/users.c"
       ]

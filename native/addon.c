@@ -35,6 +35,7 @@ static const napi_property_descriptor functions[] = {
   FN("signalWatch", tend_signal_watch),
   FN("realtimeSignalRange", tend_realtime_signal_range),
   FN("kill", tend_kill),
+  FN("timer", tend_timer),
   FN("ipcSocketPair", tend_ipc_socket_pair),
   FN("ipcSend", tend_ipc_send),
   FN("setNonblocking", tend_set_nonblocking),

@@ -64,6 +64,9 @@ napi_value tend_signal_watch(napi_env env, napi_callback_info info);
 napi_value tend_realtime_signal_range(napi_env env, napi_callback_info info);
 napi_value tend_kill(napi_env env, napi_callback_info info);
 
+/* timer.c */
+napi_value tend_timer(napi_env env, napi_callback_info info);
+
 /* ipc.c */
 napi_value tend_ipc_socket_pair(napi_env env, napi_callback_info info);
 napi_value tend_ipc_send(napi_env env, napi_callback_info info);

@@ -130,6 +130,19 @@ export interface SignalWatch {
   close(): void;
 }
 
+/** Handle returned by timer(): one libuv timer on the event loop, without Node's timers. Its methods are bound. */
+export interface NativeTimer {
+  /** (Re)arms it to call onFire once, `ms` (an integer) from now by the loop's clock; while armed it keeps the loop
+   * alive, like a Node timer. Throws EBADF after close(). */
+  readonly start: (ms: number) => void;
+  /** Disarms it (nothing if it is not armed); a stopped timer does not keep the loop alive. */
+  readonly stop: () => void;
+  /** Stops it and frees the handle; idempotent. */
+  readonly close: () => void;
+  /** The loop's millisecond clock (uv_now, brought up to date: the clock Node's timers read), which start() measures from. */
+  readonly now: () => number;
+}
+
 /** SIGRTMIN and SIGRTMAX as the C library defines them (glibc reserves 32-33, musl 32-34). */
 export interface RealtimeSignalRange {
   min: number;
@@ -175,6 +188,7 @@ interface Binding {
   peerCredentials(fd: number): PeerCredentials;
   signalWatch(signos: readonly number[], onSignal: (signo: number) => void): SignalWatch;
   realtimeSignalRange(): RealtimeSignalRange;
+  timer(onFire: () => void): NativeTimer;
   ipcSocketPair(): [number, number];
   ipcSend(fd: number, data: Buffer, passFd: number): number;
   setNonblocking(fd: number): void;
@@ -522,6 +536,46 @@ export function realtimeSignalRange(): RealtimeSignalRange {
   return addon().realtimeSignalRange();
 }
 
+// ---- timers without Node's timers ----
+
+/** The longest timer.start() accepts: 2^53 - 1 ms (~285,000 years), so the keep-alive never fires. */
+const MAX_NATIVE_TIMER_MS = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A timer on the event loop's own libuv timer: on Node 20 the first setTimeout of a process compiles Node's timer
+ * internals from source (~0.6 ms of every `tend run`), and tend's keyed timers (runner/timers.ts) need only one handle.
+ * onFire runs on the event loop; an exception it throws becomes an ordinary uncaught exception.
+ */
+export function timer(onFire: () => void): NativeTimer {
+  checkCallback('timer', 'onFire', onFire);
+  const raw = addon().timer(onFire);
+  const start = raw.start;
+  return {
+    start(ms: number): void {
+      checkInt('timer.start', 'ms', ms, 0, MAX_NATIVE_TIMER_MS);
+      start(ms);
+    },
+    stop: raw.stop,
+    close: raw.close,
+    now: raw.now,
+  };
+}
+
+/**
+ * Holds the event loop open until the returned release is called, with one native timer that never fires: what the
+ * runner waits on (signals, reaped pids) is not a libuv handle that would, and a Node timer costs Node 20 its timer
+ * internals at start-up. The release is idempotent.
+ */
+export function keepAlive(): () => void {
+  const handle = addon().timer(noop);
+  handle.start(MAX_NATIVE_TIMER_MS);
+  return handle.close;
+}
+
+function noop(): void {
+  // The keep-alive never fires; if it did, there would be nothing to do.
+}
+
 // ---- Node IPC channels (tend's end of a worker's process.send) ----
 
 /** A stream socketpair for a Node IPC channel: [tend's end (non-blocking), the child's end]; both CLOEXEC. */
@@ -593,6 +647,8 @@ export const native = {
   peerCredentials,
   signalWatch,
   realtimeSignalRange,
+  timer,
+  keepAlive,
   ipcSocketPair,
   ipcSend,
   setNonblocking,

@@ -168,12 +168,10 @@ class Runner {
       throw error;
     }
     this.dispatch({ to: 'tend', event: { type: 'begin' } });
-    // Signal listeners and pids are not libuv handles: hold the loop open until exit. Armed after the first spawns
-    // (nothing can end the loop before this function returns): Node's first timer costs time the child can use.
-    if (!this.lifetime.ended) {
-      const keepAlive = setInterval(() => undefined, 1 << 30);
-      this.lifetime.onEnd(() => { clearInterval(keepAlive); });
-    }
+    // Signal listeners and pids are not libuv handles: hold the loop open until exit, with a native timer that never
+    // fires (a Node timer would cost Node 20 its timer internals at start-up). Armed after the first spawns (nothing
+    // can end the loop before this function returns).
+    if (!this.lifetime.ended) this.lifetime.onEnd(native.keepAlive());
     this.deps.signals.deliverTo((signal) => {
       this.publish({ type: 'received', signal });
       this.dispatch({ to: 'tend', event: { type: 'signal', signal } });
@@ -627,7 +625,12 @@ class Runner {
     removeTendRuntimeDir();
     this.publish({ type: 'exit', code });
     this.lifetime.end();
-    // What the workers wrote last is read to the end of their pipes before tend goes (at most PUMP_DRAIN_MS).
+    // What the workers wrote last is read to the end of their pipes before tend goes (at most PUMP_DRAIN_MS). With no
+    // pumps (a plain run's inherited stdio) there is nothing to bound, and no Node timer is armed.
+    if (this.pumps.size === 0) {
+      this.resolveDone(code);
+      return;
+    }
     const drained = Promise.all([...this.pumps]);
     const bound = new Promise<void>((resolve) => { setTimeout(resolve, PUMP_DRAIN_MS).unref(); });
     void Promise.race([drained, bound]).then(() => { this.resolveDone(code); });

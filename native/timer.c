@@ -1,0 +1,168 @@
+/* A timer on the event loop's own libuv timer, without Node's timers: on Node 20 the first setTimeout of a process
+ * compiles Node's timer internals from source (~0.6 ms), which a `tend run` otherwise pays on every start. tend's
+ * keyed timers (src/runner/timers.ts) all run on one of these, and its keep-alive is another.
+ *
+ * Like a Node timer, a started timer keeps the loop alive and a stopped one does not; it reads the same clock as
+ * Node's timers (uv_now, brought up to date first, as Node's GetNow does). */
+#include "args.h"
+#include "errors.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <uv.h>
+
+/* The longest start() takes: 2^53 ms (the largest integer a JS number holds exactly), ~285,000 years. */
+#define MAX_TIMEOUT_MS 9007199254740992.0
+
+struct timer {
+  uv_timer_t handle;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context context;
+  napi_async_cleanup_hook_handle cleanup; /* holds environment teardown until the handle is closed */
+  bool closed;
+  int owners; /* the uv handle and the JS functions; freed when all are gone */
+};
+
+static void release(struct timer *t) {
+  if (--t->owners == 0) free(t);
+}
+
+static void on_handle_closed(uv_handle_t *handle) {
+  struct timer *t = handle->data;
+  if (t->cleanup != NULL) napi_remove_async_cleanup_hook(t->cleanup);
+  release(t);
+}
+
+/* Stops the timer for good and drops the JS callback; the struct goes once its JS functions are collected too. */
+static void close_timer(struct timer *t) {
+  if (t->closed) return;
+  t->closed = true;
+  uv_timer_stop(&t->handle);
+  if (t->callback != NULL) napi_delete_reference(t->env, t->callback);
+  if (t->context != NULL) napi_async_destroy(t->env, t->context);
+  uv_close((uv_handle_t *)&t->handle, on_handle_closed);
+}
+
+static void on_env_teardown(napi_async_cleanup_hook_handle handle, void *arg) {
+  (void)handle;
+  close_timer(arg);
+}
+
+static void on_timeout(uv_timer_t *handle) {
+  struct timer *t = handle->data;
+  if (t->closed) return;
+  napi_env env = t->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value callback, recv, result;
+  if (napi_get_reference_value(env, t->callback, &callback) == napi_ok && napi_get_global(env, &recv) == napi_ok)
+    napi_make_callback(env, t->context, recv, callback, 0, NULL, &result);
+  bool pending = false;
+  napi_value exception;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+      napi_get_and_clear_last_exception(env, &exception) == napi_ok)
+    napi_fatal_exception(env, exception); /* an exception in onFire becomes an ordinary uncaught exception */
+  napi_close_handle_scope(env, scope);
+}
+
+/* The struct a method was created for, or NULL with an exception thrown. */
+static struct timer *method_timer(napi_env env, napi_callback_info info, napi_value *arg) {
+  size_t argc = arg == NULL ? 0 : 1;
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, &argc, arg, NULL, &data) != napi_ok) {
+    tend_throw_napi(env);
+    return NULL;
+  }
+  return data;
+}
+
+/* start(ms): (re)arms the timer to call onFire once, ms from now; replaces an earlier start. */
+static napi_value start_timer(napi_env env, napi_callback_info info) {
+  napi_value arg;
+  double ms;
+  struct timer *t = method_timer(env, info, &arg);
+  if (t == NULL || tend_get_f64(env, arg, &ms) != 0) return NULL;
+  if (t->closed) return tend_throw_errno(env, EBADF, "uv_timer_start");
+  if (!(ms > 0)) ms = 0; /* NaN too; the facade has checked it already */
+  if (ms > MAX_TIMEOUT_MS) ms = MAX_TIMEOUT_MS;
+  uv_update_time(t->handle.loop); /* at least ms from now, not from when this loop iteration began */
+  int rc = uv_timer_start(&t->handle, on_timeout, (uint64_t)ms, 0);
+  if (rc != 0) return tend_throw_errno(env, -rc, "uv_timer_start");
+  return tend_undefined(env);
+}
+
+/* stop(): disarms it; a stopped timer does not keep the loop alive. */
+static napi_value stop_timer(napi_env env, napi_callback_info info) {
+  struct timer *t = method_timer(env, info, NULL);
+  if (t == NULL) return NULL;
+  if (!t->closed) uv_timer_stop(&t->handle);
+  return tend_undefined(env);
+}
+
+/* close(): stops it and frees the handle; idempotent. */
+static napi_value close_method(napi_env env, napi_callback_info info) {
+  struct timer *t = method_timer(env, info, NULL);
+  if (t == NULL) return NULL;
+  close_timer(t);
+  return tend_undefined(env);
+}
+
+/* now(): the loop's clock in ms, the one start() measures from. */
+static napi_value now_timer(napi_env env, napi_callback_info info) {
+  struct timer *t = method_timer(env, info, NULL);
+  if (t == NULL) return NULL;
+  uv_update_time(t->handle.loop);
+  return tend_number(env, (double)uv_now(t->handle.loop));
+}
+
+static void on_function_finalized(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  release(data);
+}
+
+/* Sets handle[name] to a function bound to t that owns it; 0, or -1 (the caller throws). */
+static int add_method(napi_env env, napi_value handle, const char *name, napi_callback cb, struct timer *t) {
+  napi_value fn;
+  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, t, &fn) != napi_ok ||
+      napi_add_finalizer(env, fn, t, on_function_finalized, NULL, NULL) != napi_ok)
+    return -1;
+  t->owners++;
+  return napi_set_named_property(env, handle, name, fn) == napi_ok ? 0 : -1;
+}
+
+/* timer(onFire) -> {start, stop, close, now}: one libuv timer calling onFire() on the event loop. Created stopped;
+ * started, it keeps the loop alive until it fires, is stopped or closed. An exception in onFire becomes an ordinary
+ * uncaught exception. */
+napi_value tend_timer(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (tend_args(env, info, 1, argv) != 0) return NULL;
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return tend_throw_napi(env);
+  struct timer *t = calloc(1, sizeof *t);
+  if (t == NULL) return tend_throw_errno(env, ENOMEM, "malloc");
+  t->env = env;
+  int rc = uv_timer_init(loop, &t->handle);
+  if (rc != 0) {
+    free(t);
+    return tend_throw_errno(env, -rc, "uv_timer_init");
+  }
+  t->handle.data = t;
+  t->owners = 1; /* the handle; each method becomes an owner as it is created */
+
+  napi_value resource, name, handle;
+  if (napi_create_reference(env, argv[0], 1, &t->callback) != napi_ok || napi_create_object(env, &resource) != napi_ok ||
+      napi_create_string_utf8(env, "tend:timer", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, resource, name, &t->context) != napi_ok || napi_create_object(env, &handle) != napi_ok ||
+      add_method(env, handle, "start", start_timer, t) != 0 || add_method(env, handle, "stop", stop_timer, t) != 0 ||
+      add_method(env, handle, "close", close_method, t) != 0 || add_method(env, handle, "now", now_timer, t) != 0 ||
+      napi_add_async_cleanup_hook(env, on_env_teardown, t, &t->cleanup) != napi_ok)
+    goto fail;
+  return handle;
+
+fail:
+  tend_throw_napi(env);
+  close_timer(t);
+  return NULL;
+}
