@@ -62,7 +62,9 @@ function instrument(dir: string): void {
   // Mark 0 is tend's first line; an anchor reached twice (reaping) keeps its first time; the marks are printed at exit.
   const prologue = 'const __tendT=[process.hrtime.bigint()];globalThis.__tendMark=(i)=>{__tendT[i]??=process.hrtime.bigint()};' +
     `process.on("exit",()=>{__tendT[${ANCHORS.length + 1}]=process.hrtime.bigint();process._rawDebug("STEPS "+__tendT.map((t)=>String(t)).join(" "))});`;
-  texts['entry.cjs'] = texts['entry.cjs']!.replace('"use strict";\n', `"use strict";\n${prologue}\n`);
+  // After the banner's "use strict" (the file's first statement), on the same line: the source map's lines stay put.
+  if (!texts['entry.cjs']!.startsWith('"use strict";')) throw new Error('bench:steps: entry.cjs does not start with "use strict"; update bench/startup/steps.ts');
+  texts['entry.cjs'] = `"use strict";${prologue}${texts['entry.cjs']!.slice('"use strict";'.length)}`;
   for (const [name, text] of Object.entries(texts)) writeFileSync(join(dir, name), text);
 }
 
