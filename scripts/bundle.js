@@ -93,10 +93,20 @@ function modulePath(bundleDir, moduleDir, rel) {
 }
 
 // import.meta.url → the URL of the module's own file in dist/src, computed from the bundle's location at run time.
+// And the contract files (src/contract/*.cts, CommonJS for the preload and the apps that require them) become ES
+// modules inside the bundle: imported as CommonJS, each importer would get its own copy of the exports, property by
+// property, through esbuild's interop helpers on every start.
 function moduleUrlPlugin(outfile) {
   return {
     name: 'tend-module-url',
     setup(b) {
+      b.onLoad({ filter: /\/contract\/[^/]+\.cjs$/ }, (args) => {
+        if (!args.path.startsWith(srcOut)) return undefined;
+        const text = readFileSync(args.path, 'utf8');
+        if (/\brequire\(["']/.test(text)) return undefined; // one that requires something stays CommonJS
+        const contents = `const module = { exports: {} }; const exports = module.exports;\n${text}\nexport default module.exports;`;
+        return { contents, loader: 'js', resolveDir: dirname(args.path) };
+      });
       b.onLoad({ filter: /\.js$/ }, (args) => {
         if (!args.path.startsWith(srcOut)) return undefined;
         const text = readFileSync(args.path, 'utf8');
