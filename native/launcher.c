@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,16 +39,29 @@ static size_t append_signal(char *buf, size_t len, size_t size, bool first, int 
   return n > 0 && (size_t)n < size - len ? len + (size_t)n : len;
 }
 
-/* Writes "ignore=1,13;block=10": the signals whose disposition is SIG_IGN and the blocked mask, as exec left them. */
+/* The kernel's struct sigaction on x86-64 and arm64 (both have sa_restorer); only the handler and flags are read. */
+struct kernel_sigaction {
+  void *handler;
+  unsigned long flags;
+  void *restorer;
+  unsigned long mask;
+};
+
+#define KERNEL_NSIG 64
+
+/* Writes "ignore=1,13;block=10": the signals whose disposition is SIG_IGN and the blocked mask, as exec left them.
+ * Asked of the kernel itself: the C libraries hide the signals they reserve for themselves from sigaction and
+ * sigprocmask (glibc 32-33, musl 32-34), and the static launcher, linked with musl, runs on glibc systems too, where
+ * 34 is an ordinary real-time signal. */
 static void record_signals(char *buf, size_t size) {
-  sigset_t blocked;
-  sigemptyset(&blocked);
-  sigprocmask(SIG_BLOCK, NULL, &blocked);
+  unsigned long blocked = 0;
+  syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &blocked, sizeof blocked);
   size_t len = (size_t)snprintf(buf, size, "ignore=");
   bool first = true;
-  for (int sig = 1; sig <= SIGRTMAX; sig++) {
-    struct sigaction sa;
-    if (sigaction(sig, NULL, &sa) == 0 && !(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_IGN) {
+  for (int sig = 1; sig <= KERNEL_NSIG; sig++) {
+    struct kernel_sigaction sa;
+    if (syscall(SYS_rt_sigaction, sig, NULL, &sa, sizeof blocked) == 0 && !(sa.flags & SA_SIGINFO) &&
+        sa.handler == (void *)SIG_IGN) {
       len = append_signal(buf, len, size, first, sig);
       first = false;
     }
@@ -55,8 +69,8 @@ static void record_signals(char *buf, size_t size) {
   int n = snprintf(buf + len, size - len, ";block=");
   if (n > 0 && (size_t)n < size - len) len += (size_t)n;
   first = true;
-  for (int sig = 1; sig <= SIGRTMAX; sig++) {
-    if (sigismember(&blocked, sig) == 1) {
+  for (int sig = 1; sig <= KERNEL_NSIG; sig++) {
+    if (blocked & (1UL << (sig - 1))) {
       len = append_signal(buf, len, size, first, sig);
       first = false;
     }

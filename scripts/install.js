@@ -9,16 +9,16 @@ import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 
-// The prebuilt pair for this machine, if the addon loads in this Node and the launcher runs (it exits 64 for usage).
+// The prebuilt pair for this machine, if the addon loads in this Node and a launcher runs (it exits 64 for usage):
+// the static one first, wherever it runs.
 async function fittingPrebuilt() {
   const loader = join(root, 'dist/src/os/native-loader.js');
   if (!existsSync(loader)) return null;
-  const { detectLibc, loadAddon, prebuiltAddon, prebuiltLauncher } = await import(loader);
+  const { detectLibc, loadAddon, prebuiltAddon, launcherCandidates } = await import(loader);
   const libc = detectLibc();
-  const launcher = prebuiltLauncher(root, process.arch, libc);
-  if (!existsSync(launcher)) return null;
-  const run = spawnSync(launcher, [], { stdio: 'ignore', timeout: 10_000 });
-  if (run.status !== 64) return null;
+  const launcher = launcherCandidates(root, process.arch, libc)
+    .find((file) => existsSync(file) && spawnSync(file, [], { stdio: 'ignore', timeout: 10_000 }).status === 64);
+  if (launcher === undefined) return null;
   try {
     return { addon: loadAddon([prebuiltAddon(root, process.arch, libc)], root).path, launcher };
   } catch {

@@ -4,7 +4,7 @@
 // tend runs as an npm install runs it (installedTend below), unless --tend names another build.
 // Prints a markdown table on stdout, progress on stderr, and writes bench/results/pid1-<date>.json.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -147,7 +147,7 @@ async function main(argv: readonly string[]): Promise<number> {
       tini: versionOf(TINI),
       dumbInit: versionOf(DUMB_INIT),
       tendCommit: otherTend ?? gitRevision(),
-      tendRunAs: otherTend ?? (packageDir !== null ? 'as installed: <package>/bin/tend is the launcher, as scripts/install.js leaves it' : 'the checkout\'s bin/tend script'),
+      tendRunAs: otherTend ?? (packageDir !== null ? `as installed: <package>/bin/tend is the launcher, as scripts/install.js leaves it (${launcherUsed})` : 'the checkout\'s bin/tend script'),
     };
     const load = `Other load on the machine (sampled between phases): ${otherLoad.map((b) => (b * 100).toFixed(0)).join(', ')} % CPU.`;
     process.stdout.write(`## PID 1: tend vs tini vs dumb-init\n\n${machineLine(machine)} ${load}\n\n${table}\n\n` +
@@ -172,21 +172,35 @@ async function main(argv: readonly string[]): Promise<number> {
 
 let fixtureDir: string | null = null;
 let packageDir: string | null = null;
+// Which launcher the package's bin/tend is, relative to the checkout.
+let launcherUsed: string | null = null;
 
 // tend as an npm install runs it: scripts/install.js copies the prebuilt launcher over <package>/bin/tend, so Node
 // starts with no shell before it (the checkout's bin/tend is a script, for a tree that has only a local build). A
 // package directory whose bin/tend is this checkout's launcher and whose dist/ is this checkout's runs exactly that:
-// the launcher finds dist/bundle/entry.cjs next to its own bin/. Falls back to the checkout's bin/tend without a
-// local launcher build.
+// the launcher finds dist/bundle/entry.cjs next to its own bin/. The launcher is the one install.js picks, the static
+// prebuilt, when `npm run build:prebuilt` built it from this native/launcher.c; else the local build. Falls back to
+// the checkout's bin/tend without either.
 function installedTend(): string {
-  const launcher = join(repoRoot, 'build', 'Release', 'tend-launcher');
-  if (!existsSync(launcher)) return join(repoRoot, 'bin', 'tend');
+  const launcher = launcherAsInstalled();
+  if (launcher === null) return join(repoRoot, 'bin', 'tend');
+  launcherUsed = launcher.slice(repoRoot.length);
   packageDir = mkdtempSync(join(tmpdir(), 'tend-bench-package-'));
   mkdirSync(join(packageDir, 'bin'));
   copyFileSync(launcher, join(packageDir, 'bin', 'tend'));
   chmodSync(join(packageDir, 'bin', 'tend'), 0o755);
   symlinkSync(join(repoRoot, 'dist'), join(packageDir, 'dist'));
   return join(packageDir, 'bin', 'tend');
+}
+
+// The static prebuilt launcher if it is newer than its source, else the local build, else null.
+function launcherAsInstalled(): string | null {
+  const arch = process.arch === 'x64' || process.arch === 'arm64' ? process.arch : null;
+  const prebuilt = arch === null ? null : join(repoRoot, 'prebuilds', `linux-${arch}`, 'tend-launcher.musl');
+  const source = statSync(join(repoRoot, 'native', 'launcher.c')).mtimeMs;
+  if (prebuilt !== null && existsSync(prebuilt) && statSync(prebuilt).mtimeMs >= source) return prebuilt;
+  const local = join(repoRoot, 'build', 'Release', 'tend-launcher');
+  return existsSync(local) ? local : null;
 }
 
 // Kill every session still alive and remove the compiled fixture (synchronous: also runs on signals and exit).

@@ -44,6 +44,13 @@ export function prebuiltLauncher(root: string, arch: string, libc: Libc): string
   return join(root, 'prebuilds', `linux-${arch}`, `tend-launcher.${libc}`);
 }
 
+/** The prebuilt launchers to try, in order: the static (musl) one on every Linux, since a static program starts
+ * ~0.4 ms sooner than a dynamically linked one (no dynamic loader, no relocations) and the launcher asks the kernel
+ * itself for what it records; then, on glibc, glibc's. */
+export function launcherCandidates(root: string, arch: string, libc: Libc): string[] {
+  return libc === 'glibc' ? [prebuiltLauncher(root, arch, 'musl'), prebuiltLauncher(root, arch, 'glibc')] : [prebuiltLauncher(root, arch, 'musl')];
+}
+
 /** The addon files to try, in order: the local build, this machine's prebuilt, the other libc's prebuilt. */
 export function addonCandidates(root: string = PACKAGE_ROOT, arch: string = process.arch, libc: Libc = detectLibc(arch)): string[] {
   const other: Libc = libc === 'glibc' ? 'musl' : 'glibc';
