@@ -78,7 +78,7 @@ export type ValueKind = 'string' | 'boolean' | 'command' | 'env' | 'list' | 'lim
 interface FlagCommon {
   /** The long name without dashes; also the config-file key. */
   readonly name: string;
-  readonly short?: string;
+  readonly short: string | undefined;
   readonly value: ValueKind;
   /** Repeatable on the command line (a list in a file). */
   readonly multiple: boolean;
@@ -90,7 +90,7 @@ interface FlagCommon {
   readonly default: string | null;
   /** false: a config-file key only (command, env, cwd, ...), not a flag. */
   readonly cli: boolean;
-  readonly needs?: Needs;
+  readonly needs: Needs | undefined;
 }
 
 /** One row of the table: a setting of one service. */
@@ -113,25 +113,41 @@ const text = (name: string, value: RawValue): string => {
 };
 const texts = (value: RawValue): readonly string[] => (typeof value === 'string' ? [value] : Array.isArray(value) ? value as readonly string[] : []);
 
-// Typed constructors: each row's parser and setter meet here, so the table itself stays declarative. Each completes
-// the row object it is given (a fresh literal) rather than spreading it into a new one: every row has its own shape,
-// and V8 copies such objects one property at a time, which was most of building the table on every start.
-function svc<T>(row: Omit<ServiceFlag, 'scope' | 'apply' | 'cli' | 'multiple' | 'value'> & { cli?: boolean },
+/** A row as the table writes it: `short` and `needs` may be left out. */
+type Written<F extends Flag> = Omit<F, 'short' | 'needs'> & Partial<Pick<F, 'short' | 'needs'>>;
+
+/** What every row is written with; the constructors below supply the rest. */
+type RowText = Pick<Written<Flag>, 'name' | 'short' | 'help' | 'needs'>;
+
+// Typed constructors: each row's parser and setter meet here, so the table itself stays declarative. Every row comes
+// out of one of the two literals below, whose properties are the same and in the same order, without copying the
+// row it is written as (a spread copies property by property): V8 then gives the whole table one hidden class. With
+// ~50 shapes, the first code to read the table (argvOptions, at start-up) migrated row after row to generalised ones.
+function serviceRow(row: RowText, arg: string, section: Section, defaultText: string | null, value: ValueKind, multiple: boolean, cli: boolean,
+  apply: ServiceFlag['apply']): ServiceFlag {
+  return { name: row.name, short: row.short, value, multiple, arg, section, help: row.help, default: defaultText, cli, needs: row.needs, scope: 'service', apply };
+}
+function processRow(row: RowText, arg: string, defaultText: string | null, value: ValueKind, multiple: boolean, apply: ProcessFlag['apply']): ProcessFlag {
+  return { name: row.name, short: row.short, value, multiple, arg, section: 'tend itself', help: row.help, default: defaultText, cli: true, needs: row.needs, scope: 'process', apply };
+}
+function svc<T>(row: Omit<Written<ServiceFlag>, 'scope' | 'apply' | 'cli' | 'multiple' | 'value'> & { cli?: boolean },
   parse: (value: string, flag: string) => T, set: (d: ServiceDraft, v: T) => void): ServiceFlag {
-  return Object.assign(row, { scope: 'service' as const, cli: row.cli ?? true, multiple: false, value: 'string' as const, apply: (d: ServiceDraft, v: RawValue) => { set(d, parse(text(row.name, v), `--${row.name}`)); } });
+  return serviceRow(row, row.arg, row.section, row.default, 'string', false, row.cli ?? true,
+    (d, v) => { set(d, parse(text(row.name, v), `--${row.name}`)); });
 }
-function svcList<T>(row: Omit<ServiceFlag, 'scope' | 'apply' | 'cli' | 'multiple' | 'value'> & { value?: ValueKind },
+function svcList<T>(row: Omit<Written<ServiceFlag>, 'scope' | 'apply' | 'cli' | 'multiple' | 'value'> & { value?: ValueKind },
   parse: (value: string, flag: string) => T, set: (d: ServiceDraft, v: T[]) => void): ServiceFlag {
-  return Object.assign(row, { scope: 'service' as const, cli: true, multiple: true, value: row.value ?? 'string', apply: (d: ServiceDraft, v: RawValue) => { set(d, texts(v).map((t) => parse(t, `--${row.name}`))); } });
+  return serviceRow(row, row.arg, row.section, row.default, row.value ?? 'string', true, true,
+    (d, v) => { set(d, texts(v).map((t) => parse(t, `--${row.name}`))); });
 }
-function svcSwitch(row: Omit<ServiceFlag, 'scope' | 'apply' | 'cli' | 'multiple' | 'value' | 'arg'>, set: (d: ServiceDraft, on: boolean) => void): ServiceFlag {
-  return Object.assign(row, { scope: 'service' as const, cli: true, multiple: false, value: 'boolean' as const, arg: '', apply: (d: ServiceDraft, v: RawValue) => { set(d, v === true); } });
+function svcSwitch(row: Omit<Written<ServiceFlag>, 'scope' | 'apply' | 'cli' | 'multiple' | 'value' | 'arg'>, set: (d: ServiceDraft, on: boolean) => void): ServiceFlag {
+  return serviceRow(row, '', row.section, row.default, 'boolean', false, true, (d, v) => { set(d, v === true); });
 }
-function fileKey(row: Omit<ServiceFlag, 'scope' | 'cli' | 'multiple' | 'default' | 'section'> & { default?: string | null }): ServiceFlag {
-  return Object.assign(row, { default: row.default ?? null, section: 'Service' as const, scope: 'service' as const, cli: false, multiple: false });
+function fileKey(row: Omit<Written<ServiceFlag>, 'scope' | 'cli' | 'multiple' | 'default' | 'section'> & { default?: string | null }): ServiceFlag {
+  return serviceRow(row, row.arg, 'Service', row.default ?? null, row.value, false, false, row.apply);
 }
-function proc(row: Omit<ProcessFlag, 'scope' | 'cli' | 'multiple' | 'section'> & { multiple?: boolean }): ProcessFlag {
-  return Object.assign(row, { scope: 'process' as const, cli: true, multiple: row.multiple ?? false, section: 'tend itself' as const });
+function proc(row: Omit<Written<ProcessFlag>, 'scope' | 'cli' | 'multiple' | 'section'> & { multiple?: boolean }): ProcessFlag {
+  return processRow(row, row.arg, row.default, row.value, row.multiple ?? false, row.apply);
 }
 
 const RESTART_MODES: readonly RestartMode[] = ['always', 'on-failure', 'never'];
