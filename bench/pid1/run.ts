@@ -4,7 +4,7 @@
 // tend runs as an npm install runs it (installedTend below), unless --tend names another build.
 // Prints a markdown table on stdout, progress on stderr, and writes bench/results/pid1-<date>.json.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -177,10 +177,12 @@ let launcherUsed: string | null = null;
 
 // tend as an npm install runs it: scripts/install.js copies the prebuilt launcher over <package>/bin/tend, so Node
 // starts with no shell before it (the checkout's bin/tend is a script, for a tree that has only a local build). A
-// package directory whose bin/tend is this checkout's launcher and whose dist/ is this checkout's runs exactly that:
-// the launcher finds dist/bundle/entry.cjs next to its own bin/. The launcher is the one install.js picks, the static
-// prebuilt, when `npm run build:prebuilt` built it from this native/launcher.c; else the local build. Falls back to
-// the checkout's bin/tend without either.
+// package directory whose bin/tend is this checkout's launcher and whose dist/bundle is a copy of this checkout's
+// runs exactly that: the launcher finds dist/bundle/entry.cjs next to its own bin/. The bundle is copied, not linked:
+// an installed package has no symlink on the path Node starts, and Node 24 pays ~2 MB for one there. What the bundle
+// only reaches later (dist/src, the addon builds, node_modules) is linked. The launcher is the one install.js picks,
+// the static prebuilt, when `npm run build:prebuilt` built it from this native/launcher.c; else the local build.
+// Falls back to the checkout's bin/tend without either.
 function installedTend(): string {
   const launcher = launcherAsInstalled();
   if (launcher === null) return join(repoRoot, 'bin', 'tend');
@@ -189,7 +191,13 @@ function installedTend(): string {
   mkdirSync(join(packageDir, 'bin'));
   copyFileSync(launcher, join(packageDir, 'bin', 'tend'));
   chmodSync(join(packageDir, 'bin', 'tend'), 0o755);
-  symlinkSync(join(repoRoot, 'dist'), join(packageDir, 'dist'));
+  mkdirSync(join(packageDir, 'dist'));
+  cpSync(join(repoRoot, 'dist', 'bundle'), join(packageDir, 'dist', 'bundle'), { recursive: true });
+  symlinkSync(join(repoRoot, 'dist', 'src'), join(packageDir, 'dist', 'src'));
+  copyFileSync(join(repoRoot, 'package.json'), join(packageDir, 'package.json'));
+  for (const linked of ['build', 'prebuilds', 'node_modules']) {
+    if (existsSync(join(repoRoot, linked))) symlinkSync(join(repoRoot, linked), join(packageDir, linked));
+  }
   return join(packageDir, 'bin', 'tend');
 }
 
