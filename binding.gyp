@@ -17,6 +17,7 @@
       "sources": [
         "native/addon.c",
         "native/args.c",
+        "native/callback.c",
         "native/dgram.c",
         "native/errors.c",
         "native/fd.c",

@@ -1,5 +1,6 @@
 /* Unix datagram sockets for sd_notify in both directions: services notify tend, tend notifies systemd. */
 #include "args.h"
+#include "callback.h"
 #include "errors.h"
 #include "sockaddr.h"
 
@@ -80,14 +81,10 @@ napi_value tend_dgram_send(napi_env env, napi_callback_info info) {
 /* ---- dgramWatch ---- */
 
 struct watcher {
+  struct tend_callback js; /* first: owners are the uv handle and the JS close function; freed when both are gone */
   uv_poll_t poll;
-  napi_env env;
-  napi_ref callback;
-  napi_async_context context;
-  napi_async_cleanup_hook_handle cleanup; /* holds environment teardown (and addon unloading) until the handle is closed */
   int fd;
   bool stopped;
-  int owners; /* the uv handle and the JS close function; freed when both are gone */
 };
 
 struct sender {
@@ -95,56 +92,34 @@ struct sender {
   double fds;
 };
 
-static void release(struct watcher *w) {
-  if (--w->owners == 0) free(w);
-}
-
-static void on_handle_closed(uv_handle_t *handle) {
-  struct watcher *w = handle->data;
-  if (w->cleanup != NULL) napi_remove_async_cleanup_hook(w->cleanup); /* teardown may proceed now */
-  release(w);
-}
-
 /* Stops polling and drops the JS callback; the fd itself stays open (the caller owns it). */
 static void stop(struct watcher *w) {
   if (w->stopped) return;
   w->stopped = true;
   uv_poll_stop(&w->poll);
-  if (w->callback != NULL) napi_delete_reference(w->env, w->callback);
-  if (w->context != NULL) napi_async_destroy(w->env, w->context);
-  uv_close((uv_handle_t *)&w->poll, on_handle_closed);
+  tend_callback_drop(&w->js);
+  uv_close((uv_handle_t *)&w->poll, tend_callback_uv_closed);
 }
 
 /* Environment teardown (e.g. a worker exits) before the handle was closed: close it now; Node waits for
- * on_handle_closed before unloading the addon, whose code the close callback is. */
+ * the close callback before unloading the addon, whose code it is. */
 static void on_env_teardown(napi_async_cleanup_hook_handle handle, void *arg) {
-  (void)handle; /* the same handle as w->cleanup */
+  (void)handle; /* the same handle as w->js.cleanup */
   stop(arg);    /* no-op if close() already ran; its close callback is still pending either way */
 }
 
-/* Turns an exception thrown by onMessage into an ordinary uncaught exception. */
-static void report_exception(napi_env env) {
-  bool pending = false;
-  napi_value exception;
-  if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
-      napi_get_and_clear_last_exception(env, &exception) == napi_ok)
-    napi_fatal_exception(env, exception);
-}
-
 static void deliver(struct watcher *w, const char *data, size_t len, const struct sender *s, bool truncated) {
-  napi_env env = w->env;
+  napi_env env = w->js.env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value msg, buffer, callback, recv, result, flag;
+  napi_value msg, buffer, flag;
   void *copy;
   if (napi_create_object(env, &msg) == napi_ok && napi_create_buffer_copy(env, len, data, &copy, &buffer) == napi_ok &&
       napi_set_named_property(env, msg, "data", buffer) == napi_ok && tend_set_number(env, msg, "pid", s->pid) == 0 &&
       tend_set_number(env, msg, "uid", s->uid) == 0 && tend_set_number(env, msg, "gid", s->gid) == 0 &&
       tend_set_number(env, msg, "fds", s->fds) == 0 && napi_get_boolean(env, truncated, &flag) == napi_ok &&
-      napi_set_named_property(env, msg, "truncated", flag) == napi_ok &&
-      napi_get_reference_value(env, w->callback, &callback) == napi_ok && napi_get_global(env, &recv) == napi_ok)
-    napi_make_callback(env, w->context, recv, callback, 1, &msg, &result); /* recv must be an object: the global */
-  report_exception(env);
+      napi_set_named_property(env, msg, "truncated", flag) == napi_ok)
+    tend_callback_call(&w->js, 1, &msg); /* an exception in onMessage becomes an ordinary uncaught exception */
   napi_close_handle_scope(env, scope);
 }
 
@@ -215,12 +190,6 @@ static napi_value close_watcher(napi_env env, napi_callback_info info) {
   return tend_undefined(env);
 }
 
-static void on_close_function_finalized(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  release(data);
-}
-
 /* dgramWatch(fd, onMessage) -> {close}: delivers each datagram with the sender's credentials, on the event loop. */
 napi_value tend_dgram_watch(napi_env env, napi_callback_info info) {
   napi_value argv[2];
@@ -233,7 +202,6 @@ napi_value tend_dgram_watch(napi_env env, napi_callback_info info) {
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return tend_throw_napi(env);
   struct watcher *w = calloc(1, sizeof *w);
   if (w == NULL) return tend_throw_errno(env, ENOMEM, "malloc");
-  w->env = env;
   w->fd = fd;
   int rc = uv_poll_init(loop, &w->poll, fd);
   if (rc != 0) {
@@ -241,18 +209,16 @@ napi_value tend_dgram_watch(napi_env env, napi_callback_info info) {
     return tend_throw_errno(env, -rc, "uv_poll_init");
   }
   w->poll.data = w;
-  w->owners = 1; /* the handle; the close function becomes the second owner below */
+  w->js.owners = 1; /* the handle; the close function becomes the second owner below */
 
-  napi_value resource, name, handle, close_fn;
-  if (napi_create_reference(env, argv[1], 1, &w->callback) != napi_ok || napi_create_object(env, &resource) != napi_ok ||
-      napi_create_string_utf8(env, "tend:dgramWatch", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_async_init(env, resource, name, &w->context) != napi_ok || napi_create_object(env, &handle) != napi_ok ||
+  napi_value handle, close_fn;
+  if (tend_callback_init(&w->js, env, argv[1], "tend:dgramWatch") != 0 || napi_create_object(env, &handle) != napi_ok ||
       napi_create_function(env, "close", NAPI_AUTO_LENGTH, close_watcher, w, &close_fn) != napi_ok ||
       napi_set_named_property(env, handle, "close", close_fn) != napi_ok)
     goto fail;
-  if (napi_add_finalizer(env, close_fn, w, on_close_function_finalized, NULL, NULL) != napi_ok) goto fail;
-  w->owners = 2;
-  if (napi_add_async_cleanup_hook(env, on_env_teardown, w, &w->cleanup) != napi_ok) goto fail;
+  if (napi_add_finalizer(env, close_fn, w, tend_callback_finalize, NULL, NULL) != napi_ok) goto fail;
+  w->js.owners = 2;
+  if (tend_callback_hold_teardown(&w->js, on_env_teardown, w) != 0) goto fail;
   rc = uv_poll_start(&w->poll, UV_READABLE, on_readable);
   if (rc != 0) {
     stop(w);

@@ -4,6 +4,7 @@
  * A handler installed with sigaction is process-wide, so it does not matter which of Node's threads the kernel picks
  * to deliver a signal: every thread that does not block it runs the same handler. */
 #include "args.h"
+#include "callback.h"
 #include "errors.h"
 
 #include <errno.h>
@@ -21,13 +22,9 @@
 static int self_pipe[2] = { -1, -1 };
 
 struct watch {
+  struct tend_callback js; /* first: owners are the uv handle and the JS close function; freed when both are gone */
   uv_poll_t poll;
-  napi_env env;
-  napi_ref callback;
-  napi_async_context context;
-  napi_async_cleanup_hook_handle cleanup; /* holds environment teardown until the handle is closed */
   bool stopped;
-  int owners; /* the uv handle and the JS close function; freed when both are gone */
   bool watched[MAX_SIGNAL + 1];
   struct sigaction previous[MAX_SIGNAL + 1];
 };
@@ -46,16 +43,6 @@ static void on_signal(int signo, siginfo_t *info, void *context) {
   errno = saved;
 }
 
-static void release(struct watch *w) {
-  if (--w->owners == 0) free(w);
-}
-
-static void on_handle_closed(uv_handle_t *handle) {
-  struct watch *w = handle->data;
-  if (w->cleanup != NULL) napi_remove_async_cleanup_hook(w->cleanup);
-  release(w);
-}
-
 /* Puts back the dispositions the watched signals had before (SIG_DFL for real-time signals, Node's SIG_IGN for SIGPIPE). */
 static void restore(struct watch *w) {
   for (int sig = 1; sig <= MAX_SIGNAL; sig++)
@@ -68,9 +55,8 @@ static void stop(struct watch *w) {
   restore(w);
   if (active == w) active = NULL;
   uv_poll_stop(&w->poll);
-  if (w->callback != NULL) napi_delete_reference(w->env, w->callback);
-  if (w->context != NULL) napi_async_destroy(w->env, w->context);
-  uv_close((uv_handle_t *)&w->poll, on_handle_closed);
+  tend_callback_drop(&w->js);
+  uv_close((uv_handle_t *)&w->poll, tend_callback_uv_closed);
 }
 
 static void on_env_teardown(napi_async_cleanup_hook_handle handle, void *arg) {
@@ -79,17 +65,11 @@ static void on_env_teardown(napi_async_cleanup_hook_handle handle, void *arg) {
 }
 
 static void deliver(struct watch *w, int signo) {
-  napi_env env = w->env;
+  napi_env env = w->js.env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value callback, recv, result, arg = tend_number(env, signo);
-  if (arg != NULL && napi_get_reference_value(env, w->callback, &callback) == napi_ok && napi_get_global(env, &recv) == napi_ok)
-    napi_make_callback(env, w->context, recv, callback, 1, &arg, &result);
-  bool pending = false;
-  napi_value exception;
-  if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
-      napi_get_and_clear_last_exception(env, &exception) == napi_ok)
-    napi_fatal_exception(env, exception); /* an exception in onSignal becomes an ordinary uncaught exception */
+  napi_value arg = tend_number(env, signo);
+  if (arg != NULL) tend_callback_call(&w->js, 1, &arg); /* an exception in onSignal becomes an uncaught exception */
   napi_close_handle_scope(env, scope);
 }
 
@@ -112,12 +92,6 @@ static napi_value close_watch(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, NULL, NULL, NULL, &data) != napi_ok) return tend_throw_napi(env);
   stop(data);
   return tend_undefined(env);
-}
-
-static void on_close_function_finalized(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  release(data);
 }
 
 /* Reads the signal numbers and installs the handler for each; 0, or -1 with an exception thrown (nothing installed). */
@@ -171,26 +145,23 @@ napi_value tend_signal_watch(napi_env env, napi_callback_info info) {
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return tend_throw_napi(env);
   struct watch *w = calloc(1, sizeof *w);
   if (w == NULL) return tend_throw_errno(env, ENOMEM, "malloc");
-  w->env = env;
   int rc = uv_poll_init(loop, &w->poll, self_pipe[0]);
   if (rc != 0) {
     free(w);
     return tend_throw_errno(env, -rc, "uv_poll_init");
   }
   w->poll.data = w;
-  w->owners = 1;
+  w->js.owners = 1;
   uv_unref((uv_handle_t *)&w->poll);
 
-  napi_value resource, name, handle, close_fn;
-  if (napi_create_reference(env, argv[1], 1, &w->callback) != napi_ok || napi_create_object(env, &resource) != napi_ok ||
-      napi_create_string_utf8(env, "tend:signalWatch", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_async_init(env, resource, name, &w->context) != napi_ok || napi_create_object(env, &handle) != napi_ok ||
+  napi_value handle, close_fn;
+  if (tend_callback_init(&w->js, env, argv[1], "tend:signalWatch") != 0 || napi_create_object(env, &handle) != napi_ok ||
       napi_create_function(env, "close", NAPI_AUTO_LENGTH, close_watch, w, &close_fn) != napi_ok ||
       napi_set_named_property(env, handle, "close", close_fn) != napi_ok)
     goto fail;
-  if (napi_add_finalizer(env, close_fn, w, on_close_function_finalized, NULL, NULL) != napi_ok) goto fail;
-  w->owners = 2;
-  if (napi_add_async_cleanup_hook(env, on_env_teardown, w, &w->cleanup) != napi_ok) goto fail;
+  if (napi_add_finalizer(env, close_fn, w, tend_callback_finalize, NULL, NULL) != napi_ok) goto fail;
+  w->js.owners = 2;
+  if (tend_callback_hold_teardown(&w->js, on_env_teardown, w) != 0) goto fail;
   rc = uv_poll_start(&w->poll, UV_READABLE, on_readable);
   if (rc != 0) {
     stop(w);

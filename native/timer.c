@@ -5,6 +5,7 @@
  * Like a Node timer, a started timer keeps the loop alive and a stopped one does not; it reads the same clock as
  * Node's timers (uv_now, brought up to date first, as Node's GetNow does). */
 #include "args.h"
+#include "callback.h"
 #include "errors.h"
 
 #include <errno.h>
@@ -15,33 +16,18 @@
 #define MAX_TIMEOUT_MS 9007199254740992.0
 
 struct timer {
+  struct tend_callback js; /* first: owners are the uv handle and the JS functions; freed when all are gone */
   uv_timer_t handle;
-  napi_env env;
-  napi_ref callback;
-  napi_async_context context;
-  napi_async_cleanup_hook_handle cleanup; /* holds environment teardown until the handle is closed */
   bool closed;
-  int owners; /* the uv handle and the JS functions; freed when all are gone */
 };
-
-static void release(struct timer *t) {
-  if (--t->owners == 0) free(t);
-}
-
-static void on_handle_closed(uv_handle_t *handle) {
-  struct timer *t = handle->data;
-  if (t->cleanup != NULL) napi_remove_async_cleanup_hook(t->cleanup);
-  release(t);
-}
 
 /* Stops the timer for good and drops the JS callback; the struct goes once its JS functions are collected too. */
 static void close_timer(struct timer *t) {
   if (t->closed) return;
   t->closed = true;
   uv_timer_stop(&t->handle);
-  if (t->callback != NULL) napi_delete_reference(t->env, t->callback);
-  if (t->context != NULL) napi_async_destroy(t->env, t->context);
-  uv_close((uv_handle_t *)&t->handle, on_handle_closed);
+  tend_callback_drop(&t->js);
+  uv_close((uv_handle_t *)&t->handle, tend_callback_uv_closed);
 }
 
 static void on_env_teardown(napi_async_cleanup_hook_handle handle, void *arg) {
@@ -52,18 +38,10 @@ static void on_env_teardown(napi_async_cleanup_hook_handle handle, void *arg) {
 static void on_timeout(uv_timer_t *handle) {
   struct timer *t = handle->data;
   if (t->closed) return;
-  napi_env env = t->env;
   napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value callback, recv, result;
-  if (napi_get_reference_value(env, t->callback, &callback) == napi_ok && napi_get_global(env, &recv) == napi_ok)
-    napi_make_callback(env, t->context, recv, callback, 0, NULL, &result);
-  bool pending = false;
-  napi_value exception;
-  if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
-      napi_get_and_clear_last_exception(env, &exception) == napi_ok)
-    napi_fatal_exception(env, exception); /* an exception in onFire becomes an ordinary uncaught exception */
-  napi_close_handle_scope(env, scope);
+  if (napi_open_handle_scope(t->js.env, &scope) != napi_ok) return;
+  tend_callback_call(&t->js, 0, NULL); /* an exception in onFire becomes an ordinary uncaught exception */
+  napi_close_handle_scope(t->js.env, scope);
 }
 
 /* The struct a method was created for, or NULL with an exception thrown. */
@@ -116,19 +94,13 @@ static napi_value now_timer(napi_env env, napi_callback_info info) {
   return tend_number(env, (double)uv_now(t->handle.loop));
 }
 
-static void on_function_finalized(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  release(data);
-}
-
 /* Sets handle[name] to a function bound to t that owns it; 0, or -1 (the caller throws). */
 static int add_method(napi_env env, napi_value handle, const char *name, napi_callback cb, struct timer *t) {
   napi_value fn;
   if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, t, &fn) != napi_ok ||
-      napi_add_finalizer(env, fn, t, on_function_finalized, NULL, NULL) != napi_ok)
+      napi_add_finalizer(env, fn, t, tend_callback_finalize, NULL, NULL) != napi_ok)
     return -1;
-  t->owners++;
+  t->js.owners++;
   return napi_set_named_property(env, handle, name, fn) == napi_ok ? 0 : -1;
 }
 
@@ -142,22 +114,19 @@ napi_value tend_timer(napi_env env, napi_callback_info info) {
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return tend_throw_napi(env);
   struct timer *t = calloc(1, sizeof *t);
   if (t == NULL) return tend_throw_errno(env, ENOMEM, "malloc");
-  t->env = env;
   int rc = uv_timer_init(loop, &t->handle);
   if (rc != 0) {
     free(t);
     return tend_throw_errno(env, -rc, "uv_timer_init");
   }
   t->handle.data = t;
-  t->owners = 1; /* the handle; each method becomes an owner as it is created */
+  t->js.owners = 1; /* the handle; each method becomes an owner as it is created */
 
-  napi_value resource, name, handle;
-  if (napi_create_reference(env, argv[0], 1, &t->callback) != napi_ok || napi_create_object(env, &resource) != napi_ok ||
-      napi_create_string_utf8(env, "tend:timer", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_async_init(env, resource, name, &t->context) != napi_ok || napi_create_object(env, &handle) != napi_ok ||
+  napi_value handle;
+  if (tend_callback_init(&t->js, env, argv[0], "tend:timer") != 0 || napi_create_object(env, &handle) != napi_ok ||
       add_method(env, handle, "start", start_timer, t) != 0 || add_method(env, handle, "stop", stop_timer, t) != 0 ||
       add_method(env, handle, "close", close_method, t) != 0 || add_method(env, handle, "now", now_timer, t) != 0 ||
-      napi_add_async_cleanup_hook(env, on_env_teardown, t, &t->cleanup) != napi_ok)
+      tend_callback_hold_teardown(&t->js, on_env_teardown, t) != 0)
     goto fail;
   return handle;
 

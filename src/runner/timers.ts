@@ -1,12 +1,13 @@
 // Keyed timers, each owned by a lifetime (lifetime.ts: a process, a service, or tend itself): arming a key replaces
-// its timer, and ending the owner clears every timer it owns. Every duration is clamped to what Node's timers
-// can hold, so a huge EXTEND_TIMEOUT_USEC can never overflow into a 1 ms timer.
+// its timer, and ending the owner clears every timer it owns. Every duration is clamped to what a Node timer holds
+// (kept as the contract, though the native timer takes more), so a huge EXTEND_TIMEOUT_USEC never wraps around.
 // All of them run on one native timer (os/native.ts `timer`), armed for the earliest deadline: no Node timer, whose
 // first use costs Node 20 ~0.6 ms of every start compiling its timer internals.
 import { native, type NativeTimer } from '../os/native.js';
 import type { Lifetime } from './lifetime.js';
 
-/** Node's timers are 32-bit signed milliseconds; anything longer fires after 1 ms. */
+/** The longest timer: a Node timer's limit (32-bit signed milliseconds, ~24.8 days), kept so durations mean the same
+ * wherever they are used. */
 export const MAX_TIMER_MS = 2_147_483_647;
 
 // Clamp a duration to [0, MAX_TIMER_MS] (NaN becomes 0).

@@ -22,6 +22,18 @@ function recorder(): { timer: NativeTimer; fires: number[]; next(): Promise<numb
   return { timer, fires, next: () => new Promise<number>((resolve) => { waiters.push(resolve); }) };
 }
 
+/** Runs `body` with two recorders (the timer under test and a later marker) and closes both, whatever happens. */
+async function withTwo(body: (r: ReturnType<typeof recorder>, marker: ReturnType<typeof recorder>) => Promise<void>): Promise<void> {
+  const r = recorder();
+  const marker = recorder();
+  try {
+    await body(r, marker);
+  } finally {
+    r.timer.close();
+    marker.timer.close();
+  }
+}
+
 /** Runs `script` (ESM, with `native` imported) in a fresh node; resolves with its exit code, signal and stdout. */
 async function runChild(script: string, onLine?: (line: string, pid: number) => void): Promise<{ code: number | null; signal: string | null; stdout: string }> {
   const child = spawn(process.execPath, ['--input-type=module', '-e', `import { native } from ${JSON.stringify(nativeUrl)};\n${script}`], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -61,63 +73,43 @@ describe('native timer', () => {
     }
   });
 
-  test('stop() disarms it: a later timer fires and it does not', T, async () => {
-    const r = recorder();
-    const marker = recorder();
-    try {
-      r.timer.start(5);
-      r.timer.stop();
-      r.timer.stop(); // stopping a stopped timer is nothing
-      marker.timer.start(40);
-      await marker.next();
-      assert.deepEqual(r.fires, []);
-    } finally {
-      r.timer.close();
-      marker.timer.close();
-    }
-  });
+  test('stop() disarms it: a later timer fires and it does not', T, () => withTwo(async (r, marker) => {
+    r.timer.start(5);
+    r.timer.stop();
+    r.timer.stop(); // stopping a stopped timer is nothing
+    marker.timer.start(40);
+    await marker.next();
+    assert.deepEqual(r.fires, []);
+  }));
 
-  test('start() replaces what was armed: later or sooner', T, async () => {
-    const r = recorder();
-    const marker = recorder();
-    try {
-      r.timer.start(60_000);
-      let startedAt = r.timer.now();
-      r.timer.start(5);
-      let at = await r.next();
-      assert.ok(at - startedAt >= 5 && at - startedAt < 60_000);
+  test('start() replaces what was armed: later or sooner', T, () => withTwo(async (r, marker) => {
+    r.timer.start(60_000);
+    let startedAt = r.timer.now();
+    r.timer.start(5);
+    let at = await r.next();
+    assert.ok(at - startedAt >= 5 && at - startedAt < 60_000);
 
-      r.timer.start(5);
-      startedAt = r.timer.now();
-      r.timer.start(60);
-      marker.timer.start(20);
-      await marker.next();
-      assert.equal(r.fires.length, 1, 'the replaced 5 ms start did not fire');
-      at = await r.next();
-      assert.ok(at - startedAt >= 60, `fired after ${at - startedAt} ms`);
-    } finally {
-      r.timer.close();
-      marker.timer.close();
-    }
-  });
+    r.timer.start(5);
+    startedAt = r.timer.now();
+    r.timer.start(60);
+    marker.timer.start(20);
+    await marker.next();
+    assert.equal(r.fires.length, 1, 'the replaced 5 ms start did not fire');
+    at = await r.next();
+    assert.ok(at - startedAt >= 60, `fired after ${at - startedAt} ms`);
+  }));
 
-  test('close() is idempotent; start() after it throws EBADF, stop() and now() still answer', T, async () => {
-    const r = recorder();
-    const marker = recorder();
-    try {
-      r.timer.start(5);
-      r.timer.close();
-      r.timer.close();
-      assert.throws(() => { r.timer.start(1); }, { code: 'EBADF', syscall: 'uv_timer_start' });
-      r.timer.stop();
-      assert.equal(typeof r.timer.now(), 'number');
-      marker.timer.start(30);
-      await marker.next();
-      assert.deepEqual(r.fires, [], 'a closed timer never fires');
-    } finally {
-      marker.timer.close();
-    }
-  });
+  test('close() is idempotent; start() after it throws EBADF, stop() and now() still answer', T, () => withTwo(async (r, marker) => {
+    r.timer.start(5);
+    r.timer.close();
+    r.timer.close();
+    assert.throws(() => { r.timer.start(1); }, { code: 'EBADF', syscall: 'uv_timer_start' });
+    r.timer.stop();
+    assert.equal(typeof r.timer.now(), 'number');
+    marker.timer.start(30);
+    await marker.next();
+    assert.deepEqual(r.fires, [], 'a closed timer never fires');
+  }));
 
   test('rejects bad arguments in the facade', () => {
     assert.throws(() => native.timer('x' as unknown as () => void), /onFire must be a function/);
