@@ -18,6 +18,7 @@
         "native/addon.c",
         "native/args.c",
         "native/callback.c",
+        "native/child-watch.c",
         "native/dgram.c",
         "native/errors.c",
         "native/fd.c",

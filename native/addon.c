@@ -33,6 +33,7 @@ static const napi_property_descriptor functions[] = {
   FN("setCloexec", tend_set_cloexec),
   FN("peerCredentials", tend_peer_credentials),
   FN("signalWatch", tend_signal_watch),
+  FN("childSignalWatch", tend_child_signal_watch),
   FN("realtimeSignalRange", tend_realtime_signal_range),
   FN("kill", tend_kill),
   FN("timer", tend_timer),

@@ -1,5 +1,7 @@
 /* The JS side of the addon's event-loop handles (callback.h). */
 #include "callback.h"
+#include "args.h"
+#include "errors.h"
 
 #include <stdlib.h>
 
@@ -13,8 +15,55 @@ int tend_callback_init(struct tend_callback *cb, napi_env env, napi_value callba
   return 0;
 }
 
-int tend_callback_hold_teardown(struct tend_callback *cb, napi_async_cleanup_hook hook, void *arg) {
-  return napi_add_async_cleanup_hook(cb->env, hook, arg, &cb->cleanup) == napi_ok ? 0 : -1;
+static void on_env_teardown(napi_async_cleanup_hook_handle handle, void *arg) {
+  (void)handle; /* the same as cb->cleanup */
+  struct tend_callback *cb = arg;
+  cb->close(cb); /* a no-op if close() already ran; Node waits for the close callback either way */
+}
+
+int tend_callback_hold_teardown(struct tend_callback *cb) {
+  return napi_add_async_cleanup_hook(cb->env, on_env_teardown, cb, &cb->cleanup) == napi_ok ? 0 : -1;
+}
+
+int tend_callback_method(struct tend_callback *cb, napi_value object, const char *name, napi_callback fn) {
+  napi_value function;
+  if (napi_create_function(cb->env, name, NAPI_AUTO_LENGTH, fn, cb, &function) != napi_ok ||
+      napi_add_finalizer(cb->env, function, cb, tend_callback_finalize, NULL, NULL) != napi_ok)
+    return -1;
+  cb->owners++;
+  return napi_set_named_property(cb->env, object, name, function) == napi_ok ? 0 : -1;
+}
+
+void *tend_callback_this(napi_env env, napi_callback_info info, napi_value *arg) {
+  size_t argc = arg == NULL ? 0 : 1;
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, &argc, arg, NULL, &data) != napi_ok) {
+    tend_throw_napi(env);
+    return NULL;
+  }
+  return data;
+}
+
+static napi_value close_method(napi_env env, napi_callback_info info) {
+  struct tend_callback *cb = tend_callback_this(env, info, NULL);
+  if (cb == NULL) return NULL;
+  cb->close(cb);
+  return tend_undefined(env);
+}
+
+int tend_callback_add_close(struct tend_callback *cb, napi_value object) {
+  return tend_callback_method(cb, object, "close", close_method);
+}
+
+napi_value tend_callback_object(struct tend_callback *cb, napi_env env, napi_value callback, const char *name) {
+  napi_value object;
+  if (tend_callback_init(cb, env, callback, name) != 0 || napi_create_object(env, &object) != napi_ok ||
+      tend_callback_add_close(cb, object) != 0 || tend_callback_hold_teardown(cb) != 0) {
+    tend_throw_napi(env);
+    cb->close(cb);
+    return NULL;
+  }
+  return object;
 }
 
 void tend_callback_call(struct tend_callback *cb, size_t argc, const napi_value *argv) {

@@ -16,13 +16,32 @@ struct tend_callback {
   napi_async_context context;
   napi_async_cleanup_hook_handle cleanup; /* holds environment teardown (and addon unloading) until the handle is closed */
   int owners;
+  /* Stops the handle and closes it, given the handle's struct; idempotent. The close() method and environment
+   * teardown both call it. */
+  void (*close)(void *handle);
 };
 
 /* Keeps `callback` for `cb` and opens its async context named `name`; 0, or -1 (the caller throws). */
 int tend_callback_init(struct tend_callback *cb, napi_env env, napi_value callback, const char *name);
 
-/* Asks Node to call hook(arg) at environment teardown, and to wait for tend_callback_closed; 0, or -1. */
-int tend_callback_hold_teardown(struct tend_callback *cb, napi_async_cleanup_hook hook, void *arg);
+/* Asks Node to call cb->close at environment teardown, and to wait for the handle's close callback; 0, or -1. */
+int tend_callback_hold_teardown(struct tend_callback *cb);
+
+/* Sets object[name] to a JS function whose data is the handle's struct (cb, its first member); the function owns the
+ * struct until it is collected. 0, or -1 (the caller throws). */
+int tend_callback_method(struct tend_callback *cb, napi_value object, const char *name, napi_callback fn);
+
+/* Sets object.close to the method that calls cb->close; 0, or -1 (the caller throws). */
+int tend_callback_add_close(struct tend_callback *cb, napi_value object);
+
+/* The JS object of a handle whose uv handle is initialised (its data the handle's struct, cb->owners 1, cb->close
+ * set): keeps `callback`, opens its async context named `name`, adds close() and holds environment teardown. NULL
+ * with an exception thrown, and the handle closed, on failure. */
+napi_value tend_callback_object(struct tend_callback *cb, napi_env env, napi_value callback, const char *name);
+
+/* The handle's struct a method was called on (its data), with its one argument in *arg unless arg is NULL; NULL with
+ * an exception thrown. */
+void *tend_callback_this(napi_env env, napi_callback_info info, napi_value *arg);
 
 /* Calls the callback with argv, inside the caller's handle scope; an exception it throws becomes an ordinary
  * uncaught exception. */

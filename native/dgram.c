@@ -93,19 +93,13 @@ struct sender {
 };
 
 /* Stops polling and drops the JS callback; the fd itself stays open (the caller owns it). */
-static void stop(struct watcher *w) {
+static void stop(void *handle) {
+  struct watcher *w = handle;
   if (w->stopped) return;
   w->stopped = true;
   uv_poll_stop(&w->poll);
   tend_callback_drop(&w->js);
   uv_close((uv_handle_t *)&w->poll, tend_callback_uv_closed);
-}
-
-/* Environment teardown (e.g. a worker exits) before the handle was closed: close it now; Node waits for
- * the close callback before unloading the addon, whose code it is. */
-static void on_env_teardown(napi_async_cleanup_hook_handle handle, void *arg) {
-  (void)handle; /* the same handle as w->js.cleanup */
-  stop(arg);    /* no-op if close() already ran; its close callback is still pending either way */
 }
 
 static void deliver(struct watcher *w, const char *data, size_t len, const struct sender *s, bool truncated) {
@@ -183,13 +177,6 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
 }
 
 /* The close() returned by dgramWatch. */
-static napi_value close_watcher(napi_env env, napi_callback_info info) {
-  void *data = NULL;
-  if (napi_get_cb_info(env, info, NULL, NULL, NULL, &data) != napi_ok) return tend_throw_napi(env);
-  stop(data);
-  return tend_undefined(env);
-}
-
 /* dgramWatch(fd, onMessage) -> {close}: delivers each datagram with the sender's credentials, on the event loop. */
 napi_value tend_dgram_watch(napi_env env, napi_callback_info info) {
   napi_value argv[2];
@@ -210,24 +197,14 @@ napi_value tend_dgram_watch(napi_env env, napi_callback_info info) {
   }
   w->poll.data = w;
   w->js.owners = 1; /* the handle; the close function becomes the second owner below */
+  w->js.close = stop;
 
-  napi_value handle, close_fn;
-  if (tend_callback_init(&w->js, env, argv[1], "tend:dgramWatch") != 0 || napi_create_object(env, &handle) != napi_ok ||
-      napi_create_function(env, "close", NAPI_AUTO_LENGTH, close_watcher, w, &close_fn) != napi_ok ||
-      napi_set_named_property(env, handle, "close", close_fn) != napi_ok)
-    goto fail;
-  if (napi_add_finalizer(env, close_fn, w, tend_callback_finalize, NULL, NULL) != napi_ok) goto fail;
-  w->js.owners = 2;
-  if (tend_callback_hold_teardown(&w->js, on_env_teardown, w) != 0) goto fail;
+  napi_value handle = tend_callback_object(&w->js, env, argv[1], "tend:dgramWatch");
+  if (handle == NULL) return NULL;
   rc = uv_poll_start(&w->poll, UV_READABLE, on_readable);
   if (rc != 0) {
     stop(w);
     return tend_throw_errno(env, -rc, "uv_poll_start");
   }
   return handle;
-
-fail:
-  tend_throw_napi(env);
-  stop(w);
-  return NULL;
 }

@@ -49,7 +49,8 @@ static void restore(struct watch *w) {
     if (w->watched[sig]) sigaction(sig, &w->previous[sig], NULL);
 }
 
-static void stop(struct watch *w) {
+static void stop(void *handle) {
+  struct watch *w = handle;
   if (w->stopped) return;
   w->stopped = true;
   restore(w);
@@ -57,11 +58,6 @@ static void stop(struct watch *w) {
   uv_poll_stop(&w->poll);
   tend_callback_drop(&w->js);
   uv_close((uv_handle_t *)&w->poll, tend_callback_uv_closed);
-}
-
-static void on_env_teardown(napi_async_cleanup_hook_handle handle, void *arg) {
-  (void)handle;
-  stop(arg);
 }
 
 static void deliver(struct watch *w, int signo) {
@@ -85,13 +81,6 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     for (ssize_t i = 0; i < n && !w->stopped; i++)
       if (buf[i] <= MAX_SIGNAL && w->watched[buf[i]]) deliver(w, buf[i]);
   }
-}
-
-static napi_value close_watch(napi_env env, napi_callback_info info) {
-  void *data = NULL;
-  if (napi_get_cb_info(env, info, NULL, NULL, NULL, &data) != napi_ok) return tend_throw_napi(env);
-  stop(data);
-  return tend_undefined(env);
 }
 
 /* Reads the signal numbers and installs the handler for each; 0, or -1 with an exception thrown (nothing installed). */
@@ -151,17 +140,12 @@ napi_value tend_signal_watch(napi_env env, napi_callback_info info) {
     return tend_throw_errno(env, -rc, "uv_poll_init");
   }
   w->poll.data = w;
-  w->js.owners = 1;
+  w->js.owners = 1; /* the handle; the close function becomes the second owner */
+  w->js.close = stop;
   uv_unref((uv_handle_t *)&w->poll);
 
-  napi_value handle, close_fn;
-  if (tend_callback_init(&w->js, env, argv[1], "tend:signalWatch") != 0 || napi_create_object(env, &handle) != napi_ok ||
-      napi_create_function(env, "close", NAPI_AUTO_LENGTH, close_watch, w, &close_fn) != napi_ok ||
-      napi_set_named_property(env, handle, "close", close_fn) != napi_ok)
-    goto fail;
-  if (napi_add_finalizer(env, close_fn, w, tend_callback_finalize, NULL, NULL) != napi_ok) goto fail;
-  w->js.owners = 2;
-  if (tend_callback_hold_teardown(&w->js, on_env_teardown, w) != 0) goto fail;
+  napi_value handle = tend_callback_object(&w->js, env, argv[1], "tend:signalWatch");
+  if (handle == NULL) return NULL;
   rc = uv_poll_start(&w->poll, UV_READABLE, on_readable);
   if (rc != 0) {
     stop(w);
@@ -173,11 +157,6 @@ napi_value tend_signal_watch(napi_env env, napi_callback_info info) {
   }
   active = w;
   return handle;
-
-fail:
-  tend_throw_napi(env);
-  stop(w);
-  return NULL;
 }
 
 /* kill(pid, signo) -> true, or false when no such process (ESRCH); other errors throw. process.kill reports a gone

@@ -61,6 +61,7 @@ napi_value tend_read_own_file(napi_env env, napi_callback_info info);
 
 /* signals.c */
 napi_value tend_signal_watch(napi_env env, napi_callback_info info);
+napi_value tend_child_signal_watch(napi_env env, napi_callback_info info);
 napi_value tend_realtime_signal_range(napi_env env, napi_callback_info info);
 napi_value tend_kill(napi_env env, napi_callback_info info);
 

@@ -22,17 +22,13 @@ struct timer {
 };
 
 /* Stops the timer for good and drops the JS callback; the struct goes once its JS functions are collected too. */
-static void close_timer(struct timer *t) {
+static void close_timer(void *handle) {
+  struct timer *t = handle;
   if (t->closed) return;
   t->closed = true;
   uv_timer_stop(&t->handle);
   tend_callback_drop(&t->js);
   uv_close((uv_handle_t *)&t->handle, tend_callback_uv_closed);
-}
-
-static void on_env_teardown(napi_async_cleanup_hook_handle handle, void *arg) {
-  (void)handle;
-  close_timer(arg);
 }
 
 static void on_timeout(uv_timer_t *handle) {
@@ -44,22 +40,11 @@ static void on_timeout(uv_timer_t *handle) {
   napi_close_handle_scope(t->js.env, scope);
 }
 
-/* The struct a method was created for, or NULL with an exception thrown. */
-static struct timer *method_timer(napi_env env, napi_callback_info info, napi_value *arg) {
-  size_t argc = arg == NULL ? 0 : 1;
-  void *data = NULL;
-  if (napi_get_cb_info(env, info, &argc, arg, NULL, &data) != napi_ok) {
-    tend_throw_napi(env);
-    return NULL;
-  }
-  return data;
-}
-
 /* start(ms): (re)arms the timer to call onFire once, ms from now; replaces an earlier start. */
 static napi_value start_timer(napi_env env, napi_callback_info info) {
   napi_value arg;
   double ms;
-  struct timer *t = method_timer(env, info, &arg);
+  struct timer *t = tend_callback_this(env, info, &arg);
   if (t == NULL || tend_get_f64(env, arg, &ms) != 0) return NULL;
   if (t->closed) return tend_throw_errno(env, EBADF, "uv_timer_start");
   if (!(ms > 0)) ms = 0; /* NaN too; the facade has checked it already */
@@ -72,36 +57,18 @@ static napi_value start_timer(napi_env env, napi_callback_info info) {
 
 /* stop(): disarms it; a stopped timer does not keep the loop alive. */
 static napi_value stop_timer(napi_env env, napi_callback_info info) {
-  struct timer *t = method_timer(env, info, NULL);
+  struct timer *t = tend_callback_this(env, info, NULL);
   if (t == NULL) return NULL;
   if (!t->closed) uv_timer_stop(&t->handle);
   return tend_undefined(env);
 }
 
-/* close(): stops it and frees the handle; idempotent. */
-static napi_value close_method(napi_env env, napi_callback_info info) {
-  struct timer *t = method_timer(env, info, NULL);
-  if (t == NULL) return NULL;
-  close_timer(t);
-  return tend_undefined(env);
-}
-
 /* now(): the loop's clock in ms, the one start() measures from. */
 static napi_value now_timer(napi_env env, napi_callback_info info) {
-  struct timer *t = method_timer(env, info, NULL);
+  struct timer *t = tend_callback_this(env, info, NULL);
   if (t == NULL) return NULL;
   uv_update_time(t->handle.loop);
   return tend_number(env, (double)uv_now(t->handle.loop));
-}
-
-/* Sets handle[name] to a function bound to t that owns it; 0, or -1 (the caller throws). */
-static int add_method(napi_env env, napi_value handle, const char *name, napi_callback cb, struct timer *t) {
-  napi_value fn;
-  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, t, &fn) != napi_ok ||
-      napi_add_finalizer(env, fn, t, tend_callback_finalize, NULL, NULL) != napi_ok)
-    return -1;
-  t->js.owners++;
-  return napi_set_named_property(env, handle, name, fn) == napi_ok ? 0 : -1;
 }
 
 /* timer(onFire) -> {start, stop, close, now}: one libuv timer calling onFire() on the event loop. Created stopped;
@@ -121,12 +88,12 @@ napi_value tend_timer(napi_env env, napi_callback_info info) {
   }
   t->handle.data = t;
   t->js.owners = 1; /* the handle; each method becomes an owner as it is created */
+  t->js.close = close_timer;
 
-  napi_value handle;
-  if (tend_callback_init(&t->js, env, argv[0], "tend:timer") != 0 || napi_create_object(env, &handle) != napi_ok ||
-      add_method(env, handle, "start", start_timer, t) != 0 || add_method(env, handle, "stop", stop_timer, t) != 0 ||
-      add_method(env, handle, "close", close_method, t) != 0 || add_method(env, handle, "now", now_timer, t) != 0 ||
-      tend_callback_hold_teardown(&t->js, on_env_teardown, t) != 0)
+  napi_value handle = tend_callback_object(&t->js, env, argv[0], "tend:timer");
+  if (handle == NULL) return NULL;
+  if (tend_callback_method(&t->js, handle, "start", start_timer) != 0 || tend_callback_method(&t->js, handle, "stop", stop_timer) != 0 ||
+      tend_callback_method(&t->js, handle, "now", now_timer) != 0)
     goto fail;
   return handle;
 

@@ -50,8 +50,9 @@ export function captureSignals(): SignalIntake {
   };
 }
 
-// Call `onChild` on every SIGCHLD; returns a function that stops listening.
+// Call `onChild` on every SIGCHLD (the addon's watcher on libuv: no Node signal listener); returns a function that
+// stops listening.
 export function onChildSignal(onChild: () => void): () => void {
-  process.on('SIGCHLD', onChild);
-  return () => process.removeListener('SIGCHLD', onChild);
+  const watch = native.childSignalWatch(onChild);
+  return () => { watch.close(); };
 }
