@@ -104,7 +104,8 @@ function moduleUrlPlugin(outfile) {
         if (!args.path.startsWith(srcOut)) return undefined;
         const text = readFileSync(args.path, 'utf8');
         if (/\brequire\(["']/.test(text)) return undefined; // one that requires something stays CommonJS
-        const contents = `const module = { exports: {} }; const exports = module.exports;\n${text}\nexport default module.exports;`;
+        // On the file's first line, so its line numbers stay the file's.
+        const contents = `const module = { exports: {} }; const exports = module.exports; ${text}\nexport default module.exports;`;
         return { contents, loader: 'js', resolveDir: dirname(args.path) };
       });
       b.onLoad({ filter: /\.js$/ }, (args) => {
