@@ -1,7 +1,8 @@
-/* The JS side of the event-loop handles the addon keeps (signals.c, dgram.c, timer.c), in one place: the callback a
- * handle calls, the async context Node's async hooks see it under, the hook that holds environment teardown until the
- * uv handle is closed, and the count of owners (the uv handle and the JS functions bound to it) that decides when the
- * handle's struct is freed. */
+/* The JS side of the event-loop handles the addon keeps (signals.c, dgram.c, timer.c, child-watch.c), in one place:
+ * the callback a handle calls, the async context Node's async hooks see it under, its close() (idempotent, and also
+ * run at environment teardown, which waits for it), and the count of owners (the uv handle and the JS functions
+ * bound to it) that decides when the handle's struct is freed. Each handle's struct has its struct tend_callback as
+ * its first member, so the struct and its tend_callback share one address. */
 #ifndef TEND_CALLBACK_H
 #define TEND_CALLBACK_H
 
@@ -16,27 +17,41 @@ struct tend_callback {
   napi_async_context context;
   napi_async_cleanup_hook_handle cleanup; /* holds environment teardown (and addon unloading) until the handle is closed */
   int owners;
-  /* Stops the handle and closes it, given the handle's struct; idempotent. The close() method and environment
-   * teardown both call it. */
-  void (*close)(void *handle);
+  uv_handle_t *handle; /* the uv handle, whose data is the handle's struct */
+  bool closed;
+  /* What the handle undoes as it closes, given its struct, or NULL (signals.c puts dispositions back). */
+  void (*before_close)(void *handle);
 };
 
-/* Keeps `callback` for `cb` and opens its async context named `name`; 0, or -1 (the caller throws). */
-int tend_callback_init(struct tend_callback *cb, napi_env env, napi_value callback, const char *name);
+/* A zeroed handle struct of `size` bytes (its struct tend_callback first) and the loop it will live on; NULL with an
+ * exception thrown. */
+void *tend_callback_alloc(napi_env env, size_t size, uv_loop_t **loop);
 
-/* Asks Node to call cb->close at environment teardown, and to wait for the handle's close callback; 0, or -1. */
-int tend_callback_hold_teardown(struct tend_callback *cb);
+/* A uv *_init's result: 0, or -1 with an errno exception naming `syscall` thrown and `handle` (not yet adopted)
+ * freed. */
+int tend_callback_inited(napi_env env, void *handle, int rc, const char *syscall);
+
+/* A uv *_start's result for an adopted handle: `object`, or NULL with an errno exception naming `syscall` thrown and
+ * the handle closed. */
+napi_value tend_callback_started(struct tend_callback *cb, napi_value object, int rc, const char *syscall);
+
+/* Makes `handle` (just initialised) the uv handle of cb's struct: its data, and the struct's first owner. */
+void tend_callback_adopt(struct tend_callback *cb, uv_handle_t *handle);
+
+/* Closes the handle (uv_close stops it first) and drops the callback; idempotent. The struct is freed once its JS
+ * functions are collected too. */
+void tend_callback_close(struct tend_callback *cb);
+
+/* Calls the callback with no arguments in a handle scope of its own, unless the handle is closed. */
+void tend_callback_fire(struct tend_callback *cb);
 
 /* Sets object[name] to a JS function whose data is the handle's struct (cb, its first member); the function owns the
  * struct until it is collected. 0, or -1 (the caller throws). */
 int tend_callback_method(struct tend_callback *cb, napi_value object, const char *name, napi_callback fn);
 
-/* Sets object.close to the method that calls cb->close; 0, or -1 (the caller throws). */
-int tend_callback_add_close(struct tend_callback *cb, napi_value object);
-
-/* The JS object of a handle whose uv handle is initialised (its data the handle's struct, cb->owners 1, cb->close
- * set): keeps `callback`, opens its async context named `name`, adds close() and holds environment teardown. NULL
- * with an exception thrown, and the handle closed, on failure. */
+/* The JS object of a handle whose uv handle is adopted (tend_callback_adopt): keeps `callback`, opens its async
+ * context named `name`, adds close() and holds environment teardown until the handle is closed. NULL with an
+ * exception thrown, and the handle closed, on failure. */
 napi_value tend_callback_object(struct tend_callback *cb, napi_env env, napi_value callback, const char *name);
 
 /* The handle's struct a method was called on (its data), with its one argument in *arg unless arg is NULL; NULL with
@@ -47,18 +62,5 @@ void *tend_callback_this(napi_env env, napi_callback_info info, napi_value *arg)
  * uncaught exception. */
 void tend_callback_call(struct tend_callback *cb, size_t argc, const napi_value *argv);
 
-/* Drops the callback and its async context: the handle is being closed. */
-void tend_callback_drop(struct tend_callback *cb);
-
-/* From the uv handle's close callback: teardown may proceed; then as tend_callback_release. */
-bool tend_callback_closed(struct tend_callback *cb);
-
-/* One owner is gone; true when it was the last, and the caller frees the handle's struct. */
-bool tend_callback_release(struct tend_callback *cb);
-
-/* For a handle's struct whose first member is its struct tend_callback, with the uv handle's data pointing at the
- * struct: uv_close's callback, and the finalizer of each JS function that owns the struct. The last owner frees it. */
-void tend_callback_uv_closed(uv_handle_t *handle);
-void tend_callback_finalize(napi_env env, void *data, void *hint);
 
 #endif

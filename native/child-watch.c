@@ -6,34 +6,17 @@
 #include "callback.h"
 #include "errors.h"
 
-#include <errno.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <uv.h>
 
 struct child_watch {
   struct tend_callback js; /* first: owners are the uv handle and the JS close function; freed when both are gone */
   uv_signal_t handle;
-  bool stopped;
 };
-
-static void stop(void *handle) {
-  struct child_watch *w = handle;
-  if (w->stopped) return;
-  w->stopped = true;
-  uv_signal_stop(&w->handle);
-  tend_callback_drop(&w->js);
-  uv_close((uv_handle_t *)&w->handle, tend_callback_uv_closed);
-}
 
 static void on_child(uv_signal_t *handle, int signo) {
   (void)signo;
-  struct child_watch *w = handle->data;
-  if (w->stopped) return;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(w->js.env, &scope) != napi_ok) return;
-  tend_callback_call(&w->js, 0, NULL); /* an exception in onChild becomes an ordinary uncaught exception */
-  napi_close_handle_scope(w->js.env, scope);
+  tend_callback_fire(handle->data); /* an exception in onChild becomes an ordinary uncaught exception */
 }
 
 /* childSignalWatch(onChild) -> {close}: calls onChild() on the event loop after each SIGCHLD (signals may merge, as
@@ -42,25 +25,12 @@ napi_value tend_child_signal_watch(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (tend_args(env, info, 1, argv) != 0) return NULL;
   uv_loop_t *loop;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return tend_throw_napi(env);
-  struct child_watch *w = calloc(1, sizeof *w);
-  if (w == NULL) return tend_throw_errno(env, ENOMEM, "malloc");
-  int rc = uv_signal_init(loop, &w->handle);
-  if (rc != 0) {
-    free(w);
-    return tend_throw_errno(env, -rc, "uv_signal_init");
-  }
-  w->handle.data = w;
-  w->js.owners = 1; /* the handle; the close function becomes the second owner below */
-  w->js.close = stop;
+  struct child_watch *w = tend_callback_alloc(env, sizeof *w, &loop);
+  if (w == NULL || tend_callback_inited(env, w, uv_signal_init(loop, &w->handle), "uv_signal_init") != 0) return NULL;
+  tend_callback_adopt(&w->js, (uv_handle_t *)&w->handle);
   uv_unref((uv_handle_t *)&w->handle);
 
   napi_value handle = tend_callback_object(&w->js, env, argv[0], "tend:childSignalWatch");
   if (handle == NULL) return NULL;
-  rc = uv_signal_start(&w->handle, on_child, SIGCHLD);
-  if (rc != 0) {
-    stop(w);
-    return tend_throw_errno(env, -rc, "uv_signal_start");
-  }
-  return handle;
+  return tend_callback_started(&w->js, handle, uv_signal_start(&w->handle, on_child, SIGCHLD), "uv_signal_start");
 }

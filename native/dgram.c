@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -82,25 +81,14 @@ napi_value tend_dgram_send(napi_env env, napi_callback_info info) {
 
 struct watcher {
   struct tend_callback js; /* first: owners are the uv handle and the JS close function; freed when both are gone */
-  uv_poll_t poll;
+  uv_poll_t poll; /* closing it leaves the fd open: the caller owns the fd */
   int fd;
-  bool stopped;
 };
 
 struct sender {
   double pid, uid, gid; /* -1 when no SCM_CREDENTIALS came with the datagram */
   double fds;
 };
-
-/* Stops polling and drops the JS callback; the fd itself stays open (the caller owns it). */
-static void stop(void *handle) {
-  struct watcher *w = handle;
-  if (w->stopped) return;
-  w->stopped = true;
-  uv_poll_stop(&w->poll);
-  tend_callback_drop(&w->js);
-  uv_close((uv_handle_t *)&w->poll, tend_callback_uv_closed);
-}
 
 static void deliver(struct watcher *w, const char *data, size_t len, const struct sender *s, bool truncated) {
   napi_env env = w->js.env;
@@ -142,7 +130,7 @@ static void read_control(struct msghdr *msg, struct sender *s) {
 /* Delivers queued datagrams; returns the recvmsg errno that ended the loop (EAGAIN when drained), 0 if it stopped
  * early (watcher closed, or MAX_PER_WAKEUP reached: the level-triggered poll calls again). */
 static int drain(struct watcher *w) {
-  for (int i = 0; i < MAX_PER_WAKEUP && !w->stopped; i++) {
+  for (int i = 0; i < MAX_PER_WAKEUP && !w->js.closed; i++) {
     char data[MAX_DATAGRAM + 1];
     union {
       struct cmsghdr align;
@@ -173,7 +161,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   struct watcher *w = handle->data;
   int err = drain(w);
   /* On a socket error libuv stops the poll; recvmsg above consumed the error, so resume unless the fd is unusable. */
-  if (status < 0 && !w->stopped && err != EBADF && err != ENOTSOCK) uv_poll_start(handle, UV_READABLE, on_readable);
+  if (status < 0 && !w->js.closed && err != EBADF && err != ENOTSOCK) uv_poll_start(handle, UV_READABLE, on_readable);
 }
 
 /* The close() returned by dgramWatch. */
@@ -186,25 +174,12 @@ napi_value tend_dgram_watch(napi_env env, napi_callback_info info) {
   if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) return tend_throw_errno(env, errno, "fcntl");
 
   uv_loop_t *loop;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return tend_throw_napi(env);
-  struct watcher *w = calloc(1, sizeof *w);
-  if (w == NULL) return tend_throw_errno(env, ENOMEM, "malloc");
+  struct watcher *w = tend_callback_alloc(env, sizeof *w, &loop);
+  if (w == NULL || tend_callback_inited(env, w, uv_poll_init(loop, &w->poll, fd), "uv_poll_init") != 0) return NULL;
   w->fd = fd;
-  int rc = uv_poll_init(loop, &w->poll, fd);
-  if (rc != 0) {
-    free(w);
-    return tend_throw_errno(env, -rc, "uv_poll_init");
-  }
-  w->poll.data = w;
-  w->js.owners = 1; /* the handle; the close function becomes the second owner below */
-  w->js.close = stop;
+  tend_callback_adopt(&w->js, (uv_handle_t *)&w->poll);
 
   napi_value handle = tend_callback_object(&w->js, env, argv[1], "tend:dgramWatch");
   if (handle == NULL) return NULL;
-  rc = uv_poll_start(&w->poll, UV_READABLE, on_readable);
-  if (rc != 0) {
-    stop(w);
-    return tend_throw_errno(env, -rc, "uv_poll_start");
-  }
-  return handle;
+  return tend_callback_started(&w->js, handle, uv_poll_start(&w->poll, UV_READABLE, on_readable), "uv_poll_start");
 }

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
@@ -24,7 +23,6 @@ static int self_pipe[2] = { -1, -1 };
 struct watch {
   struct tend_callback js; /* first: owners are the uv handle and the JS close function; freed when both are gone */
   uv_poll_t poll;
-  bool stopped;
   bool watched[MAX_SIGNAL + 1];
   struct sigaction previous[MAX_SIGNAL + 1];
 };
@@ -49,15 +47,11 @@ static void restore(struct watch *w) {
     if (w->watched[sig]) sigaction(sig, &w->previous[sig], NULL);
 }
 
-static void stop(void *handle) {
+/* As the watch closes: the dispositions go back, and another watch may start. */
+static void forget(void *handle) {
   struct watch *w = handle;
-  if (w->stopped) return;
-  w->stopped = true;
   restore(w);
   if (active == w) active = NULL;
-  uv_poll_stop(&w->poll);
-  tend_callback_drop(&w->js);
-  uv_close((uv_handle_t *)&w->poll, tend_callback_uv_closed);
 }
 
 static void deliver(struct watch *w, int signo) {
@@ -74,11 +68,11 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   (void)events;
   struct watch *w = handle->data;
   unsigned char buf[64];
-  while (!w->stopped) {
+  while (!w->js.closed) {
     ssize_t n = read(self_pipe[0], buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    for (ssize_t i = 0; i < n && !w->stopped; i++)
+    for (ssize_t i = 0; i < n && !w->js.closed; i++)
       if (buf[i] <= MAX_SIGNAL && w->watched[buf[i]]) deliver(w, buf[i]);
   }
 }
@@ -131,28 +125,17 @@ napi_value tend_signal_watch(napi_env env, napi_callback_info info) {
   }
 
   uv_loop_t *loop;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return tend_throw_napi(env);
-  struct watch *w = calloc(1, sizeof *w);
-  if (w == NULL) return tend_throw_errno(env, ENOMEM, "malloc");
-  int rc = uv_poll_init(loop, &w->poll, self_pipe[0]);
-  if (rc != 0) {
-    free(w);
-    return tend_throw_errno(env, -rc, "uv_poll_init");
-  }
-  w->poll.data = w;
-  w->js.owners = 1; /* the handle; the close function becomes the second owner */
-  w->js.close = stop;
+  struct watch *w = tend_callback_alloc(env, sizeof *w, &loop);
+  if (w == NULL || tend_callback_inited(env, w, uv_poll_init(loop, &w->poll, self_pipe[0]), "uv_poll_init") != 0) return NULL;
+  tend_callback_adopt(&w->js, (uv_handle_t *)&w->poll);
+  w->js.before_close = forget;
   uv_unref((uv_handle_t *)&w->poll);
 
   napi_value handle = tend_callback_object(&w->js, env, argv[1], "tend:signalWatch");
   if (handle == NULL) return NULL;
-  rc = uv_poll_start(&w->poll, UV_READABLE, on_readable);
-  if (rc != 0) {
-    stop(w);
-    return tend_throw_errno(env, -rc, "uv_poll_start");
-  }
+  if (tend_callback_started(&w->js, handle, uv_poll_start(&w->poll, UV_READABLE, on_readable), "uv_poll_start") == NULL) return NULL;
   if (install(env, argv[0], w) != 0) {
-    stop(w);
+    tend_callback_close(&w->js);
     return NULL;
   }
   active = w;

@@ -9,7 +9,6 @@
 #include "errors.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <uv.h>
 
 /* The longest start() takes: 2^53 ms (the largest integer a JS number holds exactly), ~285,000 years. */
@@ -18,26 +17,10 @@
 struct timer {
   struct tend_callback js; /* first: owners are the uv handle and the JS functions; freed when all are gone */
   uv_timer_t handle;
-  bool closed;
 };
 
-/* Stops the timer for good and drops the JS callback; the struct goes once its JS functions are collected too. */
-static void close_timer(void *handle) {
-  struct timer *t = handle;
-  if (t->closed) return;
-  t->closed = true;
-  uv_timer_stop(&t->handle);
-  tend_callback_drop(&t->js);
-  uv_close((uv_handle_t *)&t->handle, tend_callback_uv_closed);
-}
-
 static void on_timeout(uv_timer_t *handle) {
-  struct timer *t = handle->data;
-  if (t->closed) return;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(t->js.env, &scope) != napi_ok) return;
-  tend_callback_call(&t->js, 0, NULL); /* an exception in onFire becomes an ordinary uncaught exception */
-  napi_close_handle_scope(t->js.env, scope);
+  tend_callback_fire(handle->data); /* an exception in onFire becomes an ordinary uncaught exception */
 }
 
 /* start(ms): (re)arms the timer to call onFire once, ms from now; replaces an earlier start. */
@@ -46,7 +29,7 @@ static napi_value start_timer(napi_env env, napi_callback_info info) {
   double ms;
   struct timer *t = tend_callback_this(env, info, &arg);
   if (t == NULL || tend_get_f64(env, arg, &ms) != 0) return NULL;
-  if (t->closed) return tend_throw_errno(env, EBADF, "uv_timer_start");
+  if (t->js.closed) return tend_throw_errno(env, EBADF, "uv_timer_start");
   if (!(ms > 0)) ms = 0; /* NaN too; the facade has checked it already */
   if (ms > MAX_TIMEOUT_MS) ms = MAX_TIMEOUT_MS;
   uv_update_time(t->handle.loop); /* at least ms from now, not from when this loop iteration began */
@@ -59,7 +42,7 @@ static napi_value start_timer(napi_env env, napi_callback_info info) {
 static napi_value stop_timer(napi_env env, napi_callback_info info) {
   struct timer *t = tend_callback_this(env, info, NULL);
   if (t == NULL) return NULL;
-  if (!t->closed) uv_timer_stop(&t->handle);
+  if (!t->js.closed) uv_timer_stop(&t->handle);
   return tend_undefined(env);
 }
 
@@ -78,17 +61,9 @@ napi_value tend_timer(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (tend_args(env, info, 1, argv) != 0) return NULL;
   uv_loop_t *loop;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return tend_throw_napi(env);
-  struct timer *t = calloc(1, sizeof *t);
-  if (t == NULL) return tend_throw_errno(env, ENOMEM, "malloc");
-  int rc = uv_timer_init(loop, &t->handle);
-  if (rc != 0) {
-    free(t);
-    return tend_throw_errno(env, -rc, "uv_timer_init");
-  }
-  t->handle.data = t;
-  t->js.owners = 1; /* the handle; each method becomes an owner as it is created */
-  t->js.close = close_timer;
+  struct timer *t = tend_callback_alloc(env, sizeof *t, &loop);
+  if (t == NULL || tend_callback_inited(env, t, uv_timer_init(loop, &t->handle), "uv_timer_init") != 0) return NULL;
+  tend_callback_adopt(&t->js, (uv_handle_t *)&t->handle); /* each method becomes an owner as it is created */
 
   napi_value handle = tend_callback_object(&t->js, env, argv[0], "tend:timer");
   if (handle == NULL) return NULL;
@@ -99,6 +74,6 @@ napi_value tend_timer(napi_env env, napi_callback_info info) {
 
 fail:
   tend_throw_napi(env);
-  close_timer(t);
+  tend_callback_close(&t->js);
   return NULL;
 }

@@ -37,6 +37,9 @@ export interface SpawnContext {
   readonly probeSocket?: string | null;
 }
 
+// systemd's watchdog and socket settings are tend's own; a child gets only what tend gives it.
+const TEND_OWN_ENV: ReadonlySet<string> = new Set<string>(['WATCHDOG_PID', 'WATCHDOG_USEC', ENV.listenFds, ENV.listenPid, ENV.listenFdNames, ENV.ipcFd, ENV.probeSocket]);
+
 /** What a child gets the moment tend dies: TERM, the start of every graceful stop (a drain, a clean exit). */
 export const PARENT_DEATH_SIGNAL = 'SIGTERM';
 
@@ -45,9 +48,7 @@ export function spawnRequest(ctx: SpawnContext): ProcessSpec {
   const argv = ctx.role === 'step' ? (ctx.spec.before[ctx.step] ?? []) : ctx.spec.command;
   const sockets = ctx.role === 'step' ? [] : ctx.sockets;
   const notifyFd = FIRST_LISTEN_FD + sockets.length;
-  // systemd's watchdog and socket settings are tend's own; a child gets only what tend gives it.
-  const own = new Set<string>(['WATCHDOG_PID', 'WATCHDOG_USEC', ENV.listenFds, ENV.listenPid, ENV.listenFdNames, ENV.ipcFd, ENV.probeSocket]);
-  const env = passedEnv([ctx.env, ctx.spec.env], own);
+  const env = passedEnv([ctx.env, ctx.spec.env], TEND_OWN_ENV);
   if (!ctx.plain) {
     env[ENV.service] = ctx.spec.name;
     env[ENV.workerIndex] = String(ctx.slot);
