@@ -5,6 +5,7 @@
 
 static const napi_property_descriptor functions[] = {
   FN("spawn", tend_spawn),
+  FN("environ", tend_environ),
   FN("reapChildren", tend_reap_children),
   FN("listChildren", tend_list_children),
   FN("setChildSubreaper", tend_set_child_subreaper),

@@ -446,6 +446,26 @@ static napi_value throw_failure(napi_env env, const struct request *req, const s
   return NULL;
 }
 
+extern char **environ;
+
+/* environ() -> string[]: this process's environment as execve takes it, "KEY=VALUE" each, in order. One call where
+ * Node's process.env answers each name and each value through a property interceptor (~5 us apiece on Node 20):
+ * tend copies its environment for every child. */
+napi_value tend_environ(napi_env env, napi_callback_info info) {
+  (void)info;
+  size_t count = 0;
+  while (environ != NULL && environ[count] != NULL) count++;
+  napi_value result;
+  if (napi_create_array_with_length(env, count, &result) != napi_ok) return tend_throw_napi(env);
+  for (size_t i = 0; i < count; i++) {
+    napi_value entry;
+    if (napi_create_string_utf8(env, environ[i], NAPI_AUTO_LENGTH, &entry) != napi_ok ||
+        napi_set_element(env, result, (uint32_t)i, entry) != napi_ok)
+      return tend_throw_napi(env);
+  }
+  return result;
+}
+
 /* spawn(request) -> pid: the only way tend starts a service process. */
 napi_value tend_spawn(napi_env env, napi_callback_info info) {
   struct request req;

@@ -11,6 +11,7 @@ import { eventLogSink } from '../runner/event-log.js';
 import { logView } from '../runner/log-view.js';
 import { startTend } from '../runner/runner.js';
 import { flushStdioSinks } from '../os/output.js';
+import { environment } from '../os/spawn.js';
 import { clearStaleRuntimeDirs, clearStaleSockets } from '../runner/stale.js';
 import { systemdSink } from '../systemd/bridge.js';
 import { createSystemdObserver } from '../systemd/notifier.js';
@@ -59,9 +60,11 @@ export async function main(argv: readonly string[], signals: SignalIntake): Prom
 
 // Wire the subscribers (log, event log, systemd, control socket) to a new runner and wait for its exit code.
 async function run(spec: TendSpec, warnings: readonly string[], signals: SignalIntake): Promise<number> {
-  const log = createLogger({ verbose: spec.verbose, debug: process.env['TEND_DEBUG'] === '1' });
+  // Read once: what the runner gives every child and what tend reads of it itself.
+  const env = environment();
+  const log = createLogger({ verbose: spec.verbose, debug: env['TEND_DEBUG'] === '1' });
   for (const warning of warnings) log.warn(warning);
-  const { sinks, gaveUp, systemd } = subscribers(spec, log);
+  const { sinks, gaveUp, systemd } = subscribers(spec, log, env);
   reportLeftovers(await clearStaleSockets(spec), log);
   // Bound before anything starts: a health port in use is a start-up error.
   const health = spec.healthListen === null ? null : await listenHealth(spec.healthListen, spec.services);
@@ -72,14 +75,14 @@ async function run(spec: TendSpec, warnings: readonly string[], signals: SignalI
   if (history !== null) sinks.push(history.sink);
   let tend;
   try {
-    tend = startTend(spec, { signals, env: process.env }, sinks);
+    tend = startTend(spec, { signals, env }, sinks);
   } catch (error) {
     health?.close();
     control?.close();
     throw error;
   }
   // What nothing before the first spawn needs comes after it, while the children start.
-  logStartupWindow(signals, (m) => { log.info(m); });
+  logStartupWindow(signals, env, (m) => { log.info(m); });
   reportLeftovers(clearStaleRuntimeDirs(), log);
   health?.attach(tend);
   systemd.summarize(() => tend.status().services.map((s) => `${spec.services.length > 1 ? `${s.name}: ` : ''}${s.ready}/${s.desired} workers ready, generation ${s.generation}`).join('; '));
@@ -108,12 +111,12 @@ async function openControl(spec: TendSpec, log: Logger): Promise<Awaited<ReturnT
 }
 
 // The event stream's subscribers: the log, the event log, systemd, and the give-up record for the exit message.
-function subscribers(spec: TendSpec, log: Logger): { sinks: EventSink[]; gaveUp: string[]; systemd: { summarize(f: () => string): void; stop(): void } } {
+function subscribers(spec: TendSpec, log: Logger, env: Readonly<Record<string, string | undefined>>): { sinks: EventSink[]; gaveUp: string[]; systemd: { summarize(f: () => string): void; stop(): void } } {
   const only = spec.services.length === 1 ? spec.services[0] : undefined;
   const sinks: EventSink[] = [logView(log, only === undefined ? null : only.pool ? 'pool' : 'command')];
   if (spec.eventLog !== null) sinks.push(eventLogSink(spec.eventLog));
   // A single command relays its own notifications to systemd; pools and several services report as a whole.
-  const sd = only !== undefined && !only.pool ? null : createSystemdObserver(process.env, log);
+  const sd = only !== undefined && !only.pool ? null : createSystemdObserver(env, log);
   let summary = (): string => '';
   const bridge = sd === null ? null : systemdSink(sd.observer, () => summary());
   if (bridge !== null) sinks.push(bridge.sink);
@@ -137,8 +140,8 @@ function reportLeftovers(leftovers: readonly string[], log: Logger): void {
   }
 }
 
-function logStartupWindow(signals: SignalIntake, info: (m: string) => void): void {
-  const execNs = process.env['TEND_EXEC_MONOTONIC_NS'];
+function logStartupWindow(signals: SignalIntake, env: Readonly<Record<string, string | undefined>>, info: (m: string) => void): void {
+  const execNs = env['TEND_EXEC_MONOTONIC_NS'];
   if (execNs === undefined || !/^\d+$/.test(execNs)) return;
   const ms = Number(signals.installedAtNs - BigInt(execNs)) / 1e6;
   info(`signal handlers installed ${ms.toFixed(1)} ms after exec`);

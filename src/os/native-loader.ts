@@ -75,9 +75,17 @@ function dlopenOnce(file: string): unknown {
   return module.exports;
 }
 
-/** The first candidate that loads, or what went wrong with each existing one (a file that is missing, corrupt or
- * for another machine is skipped). */
-export function loadFirst(candidates: readonly string[] = addonCandidates(), root: string = PACKAGE_ROOT): { exports: unknown; path: string } | { failures: string[] } {
+// What the default candidates gave, once a copy of this module in the process has loaded it: the second bundle's
+// first use of the addon then neither works out the candidates again nor asks the file system which exist.
+const DEFAULT_PICK = Symbol.for('tend.addonDefault');
+const picked = process as unknown as Record<symbol, { exports: unknown; path: string } | undefined>;
+
+/** The first candidate that loads (the default ones: addonCandidates()), or what went wrong with each existing one
+ * (a file that is missing, corrupt or for another machine is skipped). */
+export function loadFirst(given?: readonly string[], root: string = PACKAGE_ROOT): { exports: unknown; path: string } | { failures: string[] } {
+  const pick = given === undefined ? picked[DEFAULT_PICK] : undefined;
+  if (pick !== undefined) return pick;
+  const candidates = given ?? addonCandidates();
   // Already loaded in this process (the start-up loader did, in the other bundle): no file system calls at all.
   const loaded = holder[LOADED];
   const early = loaded === undefined ? undefined : candidates.find((file) => loaded.has(file));
@@ -86,7 +94,9 @@ export function loadFirst(candidates: readonly string[] = addonCandidates(), roo
   for (const file of candidates) {
     if (!existsSync(file)) continue;
     try {
-      return { exports: dlopenOnce(file), path: file };
+      const found = { exports: dlopenOnce(file), path: file };
+      if (given === undefined) picked[DEFAULT_PICK] = found;
+      return found;
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
       failures.push(`${file.startsWith(root) ? file.slice(root.length).replace(/^\//, '') : file}: ${detail.replace(/\s+/g, ' ').trim()}`);
@@ -96,7 +106,7 @@ export function loadFirst(candidates: readonly string[] = addonCandidates(), roo
 }
 
 /** Loads the first candidate that loads, or throws TEND_ERR_NATIVE_MISSING saying what was tried and the fix. */
-export function loadAddon(candidates: readonly string[] = addonCandidates(), root: string = PACKAGE_ROOT): { exports: unknown; path: string } {
+export function loadAddon(candidates?: readonly string[], root: string = PACKAGE_ROOT): { exports: unknown; path: string } {
   const loaded = loadFirst(candidates, root);
   if ('exports' in loaded) return loaded;
   const { failures } = loaded;

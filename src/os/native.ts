@@ -158,6 +158,7 @@ export interface DgramWatcher {
 /** The raw addon as registered by native/addon.c. */
 interface Binding {
   spawn(req: SpawnRequest): number;
+  environ(): string[];
   reapChildren(exclude: readonly number[]): ReapedChild[];
   listChildren(): number[];
   setChildSubreaper(on: boolean): void;
@@ -233,6 +234,14 @@ function checkString(fn: string, what: string, value: unknown, nonEmpty: boolean
   }
 }
 
+// Each item of a checked array a string without NUL; the item's name is built only for the error.
+function checkStrings(fn: string, what: string, items: readonly unknown[]): void {
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (typeof item !== 'string' || item.includes('\0')) checkString(fn, `${what}[${i}]`, item, false);
+  }
+}
+
 function checkArray(fn: string, what: string, value: unknown, maxLength: number): asserts value is readonly unknown[] {
   if (!Array.isArray(value) || value.length > maxLength) fail(fn, what, `an array of at most ${maxLength} items`);
 }
@@ -278,9 +287,9 @@ export function spawn(req: SpawnRequest): number {
   checkString(fn, 'file', req.file, true);
   checkArray(fn, 'args', req.args, INT32_MAX);
   if (req.args.length === 0) fail(fn, 'args', 'non-empty (argv[0] included)');
-  req.args.forEach((a, i) => { checkString(fn, `args[${i}]`, a, false); });
+  checkStrings(fn, 'args', req.args);
   checkArray(fn, 'env', req.env, INT32_MAX);
-  req.env.forEach((e, i) => { checkString(fn, `env[${i}]`, e, false); });
+  checkStrings(fn, 'env', req.env);
   checkString(fn, 'searchPath', req.searchPath, false);
   if (req.cwd !== null) checkString(fn, 'cwd', req.cwd, true);
   checkBool(fn, 'newProcessGroup', req.newProcessGroup);
@@ -375,6 +384,12 @@ export function tcsetpgrp(fd: number, pgid: number): void {
 /** tend's own process group, to take the terminal back. */
 export function getpgrp(): number {
   return addon().getpgrp();
+}
+
+/** This process's environment, "KEY=VALUE" each, as execve takes it: one call instead of process.env's interceptor
+ * per name and per value (environment() in os/spawn.ts). */
+export function environ(): string[] {
+  return addon().environ();
 }
 
 /**
@@ -668,4 +683,5 @@ export const native = {
   setNonblocking,
   readLatin1File,
   readOwnFile,
+  environ,
 } as const;

@@ -3,7 +3,6 @@
 // and a runtime directory none of whose sockets answers — and each removal is reported. A live one is never taken over.
 import { readdirSync, rmSync, statSync, unlinkSync, lstatSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import type { TendSpec } from '../config/spec.js';
 import { TendError } from '../errors.js';
 import { native } from '../os/native.js';
@@ -62,14 +61,26 @@ export function clearStaleRuntimeDirs(): string[] {
   }
   const removed: string[] = [];
   for (const name of entries) {
-    const match = /^(\d+)-/.exec(name);
-    if (match === null || Number(match[1]) === process.pid) continue;
-    const dir = join(RUNTIME_BASE, name);
-    if (isProcessAlive(Number(match[1])) || anyBound(dir)) continue;
+    const pid = ownerPid(name);
+    if (pid === null || pid === process.pid) continue;
+    // Paths joined by hand, as below: this runs on every start, and node:path's functions compile on first use.
+    const dir = `${RUNTIME_BASE}/${name}`;
+    if (isProcessAlive(pid) || anyBound(dir)) continue;
     rmSync(dir, { recursive: true, force: true });
     removed.push(`stale runtime directory ${dir}`);
   }
   return removed;
+}
+
+// The pid a runtime directory's name starts with (`<pid>-XXXXXX`), or null for a name tend did not make.
+function ownerPid(name: string): number | null {
+  const dash = name.indexOf('-');
+  if (dash < 1 || dash > 10) return null;
+  for (let i = 0; i < dash; i++) {
+    const code = name.charCodeAt(i);
+    if (code < 0x30 || code > 0x39) return null;
+  }
+  return Number(name.slice(0, dash));
 }
 
 // True when any datagram socket in `dir` is still bound by a live process (a send reaches it).
@@ -81,7 +92,7 @@ function anyBound(dir: string): boolean {
     return false;
   }
   for (const file of files) {
-    const path = join(dir, file);
+    const path = `${dir}/${file}`;
     try {
       if (!statSync(path).isSocket()) continue;
       native.dgramSend(path, Buffer.alloc(0));

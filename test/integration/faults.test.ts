@@ -4,7 +4,7 @@
 // pool.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
@@ -183,6 +183,27 @@ describe('faults: --before with --workers', () => {
     assert.deepEqual(t.eventsOf('service-ended').map((e) => [e.why, e.code]), [['step-failed', 9]]);
     assert.deepEqual(t.eventsOf('exit').map((e) => e.code), [9]);
     assert.equal(existsSync(marks), false, 'no worker ran');
+  });
+});
+
+describe('faults: a dead tend\'s runtime directory', () => {
+  it('is removed by the next tend; a name tend does not make is left alone', T, async () => {
+    const deadPid = Number(execFileSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' }).trim());
+    mkdirSync('/run/tend', { recursive: true, mode: 0o755 });
+    const stale = `/run/tend/${deadPid}-faults`;
+    const foreign = `/run/tend/${deadPid}x-faults`;
+    mkdirSync(stale);
+    writeFileSync(join(stale, 'leftover'), '');
+    mkdirSync(foreign);
+    try {
+      const t = startTend(['run', '--', 'true']);
+      assert.equal(shellCode(await t.exited(10_000)), 0, t.stderr());
+      assert.equal(existsSync(stale), false, 'the dead tend\'s runtime directory is gone');
+      assert.equal(existsSync(foreign), true, 'a directory whose name is not <pid>-... stays');
+    } finally {
+      rmSync(stale, { recursive: true, force: true });
+      rmSync(foreign, { recursive: true, force: true });
+    }
   });
 });
 

@@ -346,10 +346,50 @@ describe('spawn: failures', () => {
     assert.throws(() => native.spawn(request({ file: '/bin/true', args: [] })), TypeError);
     assert.throws(() => native.spawn(request({ file: '', args: ['x'] })), TypeError);
     assert.throws(() => native.spawn(request({ file: '/bin/true', args: ['a\0b'] })), TypeError);
+    assert.throws(() => native.spawn(request({ file: '/bin/true', args: ['x', 'a\0b'] })), /args\[1\]/);
+    assert.throws(() => native.spawn(request({ file: '/bin/true', args: ['x'], env: ['A=1', 7 as unknown as string] })), /env\[1\]/);
     assert.throws(() => native.spawn(request({ file: '/bin/true', args: ['x'], fds: [0, 1.5] })), TypeError);
     assert.throws(() => native.spawn(request({ file: '/bin/true', args: ['x'], uid: -2 })), TypeError);
     const nofile = native.rlimitResources().nofile!;
     assert.throws(() => native.spawn(request({ file: '/bin/true', args: ['x'], rlimits: [{ resource: nofile, soft: -1, hard: 1 }] })), TypeError);
     assertNoChildren();
+  });
+});
+
+describe("environ and environment(): tend's environment read once, for its children", () => {
+  const spawnUrl = new URL('../../src/os/spawn.js', import.meta.url).href;
+
+  test("environ() is process.env as execve takes it, and sees tend's own changes to it", T, () => {
+    process.env['TEND_TEST_ENVIRON'] = 'a=b c';
+    try {
+      const entries = native.environ();
+      assert.deepEqual(entries, Object.keys(process.env).map((key) => `${key}=${process.env[key]}`));
+      assert.ok(entries.includes('TEND_TEST_ENVIRON=a=b c'));
+    } finally {
+      delete process.env['TEND_TEST_ENVIRON'];
+    }
+    assert.ok(!native.environ().some((e) => e.startsWith('TEND_TEST_ENVIRON=')));
+  });
+
+  test('environment() holds what process.env does, split at the first "="', T, async () => {
+    const { environment } = await import(spawnUrl) as typeof import('../../src/os/spawn.js');
+    process.env['TEND_TEST_ENVIRON'] = '=x=y=';
+    try {
+      const env = environment();
+      assert.deepEqual({ ...env }, { ...process.env });
+      assert.equal(env['TEND_TEST_ENVIRON'], '=x=y=');
+    } finally {
+      delete process.env['TEND_TEST_ENVIRON'];
+    }
+  });
+
+  test('environment(): the first of a repeated name wins, as getenv answers; a name like __proto__ is just a name', T, async () => {
+    const script = `
+      import { environment } from ${JSON.stringify(spawnUrl)};
+      const env = environment();
+      console.log(JSON.stringify([env.DUP, env.__proto__, Object.getPrototypeOf(env)]));
+    `;
+    const r = await run({ file: process.execPath, args: ['node', '--input-type=module', '-e', script], env: [`PATH=${PATH}`, 'DUP=first', 'DUP=second', '__proto__=plain'] });
+    assert.equal(r.stdout.toString(), '["first","plain",null]\n', r.stderr);
   });
 });
