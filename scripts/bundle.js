@@ -8,7 +8,10 @@
 // and everything else is one bundle V8 restores from its code cache: compiling JavaScript the first time it runs is
 // most of what a start costs. Every module keeps its own import.meta.url (the path it has in dist/src), so paths
 // relative to it (package.json, the addon, the preload, zod and yaml) resolve exactly as in the unbundled build, and
-// heavy Node built-ins load on first use rather than at start-up. Usage: node scripts/bundle.js [--if-stale]
+// heavy Node built-ins load on first use rather than at start-up. main.cjs also holds the spec of `tend run -- CMD`
+// with no option, worked out here by the parser itself, so such a run starts without parsing (plainRun below).
+// Usage: node scripts/bundle.js [--if-stale]
+import assert from 'node:assert/strict';
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
@@ -132,9 +135,22 @@ const lazyRequire = new RegExp(`require\\("(?:node:)?(${LAZY_BUILTINS.join('|')}
 const WRAP_OPEN = '(function (exports, require, module, __filename, __dirname) { ';
 const WRAP_CLOSE = '\n})';
 
-async function bundle(entry, name, wrapped) {
+// The spec of `tend run -- CMD` with no option (cli/parse-args.ts, plainRunJson), worked out by tsc's output of the
+// very parser the bundle holds, and checked to read back exactly as the parser made it: the bundle starts such a run
+// from it without building the flag table.
+async function plainRun() {
+  const { parseCli, plainRunJson, plainRunSpec, PLAIN_RUN_COMMAND } = await import(join(srcOut, 'cli', 'parse-args.js'));
+  const json = plainRunJson();
+  const parsed = parseCli(['run', '--', PLAIN_RUN_COMMAND]);
+  assert.deepStrictEqual(plainRunSpec(json, [PLAIN_RUN_COMMAND]), parsed.spec,
+    'bundle: the spec of `tend run -- CMD` does not read back from JSON as the parser made it: a value JSON does not keep (a Map, undefined) needs its own case in plainRunJson/plainRunSpec (src/cli/parse-args.ts)');
+  return json;
+}
+
+async function bundle(entry, name, wrapped, define = {}) {
   const outfile = join(outDir, name);
   const result = await build({
+    define,
     entryPoints: [entry],
     outfile,
     bundle: true,
@@ -190,7 +206,8 @@ async function main() {
   }
   if (process.argv.includes('--if-stale') && !stale()) return 0;
   mkdirSync(outDir, { recursive: true });
-  const written = new Set([...await bundle(entryFile, 'main.cjs', true), ...await bundle(startFile, 'entry.cjs', false)]);
+  const define = { TEND_PLAIN_RUN: JSON.stringify(await plainRun()) };
+  const written = new Set([...await bundle(entryFile, 'main.cjs', true, define), ...await bundle(startFile, 'entry.cjs', false)]);
   for (const name of readdirSync(outDir)) if (!written.has(name)) rmSync(join(outDir, name), { force: true });
   return 0;
 }

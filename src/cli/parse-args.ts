@@ -3,7 +3,7 @@
 // cannot be read or parsed).
 import { loadConfigFile, type RawOptions } from '../config/config-file.js';
 import { enableCompileCache } from './compile-cache.js';
-import { FLAG_BY_NAME, argvOptions } from '../config/flags.js';
+import { argvOptions, flagByName } from '../config/flags.js';
 import type { TendSpec } from '../config/spec.js';
 import { buildTendSpec } from '../config/tend-spec.js';
 import { TendError } from '../errors.js';
@@ -18,8 +18,41 @@ export type CliCommand =
   | { readonly kind: 'run'; readonly spec: TendSpec; readonly warnings: readonly string[] }
   | { readonly kind: 'control'; readonly command: ControlCommand; readonly socket: string | null };
 
-/** The options of `tend run` for our argv parser (argv.ts), derived from the flag table. */
-export const RUN_OPTIONS = argvOptions();
+let options: ReturnType<typeof argvOptions> | undefined;
+
+/** The options of `tend run` for our argv parser (argv.ts), derived from the flag table on first use. */
+export function runOptions(): ReturnType<typeof argvOptions> {
+  options ??= argvOptions();
+  return options;
+}
+
+// The spec of `tend run -- CMD` with no option, as JSON, its command the placeholder: scripts/bundle.js works it out
+// with plainRunJson() at build time and puts it in the bundle, which starts a run with no options from it instead of
+// building the flag table and the spec (~0.5 ms of a start: the container entrypoint `tend run --` is this). The
+// unbundled build has none, and parses.
+declare const TEND_PLAIN_RUN: string | undefined;
+const PLAIN_RUN: string | null = typeof TEND_PLAIN_RUN === 'string' ? TEND_PLAIN_RUN : null;
+
+/** The placeholder command plainRunJson() parses. */
+export const PLAIN_RUN_COMMAND = '\u0000tend-command\u0000';
+
+/** The spec `tend run -- CMD` gives, as JSON: for the build (scripts/bundle.js), which checks that it reads back
+ * exactly, and for the test that compares a spec made from it with the parser's. */
+export function plainRunJson(): string {
+  const command = parseCli(['run', '--', PLAIN_RUN_COMMAND]);
+  if (command.kind !== 'run' || command.warnings.length > 0) throw new Error('tend run -- CMD does not parse to a plain run');
+  // The one Map of a spec travels as its entries (the build fails on any other value JSON does not keep).
+  return JSON.stringify(command.spec, (key, value: unknown) => (key === 'remapExit' && value instanceof Map ? [...value] : value));
+}
+
+/** `tend run -- <command>` from plainRunJson()'s text: its one service gets the command. */
+export function plainRunSpec(json: string, command: readonly string[]): TendSpec {
+  const spec = JSON.parse(json) as TendSpec;
+  const [only] = spec.services;
+  if (only === undefined || spec.services.length !== 1) throw new Error('not a plain run spec');
+  const remapExit = new Map(only.remapExit); // its entries, as plainRunJson wrote them
+  return { ...spec, services: [{ ...only, command, remapExit }] };
+}
 
 // Parse tend's argv (without the node and script entries).
 export function parseCli(argv: readonly string[], readFile?: (path: string) => string): CliCommand {
@@ -50,7 +83,11 @@ export function parseCli(argv: readonly string[], readFile?: (path: string) => s
 
 function parseRun(args: readonly string[], readFile?: (path: string) => string): CliCommand {
   const split = splitAtCommand(args);
-  const parsed = parseArgv(split.options, RUN_OPTIONS, false);
+  // No option and a command (an empty first word is an error the parser reports): the spec the bundle holds.
+  if (PLAIN_RUN !== null && split.options.length === 0 && split.command.length > 0 && split.command[0] !== '') {
+    return { kind: 'run', spec: plainRunSpec(PLAIN_RUN, split.command), warnings: [] };
+  }
+  const parsed = parseArgv(split.options, runOptions(), false);
   if (!parsed.ok) throw argvUsageError(parsed.error);
   const cli = parsed.values as RawOptions;
   if (cli['help'] === true) return { kind: 'help', text: runUsage() };
@@ -78,9 +115,9 @@ function splitAtCommand(args: readonly string[]): { options: string[]; command: 
 function takesValue(arg: string): boolean {
   if (arg.startsWith('--')) {
     if (arg.includes('=')) return false;
-    return RUN_OPTIONS[arg.slice(2)]?.type === 'string';
+    return runOptions()[arg.slice(2)]?.type === 'string';
   }
-  const short = Object.values(RUN_OPTIONS).find((o) => o.short === arg.slice(1, 2));
+  const short = Object.values(runOptions()).find((o) => o.short === arg.slice(1, 2));
   return short?.type === 'string' && arg.length === 2;
 }
 
@@ -92,5 +129,5 @@ function argvUsageError(error: ArgvError): TendError {
 
 function configKeyHint(flag: string): string {
   const name = flag.replace(/^-+/, '');
-  return FLAG_BY_NAME.get(name)?.cli === false ? ` (${name} is a config-file key, not a flag)` : '';
+  return flagByName(name)?.cli === false ? ` (${name} is a config-file key, not a flag)` : '';
 }

@@ -1,5 +1,5 @@
 // The help texts. `tend run --help` and the README's flag table are rendered from the flag table (config/flags.ts).
-import { FLAGS, SECTIONS, type Flag } from '../config/flags.js';
+import { flagTable, SECTIONS, type Flag } from '../config/flags.js';
 
 export const MAIN_USAGE = `tend — a process supervisor: a correct PID 1, staged stops, rlimits on every start.
 
@@ -86,10 +86,10 @@ function renderFlag(flag: Flag): string {
 // `tend run --help`, rendered from the flag table.
 export function runUsage(): string {
   const sections = SECTIONS.map((section) => {
-    const flags = FLAGS.filter((f) => f.cli && f.section === section);
+    const flags = flagTable().filter((f) => f.cli && f.section === section);
     return flags.length === 0 ? '' : `${section}:\n${flags.map(renderFlag).join('\n')}\n`;
   });
-  const fileOnly = FLAGS.filter((f) => !f.cli).map((f) => (f.arg === '' ? f.name : `${f.name} ${f.arg}`));
+  const fileOnly = flagTable().filter((f) => !f.cli).map((f) => (f.arg === '' ? f.name : `${f.name} ${f.arg}`));
   const keys = `Per-service keys only a config file has:\n${wrap(fileOnly.join(', '), WIDTH - 2).map((l) => `  ${l}`).join('\n')}\n`;
   return `${RUN_HEAD}\n${sections.join('')}${RUN_TAIL}${keys}${RUN_EXIT}`;
 }
@@ -97,7 +97,7 @@ export function runUsage(): string {
 // The README's flag table (between its flags markers), rendered from the flag table.
 export function readmeFlagTable(): string {
   const escape = (t: string): string => t.replaceAll('|', '\\|');
-  const rows = FLAGS.filter((f) => f.cli).map((f) => {
+  const rows = flagTable().filter((f) => f.cli).map((f) => {
     const scope = f.scope === 'process' ? 'tend' : f.needs === 'pool' ? 'service (pool)' : f.needs === 'restarts' ? 'service (restarts)' : 'service';
     return `| \`${escape(flagSignature(f))}\` | ${scope} | ${f.default === null ? '' : escape(f.default)} | ${escape(f.help)} |`;
   });

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { basename, isAbsolute, resolve } from 'node:path';
 import { TendError } from '../errors.js';
 import { ecosystemServices } from './ecosystem.js';
-import { CLI_ONLY, FLAGS, FLAG_BY_NAME, negatedKey, parseServiceName, type Flag, type RawValue } from './flags.js';
+import { CLI_ONLY, flagByName, flagTable, negatedKey, parseServiceName, type Flag, type RawValue } from './flags.js';
 import { parseProcfile } from './procfile.js';
 import { checkTextBounds, checkValueBounds, openRegularFile, readConfigText } from './read-config.js';
 import { applyServiceKey, finishService, newServiceDraft, type Origin } from './service-builder.js';
@@ -34,9 +34,10 @@ const require = (id: string): unknown => (requireFn ??= createRequire(import.met
 const requireCache = (): NodeJS.Require['cache'] => (requireFn ??= createRequire(import.meta.url)).cache;
 type Zod = typeof import('zod').z;
 
-const FILE_KEYS = FLAGS.filter((f) => !CLI_ONLY.has(f.name));
-const PROCESS_KEYS = FILE_KEYS.filter((f) => f.scope === 'process');
-const SERVICE_KEYS = FILE_KEYS.filter((f) => f.scope === 'service');
+// The table's keys a file may hold, tend's own and a service's: worked out when a file is read, not at start-up.
+function fileKeys(scope?: Flag['scope']): Flag[] {
+  return flagTable().filter((f) => !CLI_ONLY.has(f.name) && (scope === undefined || f.scope === scope));
+}
 
 function valueSchema(z: Zod, flag: Flag) {
   const scalar = z.union([z.string(), z.number()]).transform(String);
@@ -79,7 +80,7 @@ function validate(path: string, where: string, data: Record<string, unknown>, fl
   }
   const options: RawOptions = {};
   for (const [key, value] of Object.entries(parsed.data as Record<string, RawValue>)) {
-    const flag = FLAG_BY_NAME.get(`no-${key}`);
+    const flag = flagByName(`no-${key}`);
     if (flag !== undefined && negatedKey(flag) === key) {
       if (value === false) options[flag.name] = true;
     } else {
@@ -119,7 +120,7 @@ export function loadConfigFile(path: string, readFile?: (path: string) => string
     throw new TendError('TEND_ERR_USAGE', `${path}: the file is a ${typeof data}, not a map of settings; write key: value lines`);
   }
   const map = (data ?? {}) as Record<string, unknown>;
-  return 'services' in map ? loadServicesMap(path, map) : { kind: 'single', path, options: validate(path, '', map, FILE_KEYS) };
+  return 'services' in map ? loadServicesMap(path, map) : { kind: 'single', path, options: validate(path, '', map, fileKeys()) };
 }
 
 function readText(path: string, readFile: ((path: string) => string) | undefined): string {
@@ -191,13 +192,13 @@ function loadServicesMap(path: string, data: Record<string, unknown>): LoadedCon
   const top: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(data)) {
     if (key === 'services') continue;
-    const flag = FLAG_BY_NAME.get(key) ?? FLAG_BY_NAME.get(`no-${key}`);
+    const flag = flagByName(key) ?? flagByName(`no-${key}`);
     if (flag?.scope === 'service') {
       throw new TendError('TEND_ERR_USAGE', `${path}: key "${key}" is a per-service setting, and the file has a services: map; move it into each service that needs it`);
     }
     top[key] = value;
   }
-  const process = validate(path, '', top, PROCESS_KEYS);
+  const process = validate(path, '', top, fileKeys('process'));
   const map = data['services'];
   if (map === null || typeof map !== 'object' || Array.isArray(map) || Object.keys(map).length === 0) {
     throw new TendError('TEND_ERR_USAGE', `${path}: key "services" must be a map of name: settings with at least one service; write services: { web: { command: node server.js } }`);
@@ -219,12 +220,12 @@ function serviceFromMap(path: string, name: string, value: unknown): ServiceSpec
     throw new TendError('TEND_ERR_USAGE', `${path}: services.${name}: must be a map of settings or a command; write ${name}: { command: node server.js }`);
   }
   for (const key of Object.keys(settings)) {
-    const flag = FLAG_BY_NAME.get(key) ?? FLAG_BY_NAME.get(`no-${key}`);
+    const flag = flagByName(key) ?? flagByName(`no-${key}`);
     if (flag?.scope === 'process') {
       throw new TendError('TEND_ERR_USAGE', `${path}: services.${name}: key "${key}" belongs to tend itself, not to one service; move it to the top level of the file, next to services:`);
     }
   }
-  const options = validate(path, ` services.${name}:`, settings as Record<string, unknown>, SERVICE_KEYS);
+  const options = validate(path, ` services.${name}:`, settings as Record<string, unknown>, fileKeys('service'));
   const draft = newServiceDraft(name);
   const given = new Set<string>();
   for (const [key, raw] of Object.entries(options)) {

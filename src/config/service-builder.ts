@@ -2,7 +2,7 @@
 // Errors name where the value came from: the flag, or the file, the service and the key. Pure.
 import { DEFAULT_MAX_LINE } from '../output/line-splitter.js';
 import { TendError } from '../errors.js';
-import { FLAG_BY_NAME, type ProcessDraft, type RawValue, type ServiceDraft } from './flags.js';
+import { flagByName, type ProcessDraft, type RawValue, type ServiceDraft } from './flags.js';
 import { DEFAULT_GUARDS, DEFAULT_LIVENESS, DEFAULT_READY_TIMEOUT_MS, DEFAULT_RESTART, type LivenessPolicy } from './pool-config.js';
 import { formatDuration } from './duration.js';
 import { DEFAULT_STOP } from './run-config.js';
@@ -51,7 +51,7 @@ export function inOrigin<T>(origin: Origin, key: string, run: () => T): T {
 
 // Apply one per-service key (a flag or a file key) to a draft.
 export function applyServiceKey(draft: ServiceDraft, origin: Origin, key: string, value: RawValue, given: Set<string>): void {
-  const flag = FLAG_BY_NAME.get(key);
+  const flag = flagByName(key);
   if (flag?.scope !== 'service') throw new Error(`invariant: not a service key: ${key}`);
   inOrigin(origin, key, () => { flag.apply(draft, value); });
   given.add(key);
@@ -59,7 +59,7 @@ export function applyServiceKey(draft: ServiceDraft, origin: Origin, key: string
 
 // Apply one process key to tend's settings.
 export function applyProcessKey(draft: ProcessDraft, origin: Origin, key: string, value: RawValue): void {
-  const flag = FLAG_BY_NAME.get(key);
+  const flag = flagByName(key);
   if (flag?.scope !== 'process') throw new Error(`invariant: not a process key: ${key}`);
   if (flag.apply !== null) inOrigin(origin, key, () => { flag.apply?.(draft, value); });
 }
@@ -84,7 +84,7 @@ export function finishService(draft: ServiceDraft, originOf: Origin | ((key: str
     throw usage('restart', 'a oneshot is done when it exits 0, so it cannot restart always', '', 'use restart: on-failure or never');
   }
   for (const key of given) {
-    const needs = FLAG_BY_NAME.get(key)?.needs;
+    const needs = flagByName(key)?.needs;
     if (needs === 'pool' && !pool) {
       throw usage(key, 'only applies to a worker pool', 'add --workers N (or remove it)', 'add workers: N (or remove it)');
     }

@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { TendError } from '../errors.js';
 import type { LoadedConfig, RawOptions } from './config-file.js';
-import { CLI_ONLY, FLAG_BY_NAME } from './flags.js';
+import { CLI_ONLY, flagByName } from './flags.js';
 import { applyProcessKey, applyServiceKey, finishService, newProcessDraft, newServiceDraft, type Origin } from './service-builder.js';
 import { checkServices } from './service-graph.js';
 import { stopDeadlineMs } from '../core/tend-machine.js';
@@ -30,7 +30,7 @@ export function buildTendSpec(cli: RawOptions, command: readonly string[], file:
   const process = newProcessDraft();
   for (const [key, value] of Object.entries(merged)) {
     if (value === undefined || CLI_ONLY.has(key)) continue;
-    if (FLAG_BY_NAME.get(key)?.scope === 'process') applyProcessKey(process, originOf(key), key, value);
+    if (flagByName(key)?.scope === 'process') applyProcessKey(process, originOf(key), key, value);
     else applyServiceKey(draft, originOf(key), key, value, given);
   }
   if (command.length > 0) {
@@ -56,7 +56,7 @@ function fromServices(cli: RawOptions, command: readonly string[], file: Extract
     throw new TendError('TEND_ERR_USAGE', `tend run: ${file.path} ${what}, so it names the commands; remove the command after --`);
   }
   for (const [key, value] of Object.entries(cli)) {
-    if (value === undefined || FLAG_BY_NAME.get(key)?.scope !== 'service') continue;
+    if (value === undefined || flagByName(key)?.scope !== 'service') continue;
     const fix = file.format === 'tend' ? `set ${key}: under each service that needs it in ${file.path}`
       : `write a tend.yaml with a services: map to give services settings (docs/configuration.md)`;
     throw new TendError('TEND_ERR_USAGE', `--${key}: a per-service setting, and ${file.path} ${what}; ${fix}`);

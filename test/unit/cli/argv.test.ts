@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseArgs } from 'node:util';
 import { argvErrorText, parseArgv, type ArgvError, type ArgvOptions, type ArgvResult, type ArgvValue } from '../../../src/cli/argv.js';
-import { RUN_OPTIONS } from '../../../src/cli/parse-args.js';
+import { runOptions } from '../../../src/cli/parse-args.js';
 import { mulberry32 } from '../../helpers/prng.js';
 
 const OPTIONS: ArgvOptions = {
@@ -164,6 +164,6 @@ describe('parseArgv against util.parseArgs', () => {
   });
   it('agrees on the flags of tend run', () => {
     const argv = ['-w', '2', '--listen', 'tcp://127.0.0.1:1', '--listen=unix:/a', '-vc', 't.yaml', '--no-preload', '--before', 'x', '-uapp'];
-    assert.deepEqual(byParseArgv(argv, RUN_OPTIONS, false), byParseArgs(argv, RUN_OPTIONS, false));
+    assert.deepEqual(byParseArgv(argv, runOptions(), false), byParseArgs(argv, runOptions(), false));
   });
 });

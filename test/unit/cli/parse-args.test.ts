@@ -1,7 +1,7 @@
 // parseCli: flags alone make one service "main"; scope checks; control commands; errors name the flag and the fix.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseCli, type CliCommand } from '../../../src/cli/parse-args.js';
+import { parseCli, plainRunJson, plainRunSpec, PLAIN_RUN_COMMAND, type CliCommand } from '../../../src/cli/parse-args.js';
 import { DEFAULT_READY_TIMEOUT_MS, DEFAULT_RESTART } from '../../../src/config/pool-config.js';
 import { DEFAULT_STOP } from '../../../src/config/run-config.js';
 import type { ServiceSpec, TendSpec } from '../../../src/config/spec.js';
@@ -106,6 +106,24 @@ describe('tend run with flags only', () => {
     const help = parseCli(['run', '--help']);
     assert.ok(help.kind === 'help');
     assert.match(help.text, /--event-log PATH/);
+  });
+});
+
+describe('tend run with no option: the spec the bundle holds', () => {
+  // scripts/bundle.js puts plainRunJson() in the bundle, which starts `tend run -- CMD` from it without the parser.
+  const json = plainRunJson();
+
+  it('is exactly what the parser makes, for any command, with or without "--"', () => {
+    for (const command of [['true'], ['node', 'app.js', '--port', '3000'], ['sh', '-c', 'exit 3'], ['-v'], ['a b', '', 'ü']]) {
+      const parsed = parseCli(['run', '--', ...command]);
+      assert.ok(parsed.kind === 'run');
+      assert.deepStrictEqual(plainRunSpec(json, command), parsed.spec, command.join(' '));
+      if (!command[0]?.startsWith('-')) assert.deepStrictEqual(parseCli(['run', ...command]), parsed);
+    }
+  });
+
+  it('names the command only where the command goes', () => {
+    assert.equal(json.split(JSON.stringify(PLAIN_RUN_COMMAND)).length, 2, json);
   });
 });
 
