@@ -4,6 +4,8 @@
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
 export interface Logger {
+  /** Whether a line at this level is printed: a caller can skip making one that is not. */
+  enabled(level: LogLevel): boolean;
   error(message: string): void;
   warn(message: string): void;
   info(message: string): void;
@@ -22,10 +24,12 @@ export function createLogger(options: { verbose: boolean; debug: boolean; write?
   const emit = (level: LogLevel, message: string): void => {
     write(level === 'info' || level === 'debug' ? `tend: ${message}\n` : `tend: ${level}: ${message}\n`);
   };
+  const enabled = (level: LogLevel): boolean => level === 'error' || level === 'warn' || (level === 'info' ? options.verbose || options.debug : options.debug);
   return {
+    enabled,
     error: (m) => { emit('error', m); },
     warn: (m) => { emit('warn', m); },
-    info: (m) => { if (options.verbose || options.debug) emit('info', m); },
-    debug: (m) => { if (options.debug) emit('debug', m); },
+    info: (m) => { if (enabled('info')) emit('info', m); },
+    debug: (m) => { if (enabled('debug')) emit('debug', m); },
   };
 }

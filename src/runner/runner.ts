@@ -473,7 +473,7 @@ class Runner {
 
   private onNotify(rt: ServiceRuntime, proc: ProcRuntime, m: NotifyMessage): void {
     const upstream = this.upstreamNotify;
-    if (this.plain && upstream !== null) relayToSystemd(upstream, m, { error: () => undefined, warn: () => undefined, info: () => undefined, debug: (t) => { this.log('debug', t); } });
+    if (this.plain && upstream !== null) relayToSystemd(upstream, m, { enabled: (level) => level === 'debug', error: () => undefined, warn: () => undefined, info: () => undefined, debug: (t) => { this.log('debug', t); } });
     const service = rt.spec.name;
     const at = Date.now();
     if (m.status !== null) proc.statusText = m.status;

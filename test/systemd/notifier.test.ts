@@ -17,6 +17,7 @@ function captureLog(): Logger & { lines: string[] } {
   const lines: string[] = [];
   return {
     lines,
+    enabled: () => true,
     error: (m) => { lines.push(`error: ${m}`); },
     warn: (m) => { lines.push(`warn: ${m}`); },
     info: (m) => { lines.push(`info: ${m}`); },
