@@ -55,11 +55,15 @@ const HELPERS = [
     '  return `${dir}/${rest}`;',
     '};',
   ]],
+  // One proxy per built-in, however many modules import it (node:net is imported by 8).
   ['__tendLazyBuiltin', ['__tendBuiltin'], [
+    'const __tendLazyBuiltins = new Map();',
     'const __tendLazyBuiltin = (id) => {',
+    '  let proxy = __tendLazyBuiltins.get(id);',
+    '  if (proxy !== undefined) return proxy;',
     '  let loaded;',
     '  const load = () => (loaded ??= __tendBuiltin(id));',
-    '  return new Proxy({}, {',
+    '  proxy = new Proxy({}, {',
     '    get: (_, key) => load()[key],',
     '    has: (_, key) => key in load(),',
     '    ownKeys: () => Reflect.ownKeys(load()),',
@@ -68,6 +72,8 @@ const HELPERS = [
     '      return descriptor === undefined ? undefined : { ...descriptor, configurable: true };',
     '    },',
     '  });',
+    '  __tendLazyBuiltins.set(id, proxy);',
+    '  return proxy;',
     '};',
   ]],
 ];

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
-import { native, type DgramMessage } from '../../src/os/native.js';
+import { type DgramMessage } from '../../src/os/native.js';
+import * as native from '../../src/os/native.js';
 import { killAll, shellCode, startTend } from '../helpers/tend.js';
 
 afterEach(killAll);

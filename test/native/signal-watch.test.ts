@@ -4,7 +4,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { native, type SignalWatch } from '../../src/os/native.js';
+import { type SignalWatch } from '../../src/os/native.js';
+import * as native from '../../src/os/native.js';
 
 const T = { timeout: 10_000 };
 const SIGPIPE = 13;
