@@ -11,7 +11,7 @@ import { Socket } from 'node:net';
 import { cpus, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as native from '../../src/os/native.js';
+import { native } from '../../src/os/native.js';
 import type { HarnessConfig } from '../../test/os/output-harness.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

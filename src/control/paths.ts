@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TendSpec } from '../config/spec.js';
 import { TendError } from '../errors.js';
-import * as native from '../os/native.js';
+import { native } from '../os/native.js';
 import { tendRuntimeDir } from '../os/notify-channel.js';
 
 /** The file name of the default control socket inside a runtime directory. */

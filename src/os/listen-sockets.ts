@@ -4,8 +4,7 @@ import { chmodSync, chownSync, lstatSync, unlinkSync } from 'node:fs';
 import address from '../contract/address.cjs';
 import type { ListenSpec } from '../config/pool-config.js';
 import { TendError } from '../errors.js';
-import { isNativeError } from './native.js';
-import * as native from './native.js';
+import { isNativeError, native } from './native.js';
 
 /** One open listening socket. */
 export interface OpenSocket {

@@ -1,7 +1,6 @@
 // Typed facade over the C addon (build/Release/tend_native.node, else a prebuilt: see native-loader.ts). Arguments are
 // validated here so the C side stays mechanism-only; the addon is loaded lazily on first use, so importing this module
-// has no side effects. Import it as a namespace (`import * as native`): the bundle then calls each function directly,
-// where an object of all of them cost every start ~0.1 ms to build.
+// has no side effects.
 import { loadAddon } from './native-loader.js';
 
 /** An errno failure reported by the addon, shaped like Node's own system errors (errno is the positive C value). */
@@ -642,3 +641,47 @@ export function readOwnFile(path: string): Buffer | null {
   checkString('readOwnFile', 'path', path, true);
   return addon().readOwnFile(path);
 }
+
+/** All of the above as one object, for callers that prefer `native.spawn(...)` or want to substitute a fake. */
+export const native = {
+  spawn,
+  reapChildren,
+  listChildren,
+  setChildSubreaper,
+  isChildSubreaper,
+  getrlimit,
+  setrlimit,
+  rlimitResources,
+  tcgetpgrp,
+  tcsetpgrp,
+  getpgrp,
+  ignoreSignal,
+  kill,
+  lookupUser,
+  lookupUserById,
+  lookupGroup,
+  groupList,
+  dgramSocketPair,
+  dgramBind,
+  dgramSend,
+  dgramWatch,
+  listenTcp,
+  listenUnix,
+  socketPort,
+  closeFd,
+  pipe,
+  socketAddress,
+  setCloexec,
+  peerCredentials,
+  signalWatch,
+  childSignalWatch,
+  realtimeSignalRange,
+  timer,
+  keepAlive,
+  ipcSocketPair,
+  ipcSend,
+  setNonblocking,
+  readLatin1File,
+  readOwnFile,
+  environ,
+} as const;

@@ -6,8 +6,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unl
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRejection, parseNotify, type NotifyMessage } from '../protocol/sd-notify.js';
-import { type DgramMessage, type DgramWatcher } from './native.js';
-import * as native from './native.js';
+import { native, type DgramMessage, type DgramWatcher } from './native.js';
 import { processGroupOf } from './process-tree.js';
 
 /** One child's channel. */

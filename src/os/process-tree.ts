@@ -2,7 +2,7 @@
 // Asked through the addon's kill, which answers "no such process" plainly: process.kill would throw for it.
 import { readFileSync } from 'node:fs';
 import { signalNumber, type SignalName } from '../config/signal-names.js';
-import * as native from './native.js';
+import { native } from './native.js';
 
 // True while any process (zombies included) is in process group `pgid`.
 export function isGroupAlive(pgid: number): boolean {

@@ -4,7 +4,7 @@
 // child_process started; tend starts those only through os/child-process.ts, which registers each one as it spawns.
 import { libuvOwnedPids } from './child-process.js';
 import type { ExitStatus } from './exit-status.js';
-import * as native from './native.js';
+import { native } from './native.js';
 import { onChildSignal } from './signals.js';
 
 /** A child that was reaped, with how it ended. */

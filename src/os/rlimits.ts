@@ -1,6 +1,6 @@
 // Resource limits for children: exactly the limits tend was started with, plus --limit overrides, on every start.
 import type { LimitSpec } from '../config/run-config.js';
-import * as native from './native.js';
+import { native } from './native.js';
 
 /** One setrlimit call to make in the child, between fork and exec. */
 export interface RlimitEntry {

@@ -2,7 +2,7 @@
 // installed by os/signal-capture.ts, through the addon's signal watch, as early as the start-up loader can
 // (cli/start.ts); here the numbers it buffered become names.
 import { signalFromNumber, signalNumber, type SignalName } from '../config/signal-names.js';
-import * as native from './native.js';
+import { native } from './native.js';
 import { captureSignalNumbers, installedIntake, LINUX_CAUGHT_SIGNALS } from './signal-capture.js';
 
 /**

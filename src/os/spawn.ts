@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { TendError } from '../errors.js';
 import { INHERITED_SIGNALS_ENV, inheritedSignals, type InheritedSignals } from './inherited-signals.js';
 import type { Credentials } from './users.js';
-import { isNativeError } from './native.js';
-import * as native from './native.js';
+import { isNativeError, native } from './native.js';
 import type { RlimitEntry } from './rlimits.js';
 import { LAUNCHER_ENV } from './rlimits.js';
 

@@ -1,6 +1,5 @@
 // Terminal hand-over: in a terminal the child must be the foreground process group so ^C and ^Z reach it.
-import { isNativeError } from './native.js';
-import * as native from './native.js';
+import { isNativeError, native } from './native.js';
 
 // The fd of the terminal to hand to the child, or -1 when tend is not the terminal's foreground group.
 export function terminalToHandOver(): number {

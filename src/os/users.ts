@@ -1,7 +1,7 @@
 // --user NAME[:GROUP] resolved to the uid, gid and supplementary groups the child runs with (like gosu and su-exec).
 import type { UserSpec } from '../config/run-config.js';
 import { usageError } from '../errors.js';
-import * as native from './native.js';
+import { native } from './native.js';
 
 /** The credentials a child is started with. */
 export interface Credentials {

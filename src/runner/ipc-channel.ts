@@ -10,7 +10,7 @@
 // Reading goes through a net.Socket on tend's end; writing through the addon's sendmsg (Node cannot attach an fd).
 import { Socket } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
-import * as native from '../os/native.js';
+import { native } from '../os/native.js';
 
 /** Node gives up on a handle after this many NACKs (MAX_HANDLE_RETRANSMISSIONS). */
 const MAX_RETRANSMISSIONS = 3;

@@ -6,8 +6,7 @@
 // it listens there, never because of an extra listener (a metrics server opened first, tsx's IPC server).
 import { chownSync } from 'node:fs';
 import { closeListenSockets, type OpenSocket } from '../os/listen-sockets.js';
-import { isNativeError } from '../os/native.js';
-import * as native from '../os/native.js';
+import { isNativeError, native } from '../os/native.js';
 import address from '../contract/address.cjs';
 import contract from '../contract/env.cjs';
 import type { SocketRequest } from '../contract/types.cjs';

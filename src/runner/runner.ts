@@ -12,7 +12,7 @@ import { holdLimitMs } from '../core/stop-budget.js';
 import { initialTendState, reloadTargets, tendTransition, type TendEffect, type TendMachineEvent, type TendState } from '../core/tend-machine.js';
 import { TendError } from '../errors.js';
 import { closeListenSockets, openListenSockets, removeSocketFile, reopenReusePort, type OpenSocket } from '../os/listen-sockets.js';
-import * as native from '../os/native.js';
+import { native } from '../os/native.js';
 import { openNotifyChannel, removeTendRuntimeDir, type NotifyChannel } from '../os/notify-channel.js';
 import { pumpOutput, stdioSink } from '../os/output.js';
 import { LineRing } from '../output/line-ring.js';

@@ -5,7 +5,7 @@ import { readdirSync, rmSync, statSync, unlinkSync, lstatSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { TendSpec } from '../config/spec.js';
 import { TendError } from '../errors.js';
-import * as native from '../os/native.js';
+import { native } from '../os/native.js';
 import { isProcessAlive } from '../os/process-tree.js';
 
 const RUNTIME_BASE = '/run/tend';

@@ -3,8 +3,7 @@
 // (kept as the contract, though the native timer takes more), so a huge EXTEND_TIMEOUT_USEC never wraps around.
 // All of them run on one native timer (os/native.ts `timer`), armed for the earliest deadline: no Node timer, whose
 // first use costs Node 20 ~0.6 ms of every start compiling its timer internals.
-import { type NativeTimer } from '../os/native.js';
-import * as native from '../os/native.js';
+import { native, type NativeTimer } from '../os/native.js';
 import type { Lifetime } from './lifetime.js';
 
 /** The longest timer: a Node timer's limit (32-bit signed milliseconds, ~24.8 days), kept so durations mean the same

@@ -4,8 +4,7 @@
 // Sending never throws: systemd gone, a full queue or a bad address are logged, and supervision goes on.
 import { formatNotify } from '../protocol/sd-notify.js';
 import type { Logger } from '../log.js';
-import { isNativeError } from '../os/native.js';
-import * as native from '../os/native.js';
+import { isNativeError, native } from '../os/native.js';
 
 /** What tend tells its service manager about itself; fed from the event stream by systemd/bridge.ts. */
 export interface ManagerObserver {

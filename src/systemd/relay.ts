@@ -2,7 +2,7 @@
 // passed up to systemd from tend's pid (systemd only listens to its main pid with NotifyAccess=main). So a child
 // in any language can use sd_notify unchanged while tend stays PID 1 / MAINPID.
 import type { Logger } from '../log.js';
-import * as native from '../os/native.js';
+import { native } from '../os/native.js';
 import type { NotifyMessage } from '../protocol/sd-notify.js';
 import { formatNotify } from '../protocol/sd-notify.js';
 

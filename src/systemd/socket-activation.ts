@@ -4,8 +4,7 @@
 import type { ListenSpec } from '../config/pool-config.js';
 import { TendError } from '../errors.js';
 import type { OpenSocket } from '../os/listen-sockets.js';
-import { isNativeError, type SocketAddress } from '../os/native.js';
-import * as native from '../os/native.js';
+import { isNativeError, native, type SocketAddress } from '../os/native.js';
 
 /** SD_LISTEN_FDS_START: the first passed fd. */
 export const FIRST_LISTEN_FD = 3;

@@ -7,7 +7,7 @@ import address from '../../src/contract/address.cjs';
 import contract from '../../src/contract/env.cjs';
 import notifyFd from '../../src/contract/notify-fd.cjs';
 import preloadEnv from '../../src/preload/env.cjs';
-import * as native from '../../src/os/native.js';
+import { native } from '../../src/os/native.js';
 import { parseNotify } from '../../src/protocol/sd-notify.js';
 
 describe('addresses', () => {

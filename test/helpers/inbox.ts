@@ -1,6 +1,5 @@
 // A test's stand-in for systemd's NOTIFY_SOCKET: datagrams arriving on an fd, each awaited with a time bound.
-import { type DgramMessage } from '../../src/os/native.js';
-import * as native from '../../src/os/native.js';
+import { native, type DgramMessage } from '../../src/os/native.js';
 
 /** Datagrams arriving on fd, each awaited with a time bound. */
 export function inbox(fd: number): { next(timeoutMs?: number): Promise<DgramMessage>; pending(): number; close(): void } {

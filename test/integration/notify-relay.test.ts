@@ -5,8 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
-import { type DgramMessage } from '../../src/os/native.js';
-import * as native from '../../src/os/native.js';
+import { native, type DgramMessage } from '../../src/os/native.js';
 import { killAll, shellCode, startTend } from '../helpers/tend.js';
 
 afterEach(killAll);

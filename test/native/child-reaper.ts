@@ -1,6 +1,5 @@
 // Shared by the addon's tests: reaps natively spawned children on SIGCHLD and lets a test await one pid's exit.
-import { type ReapedChild } from '../../src/os/native.js';
-import * as native from '../../src/os/native.js';
+import { native, type ReapedChild } from '../../src/os/native.js';
 
 /** Reaps our native children on SIGCHLD and lets tests await a pid's exit. */
 export class ChildReaper {

@@ -4,7 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import * as native from '../../src/os/native.js';
+import { native } from '../../src/os/native.js';
 
 const T = { timeout: 10_000 };
 const nativeUrl = new URL('../../src/os/native.js', import.meta.url).href;
@@ -67,7 +67,7 @@ describe('native child signal watch', () => {
   });
 
   test('does not keep the event loop alive: a process with only a watcher exits', T, async () => {
-    const script = `import * as native from ${JSON.stringify(nativeUrl)};\nnative.childSignalWatch(() => undefined);\nprocess.stdout.write('watching\\n');`;
+    const script = `import { native } from ${JSON.stringify(nativeUrl)};\nnative.childSignalWatch(() => undefined);\nprocess.stdout.write('watching\\n');`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       let out = '';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as native from '../../src/os/native.js';
+import { native } from '../../src/os/native.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tend-files-'));
 process.on('exit', () => { fs.rmSync(dir, { recursive: true, force: true }); });

@@ -4,8 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { type SignalWatch } from '../../src/os/native.js';
-import * as native from '../../src/os/native.js';
+import { native, type SignalWatch } from '../../src/os/native.js';
 
 const T = { timeout: 10_000 };
 const SIGPIPE = 13;

@@ -5,8 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { type NativeTimer } from '../../src/os/native.js';
-import * as native from '../../src/os/native.js';
+import { native, type NativeTimer } from '../../src/os/native.js';
 
 const T = { timeout: 10_000 };
 const nativeUrl = new URL('../../src/os/native.js', import.meta.url).href;
@@ -37,7 +36,7 @@ async function withTwo(body: (r: ReturnType<typeof recorder>, marker: ReturnType
 
 /** Runs `script` (ESM, with `native` imported) in a fresh node; resolves with its exit code, signal and stdout. */
 async function runChild(script: string, onLine?: (line: string, pid: number) => void): Promise<{ code: number | null; signal: string | null; stdout: string }> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', `import * as native from ${JSON.stringify(nativeUrl)};\n${script}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `import { native } from ${JSON.stringify(nativeUrl)};\n${script}`], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     let stdout = '';
     let partial = '';
@@ -177,7 +176,7 @@ describe('native timer', () => {
       for (const closeFirst of [false, true]) {
         const w = new Worker(\`
           import { parentPort } from 'node:worker_threads';
-          import * as native from \${JSON.stringify(${JSON.stringify(nativeUrl)})};
+          import { native } from \${JSON.stringify(${JSON.stringify(nativeUrl)})};
           const t = native.timer(() => undefined);
           t.start(60_000);
           parentPort.postMessage('armed');

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, test } from 'node:test';
-import * as native from '../../src/os/native.js';
+import { native } from '../../src/os/native.js';
 import { openIpcChannel } from '../../src/runner/ipc-channel.js';
 import { until } from '../helpers/tend.js';
 

@@ -8,7 +8,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { LogFormat, LogPrefix, OutputStream } from '../../src/output/format.js';
 import { LineRing } from '../../src/output/line-ring.js';
 import { OutputSink } from '../../src/output/sink.js';
-import * as native from '../../src/os/native.js';
+import { native } from '../../src/os/native.js';
 import { pumpOutput, stdioSink, type OutputPump } from '../../src/os/output.js';
 
 /** What the harness runs. */

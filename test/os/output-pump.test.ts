@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { LineSplitter, type LinePart } from '../../src/output/line-splitter.js';
 import { CONTINUATION_MARKER, CUT_MARKER } from '../../src/output/format.js';
-import * as native from '../../src/os/native.js';
+import { native } from '../../src/os/native.js';
 import { isJournalStream } from '../../src/os/output.js';
 import { fixture } from '../helpers/tend.js';
 import type { HarnessConfig } from './output-harness.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { spawnChild } from '../../src/os/child-process.js';
-import * as native from '../../src/os/native.js';
+import { native } from '../../src/os/native.js';
 import { startReaper, type Reaped } from '../../src/os/reaper.js';
 
 describe('reaper', () => {

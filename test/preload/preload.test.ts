@@ -13,7 +13,7 @@ import net, { type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as native from '../../src/os/native.js';
+import { native } from '../../src/os/native.js';
 import { preloadPath } from '../../src/preload/path.js';
 
 const T = { timeout: 20_000 };
