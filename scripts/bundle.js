@@ -9,10 +9,12 @@
 // most of what a start costs. Every module keeps its own import.meta.url (the path it has in dist/src), so paths
 // relative to it (package.json, the addon, the preload, zod and yaml) resolve exactly as in the unbundled build, and
 // heavy Node built-ins load on first use rather than at start-up. main.cjs also holds the spec of `tend run -- CMD`
-// with no option, worked out here by the parser itself, so such a run starts without parsing (plainRun below).
+// with no option, worked out here by the parser itself, so such a run starts without parsing (plainRun below), and
+// keeps what only some options and commands need in a lazy part (scripts/lazy-part.js).
 // Usage: node scripts/bundle.js [--if-stale]
 import assert from 'node:assert/strict';
 import { build } from 'esbuild';
+import { lazyPart } from './lazy-part.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -153,12 +155,10 @@ async function plainRun() {
   return json;
 }
 
-async function bundle(entry, name, wrapped, define = {}) {
-  const outfile = join(outDir, name);
-  const result = await build({
+// What both builds of a bundle and its lazy part share.
+function buildOptions(outfile, define) {
+  return {
     define,
-    entryPoints: [entry],
-    outfile,
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -169,9 +169,15 @@ async function bundle(entry, name, wrapped, define = {}) {
     minifyWhitespace: true,
     minifySyntax: true,
     legalComments: 'none',
-    write: false,
     logLevel: 'warning',
-  });
+  };
+}
+
+async function bundle(entry, name, wrapped, define = {}, lazy = false) {
+  const outfile = join(outDir, name);
+  const common = buildOptions(outfile, define);
+  const plugins = lazy ? (await lazyPart({ srcOut, entry, outfile, common })).plugins : common.plugins;
+  const result = await build({ ...common, entryPoints: [entry], outfile, plugins, write: false });
   for (const file of result.outputFiles) {
     let text = file.text;
     if (file.path.endsWith('.cjs')) {
@@ -213,7 +219,7 @@ async function main() {
   if (process.argv.includes('--if-stale') && !stale()) return 0;
   mkdirSync(outDir, { recursive: true });
   const define = { TEND_PLAIN_RUN: JSON.stringify(await plainRun()) };
-  const written = new Set([...await bundle(entryFile, 'main.cjs', true, define), ...await bundle(startFile, 'entry.cjs', false)]);
+  const written = new Set([...await bundle(entryFile, 'main.cjs', true, define, true), ...await bundle(startFile, 'entry.cjs', false)]);
   for (const name of readdirSync(outDir)) if (!written.has(name)) rmSync(join(outDir, name), { force: true });
   return 0;
 }
