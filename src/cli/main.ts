@@ -82,7 +82,7 @@ async function run(spec: TendSpec, warnings: readonly string[], signals: SignalI
     throw error;
   }
   // What nothing before the first spawn needs comes after it, while the children start.
-  logStartupWindow(signals, env, (m) => { log.info(m); });
+  if (log.enabled('info')) logStartupWindow(signals, env, (m) => { log.info(m); });
   reportLeftovers(clearStaleRuntimeDirs(), log);
   health?.attach(tend);
   systemd.summarize(() => tend.status().services.map((s) => `${spec.services.length > 1 ? `${s.name}: ` : ''}${s.ready}/${s.desired} workers ready, generation ${s.generation}`).join('; '));

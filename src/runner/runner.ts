@@ -117,7 +117,8 @@ type Queued = { readonly to: 'tend'; readonly event: TendMachineEvent } | { read
 // Start supervising `spec`; `done` resolves with tend's exit code once everything is stopped.
 export function startTend(spec: TendSpec, deps: RunnerDeps, sinks: readonly EventSink[] = []): TendHandle {
   const runner = new Runner(spec, deps);
-  for (const sink of sinks) runner.handle().subscribe(sink);
+  const handle = runner.handle();
+  for (const sink of sinks) handle.subscribe(sink);
   runner.begin();
   return runner.handle();
 }
