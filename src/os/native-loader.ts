@@ -83,7 +83,7 @@ const picked = process as unknown as Record<symbol, { exports: unknown; path: st
 /** The first candidate that loads (the default ones: addonCandidates()), or what went wrong with each existing one
  * (a file that is missing, corrupt or for another machine is skipped). */
 export function loadFirst(given?: readonly string[], root: string = PACKAGE_ROOT): { exports: unknown; path: string } | { failures: string[] } {
-  const pick = given === undefined ? picked[DEFAULT_PICK] : undefined;
+  const pick = given === undefined ? picked[DEFAULT_PICK] ?? launcherPick() : undefined;
   if (pick !== undefined) return pick;
   const candidates = given ?? addonCandidates();
   // Already loaded in this process (the start-up loader did, in the other bundle): no file system calls at all.
@@ -103,6 +103,19 @@ export function loadFirst(given?: readonly string[], root: string = PACKAGE_ROOT
     }
   }
   return { failures };
+}
+
+// The addon the launcher found by the same rule (TEND_ADDON, native/launcher.c), loaded with no search; undefined
+// when there is none or it does not load (the search then says why).
+function launcherPick(): { exports: unknown; path: string } | undefined {
+  const file = process.env['TEND_ADDON'];
+  if (file === undefined || !file.startsWith('/')) return undefined;
+  try {
+    picked[DEFAULT_PICK] = { exports: dlopenOnce(file), path: file };
+    return picked[DEFAULT_PICK];
+  } catch {
+    return undefined;
+  }
 }
 
 /** Loads the first candidate that loads, or throws TEND_ERR_NATIVE_MISSING saying what was tried and the fix. */

@@ -10,7 +10,7 @@ export interface RlimitEntry {
 }
 
 /** Environment variables the launcher sets for tend alone; children never see them. */
-export const LAUNCHER_ENV = ['TEND_INHERITED_RLIMITS', 'TEND_EXEC_MONOTONIC_NS'] as const;
+export const LAUNCHER_ENV = ['TEND_INHERITED_RLIMITS', 'TEND_EXEC_MONOTONIC_NS', 'TEND_ADDON'] as const;
 
 // Parse the launcher's record of the limits tend was exec'd with ("7=1024:524288,4=0:inf"); null if absent.
 export function parseInheritedLimits(text: string | undefined): Map<number, { soft: number; hard: number }> | null {

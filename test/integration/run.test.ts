@@ -52,12 +52,13 @@ describe('tend run: exit status', () => {
     const u = startTend(['run', '--remap-exit', '143:0', '--remap-exit', '3:4', '--', 'sh', '-c', 'exit 3']);
     assert.equal(shellCode(await u.exited()), 4);
   });
-  it('passes argv byte-exact and the environment and cwd through', T, async () => {
+  it('passes argv byte-exact and the environment and cwd through, but not what the launcher set for tend alone', T, async () => {
     const args = ['a b', '', '"q"', "it's", 'ünï', '$HOME', '*'];
-    const t = startTend(['run', '--', 'node', '-e', 'console.log(JSON.stringify({a: process.argv.slice(1), e: process.env.TEND_T, c: process.cwd()}))', ...args],
-      { env: { ...process.env, TEND_T: 'x=y z' }, cwd: tmpdir() });
+    const launcherOnly = JSON.stringify(['TEND_INHERITED_RLIMITS', 'TEND_INHERITED_SIGNALS', 'TEND_EXEC_MONOTONIC_NS', 'TEND_ADDON']);
+    const script = `console.log(JSON.stringify({a: process.argv.slice(1), e: process.env.TEND_T, c: process.cwd(), l: ${launcherOnly}.filter((k) => k in process.env)}))`;
+    const t = startTend(['run', '--', 'node', '-e', script, ...args], { env: { ...process.env, TEND_T: 'x=y z' }, cwd: tmpdir() });
     assert.equal(shellCode(await t.exited()), 0);
-    assert.deepEqual(JSON.parse(t.stdout()), { a: args, e: 'x=y z', c: tmpdir() });
+    assert.deepEqual(JSON.parse(t.stdout()), { a: args, e: 'x=y z', c: tmpdir(), l: [] });
   });
   it('prints help and version', T, async () => {
     const h = startTend(['run', '--help']);

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import * as native from '../../src/os/native.js';
 import type { ReapedChild, SpawnRequest } from '../../src/os/native.js';
 import { waitExit } from './child-reaper.js';
+import { addonCandidates, detectLibc } from '../../src/os/native-loader.js';
 
 const T = { timeout: 10_000 };
 const PATH = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
@@ -125,6 +126,31 @@ describe('the launcher as an installed package\'s bin/tend', () => {
     const out = await run({ file: path.join(dotBin, 'tend'), args: ['tend', 'run', 'a b'], env: [`PATH=${PATH}`, `TEND_NODE=${fakeNode}`] });
     assert.equal(out.code, 0, out.stderr);
     assert.deepEqual(out.stdout.split('\n'), [path.join(fs.realpathSync(pkg), 'dist/bundle/entry.cjs'), 'run', 'a b', 'rlimits=set', '']);
+  });
+
+  test('names the addon the loader would pick (TEND_ADDON), by the rule of addonCandidates, or none', T, async () => {
+    const pkg = path.join(tmp, 'addon-pick');
+    fs.mkdirSync(path.join(pkg, 'bin'), { recursive: true });
+    fs.mkdirSync(path.join(pkg, 'dist/bundle'), { recursive: true });
+    fs.writeFileSync(path.join(pkg, 'dist/bundle/entry.cjs'), '');
+    fs.copyFileSync(launcher, path.join(pkg, 'bin/tend'));
+    fs.chmodSync(path.join(pkg, 'bin/tend'), 0o755);
+    const fakeNode = path.join(tmp, 'fake-node-addon');
+    fs.writeFileSync(fakeNode, '#!/bin/sh\necho "${TEND_ADDON:-none}"\n', { mode: 0o755 });
+    const real = fs.realpathSync(pkg);
+    const candidates = addonCandidates(real, process.arch, detectLibc());
+    const picked = async (): Promise<string> => {
+      const out = await run({ file: path.join(pkg, 'bin/tend'), args: ['tend'], env: [`PATH=${PATH}`, `TEND_NODE=${fakeNode}`, 'TEND_ADDON=/inherited/one'] });
+      assert.equal(out.code, 0, out.stderr);
+      return out.stdout.trim();
+    };
+    assert.equal(await picked(), 'none', 'no addon at all: none, and not the one it inherited');
+    // Created from the last candidate to the first: each time the first that exists is the one named.
+    for (const file of [...candidates].reverse()) {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, '');
+      assert.equal(await picked(), file);
+    }
   });
 
   test('with no CLI beside it, says what to do and exits 70', T, async () => {
