@@ -110,14 +110,20 @@ describe('tend-launcher', () => {
   });
 });
 
+// A package directory under tmp whose bin/tend is the launcher, with an empty CLI beside it.
+function installedPackage(dir: string): string {
+  const pkg = path.join(tmp, dir);
+  fs.mkdirSync(path.join(pkg, 'bin'), { recursive: true });
+  fs.mkdirSync(path.join(pkg, 'dist/bundle'), { recursive: true });
+  fs.writeFileSync(path.join(pkg, 'dist/bundle/entry.cjs'), '');
+  fs.copyFileSync(launcher, path.join(pkg, 'bin/tend'));
+  fs.chmodSync(path.join(pkg, 'bin/tend'), 0o755);
+  return pkg;
+}
+
 describe('the launcher as an installed package\'s bin/tend', () => {
   test('runs node <package>/dist/bundle/entry.cjs with the arguments, found from its own path through a symlink', T, async () => {
-    const pkg = path.join(tmp, 'installed/node_modules/tend');
-    fs.mkdirSync(path.join(pkg, 'bin'), { recursive: true });
-    fs.mkdirSync(path.join(pkg, 'dist/bundle'), { recursive: true });
-    fs.writeFileSync(path.join(pkg, 'dist/bundle/entry.cjs'), '');
-    fs.copyFileSync(launcher, path.join(pkg, 'bin/tend'));
-    fs.chmodSync(path.join(pkg, 'bin/tend'), 0o755);
+    const pkg = installedPackage('installed/node_modules/tend');
     const dotBin = path.join(tmp, 'installed/node_modules/.bin');
     fs.mkdirSync(dotBin, { recursive: true });
     fs.symlinkSync('../tend/bin/tend', path.join(dotBin, 'tend'));
@@ -129,12 +135,7 @@ describe('the launcher as an installed package\'s bin/tend', () => {
   });
 
   test('names the addon the loader would pick (TEND_ADDON), by the rule of addonCandidates, or none', T, async () => {
-    const pkg = path.join(tmp, 'addon-pick');
-    fs.mkdirSync(path.join(pkg, 'bin'), { recursive: true });
-    fs.mkdirSync(path.join(pkg, 'dist/bundle'), { recursive: true });
-    fs.writeFileSync(path.join(pkg, 'dist/bundle/entry.cjs'), '');
-    fs.copyFileSync(launcher, path.join(pkg, 'bin/tend'));
-    fs.chmodSync(path.join(pkg, 'bin/tend'), 0o755);
+    const pkg = installedPackage('addon-pick');
     const fakeNode = path.join(tmp, 'fake-node-addon');
     fs.writeFileSync(fakeNode, '#!/bin/sh\necho "${TEND_ADDON:-none}"\n', { mode: 0o755 });
     const real = fs.realpathSync(pkg);
