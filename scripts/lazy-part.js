@@ -45,7 +45,7 @@ async function stubSource(srcOut, root, key) {
   return lines.join('\n');
 }
 
-/** Plugins and helpers for the main bundle's build: `plugins` replace the roots by stubs and add the part. */
+/** The plugins for the main bundle's build: they replace the roots by stubs and add the part. */
 export async function lazyPart({ srcOut, entry, outfile, common }) {
   const roots = LAZY_ROOTS.map((root, i) => ({ root, path: join(srcOut, root), key: `r${i}` }));
   const stubs = new Map(await Promise.all(roots.map(async (r) => [r.path, await stubSource(srcOut, r.root, r.key)])));
@@ -125,5 +125,5 @@ export async function lazyPart({ srcOut, entry, outfile, common }) {
     // esbuild maps the part through its own source map, back to the TypeScript sources.
     `//# sourceMappingURL=data:application/json;base64,${Buffer.from(map).toString('base64')}`,
   ].join('\n');
-  return { plugins: [stubPlugin(lazySource), ...common.plugins], roots: roots.map((r) => r.root) };
+  return { plugins: [stubPlugin(lazySource), ...common.plugins] };
 }

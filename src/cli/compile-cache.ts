@@ -132,10 +132,11 @@ type ModuleFunction = (exports: unknown, require: NodeJS.Require, module: { expo
 // was compiled while tend ran). `variant` names what this run does (the command word): each keeps its own entry, so
 // that the first command run after an install (`tend --version`, say) does not leave every later `tend run` an entry
 // without the supervisor's code, compiling it from source on every start. An entry is read only if it is the user's
-// own file and nobody else can write it: it is code tend will run. The file is written already wrapped in Node's module wrapper (scripts/bundle.js), so its text
-// is compiled as it is: wrapping it here would hold a second copy of the whole bundle in memory. `require` is the
-// caller's own, which resolves as the file's would when both are in one directory (the bundles are): making one
-// costs start-up time. `addon` does the reads when it loaded, else node:fs does.
+// own file and nobody else can write it: it is code tend will run. The file is written already wrapped in Node's
+// module wrapper (scripts/bundle.js), so its text is compiled as it is: wrapping it here would hold a second copy of
+// the whole bundle in memory. `require` is the caller's own, which resolves as the file's would when both are in one
+// directory (the bundles are): making one costs start-up time. `addon` does the reads when it loaded, else node:fs
+// does.
 export function requireWithCodeCache(file: string, require: NodeJS.Require, addon: FileReads | null, variant: string, env: NodeJS.ProcessEnv = process.env): unknown {
   let reads = addon ?? FS_READS;
   let source;

@@ -24,21 +24,22 @@ const LINUX_NAMES = ['', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGILL', 'SIGTRAP', 'SI
   'SIGUSR1', 'SIGSEGV', 'SIGUSR2', 'SIGPIPE', 'SIGALRM', 'SIGTERM', 'SIGSTKFLT', 'SIGCHLD', 'SIGCONT', 'SIGSTOP', 'SIGTSTP',
   'SIGTTIN', 'SIGTTOU', 'SIGURG', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGWINCH', 'SIGIO', 'SIGPWR', 'SIGSYS'];
 
+const ALIASES: Readonly<Record<string, number>> = { SIGIOT: 6, SIGPOLL: 29 };
+
 const MIPS = process.arch.startsWith('mips');
 
 /** Linux's signal numbers on every architecture Node runs on except MIPS (as os.constants.signals has them). */
 export function linuxSignals(): Record<string, number> {
-  const table: Record<string, number> = {};
+  const table: Record<string, number> = { ...ALIASES };
   LINUX_NAMES.forEach((name, signo) => { if (signo > 0) table[name] = signo; });
-  return { ...table, SIGIOT: 6, SIGPOLL: 29 };
+  return table;
 }
 
 // The number of a SIG-prefixed name of a standard (not real-time) signal, or undefined.
 function numberOf(name: string): number | undefined {
   if (MIPS) return Object.hasOwn(constants.signals, name) ? constants.signals[name as NodeJS.Signals] : undefined;
   const signo = LINUX_NAMES.indexOf(name);
-  if (signo > 0) return signo;
-  return name === 'SIGIOT' ? 6 : name === 'SIGPOLL' ? 29 : undefined;
+  return signo > 0 ? signo : ALIASES[name];
 }
 
 // Resolve user input to a canonical name, or null if no such signal exists.
@@ -62,7 +63,7 @@ export function signalFromNumber(signo: number): SignalName | null {
   if (signo >= SIGRTMIN && signo <= SIGRTMAX) return realtimeName(signo);
   if (!MIPS) return signo >= 1 && signo < LINUX_NAMES.length ? LINUX_NAMES[signo] as SignalName : null;
   for (const [name, value] of Object.entries(constants.signals)) {
-    if (value === signo && name !== 'SIGIOT' && name !== 'SIGPOLL') return name as SignalName;
+    if (value === signo && !Object.hasOwn(ALIASES, name)) return name as SignalName;
   }
   return null;
 }

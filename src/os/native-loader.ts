@@ -111,8 +111,9 @@ function launcherPick(): { exports: unknown; path: string } | undefined {
   const file = process.env['TEND_ADDON'];
   if (file === undefined || !file.startsWith('/')) return undefined;
   try {
-    picked[DEFAULT_PICK] = { exports: dlopenOnce(file), path: file };
-    return picked[DEFAULT_PICK];
+    const found = { exports: dlopenOnce(file), path: file };
+    picked[DEFAULT_PICK] = found;
+    return found;
   } catch {
     return undefined;
   }

@@ -120,7 +120,7 @@ export function startTend(spec: TendSpec, deps: RunnerDeps, sinks: readonly Even
   const handle = runner.handle();
   for (const sink of sinks) handle.subscribe(sink);
   runner.begin();
-  return runner.handle();
+  return handle;
 }
 
 class Runner {

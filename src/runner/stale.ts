@@ -72,7 +72,8 @@ export function clearStaleRuntimeDirs(): string[] {
   return removed;
 }
 
-// The pid a runtime directory's name starts with (`<pid>-XXXXXX`), or null for a name tend did not make.
+// The pid a runtime directory's name starts with (`<pid>-` and mkdtemp's six characters), or null for a name tend
+// did not make.
 function ownerPid(name: string): number | null {
   const dash = name.indexOf('-');
   if (dash < 1 || dash > 10) return null;
