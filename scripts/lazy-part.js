@@ -9,6 +9,7 @@
 // with every module the main bundle also holds left external; its `require` of one of those gets main's own module
 // through getters, so both share one instance of every module. Used by scripts/bundle.js.
 import { build } from 'esbuild';
+import { isDeepStrictEqual } from 'node:util';
 import { isAbsolute, join, relative } from 'node:path';
 
 /** The roots, relative to dist/src: their own imports come along unless the main bundle holds them already. */
@@ -39,6 +40,8 @@ async function stubSource(srcOut, root, key) {
       if (/^class\b/.test(Function.prototype.toString.call(value))) throw new Error(`bundle: ${root} exports the class ${name}, which a lazy root cannot (scripts/lazy-part.js)`);
       lines.push(`export function ${name}(...args) { return __tendLazy()[${JSON.stringify(key)}].${name}(...args); }`);
     } else {
+      // A copy must be the value itself: a Set or a Map would come out of JSON as {} and break only at run time.
+      if (!isDeepStrictEqual(JSON.parse(JSON.stringify(value) ?? 'null'), value)) throw new Error(`bundle: ${root} exports ${name}, which JSON cannot copy, and a lazy root's constants are copied (scripts/lazy-part.js); export a function instead`);
       lines.push(`export const ${name} = ${JSON.stringify(value)};`);
     }
   }
