@@ -88,9 +88,11 @@ export function spawnRequest(ctx: SpawnContext): ProcessSpec {
   };
 }
 
-// The variables of `sources` (later ones win) but the `own` ones, in one pass.
+// The variables of `sources` (later ones win) but the `own` ones, in one pass. A null prototype makes the object a
+// dictionary from the start (a literal would take a new hidden class per variable: ~40 µs for 35 variables) and
+// keeps a variable named like an Object.prototype member (`constructor`) an ordinary one.
 function passedEnv(sources: readonly Readonly<Record<string, string | undefined>>[], own: ReadonlySet<string>): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = {};
+  const env: Record<string, string | undefined> = Object.create(null) as Record<string, string | undefined>;
   for (const source of sources) {
     for (const key of Object.keys(source)) if (!own.has(key)) env[key] = source[key];
   }

@@ -306,3 +306,24 @@ describe('listening sockets', () => {
     assert.equal(native.isNativeError(caught(() => native.socketPort(devnull))), true);
   });
 });
+
+describe('loading the addon', () => {
+  const loaderUrl = new URL('../../src/os/native-loader.js', import.meta.url).href;
+
+  test('it creates the functions every start uses; more() creates the rest on the same object, once', T, () => {
+    // A process of its own: this one's facade (os/native.ts) has asked for more() already.
+    const code = `import { loadFirst } from ${JSON.stringify(loaderUrl)};
+      const addon = loadFirst().exports;
+      const before = Object.keys(addon);
+      const same = addon.more() === addon && addon.more() === addon;
+      console.log(JSON.stringify({ before, after: Object.keys(addon), same }));`;
+    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 10_000 })) as { before: string[]; after: string[]; same: boolean };
+    for (const name of ['spawn', 'environ', 'reapChildren', 'signalWatch', 'childSignalWatch', 'kill', 'timer', 'readLatin1File', 'readOwnFile']) assert.ok(out.before.includes(name), `${name} at load: ${out.before.join(' ')}`);
+    for (const name of ['lookupUser', 'dgramBind', 'listenTcp', 'pipe', 'ipcSend', 'peerCredentials']) {
+      assert.ok(!out.before.includes(name), `${name} is created at load`);
+      assert.ok(out.after.includes(name), `${name} after more(): ${out.after.join(' ')}`);
+    }
+    assert.equal(out.same, true, 'more() returns the exports object, and a second call does not throw');
+    assert.equal(new Set(out.after).size, out.after.length);
+  });
+});
