@@ -158,7 +158,7 @@ export interface DgramWatcher {
 /** The raw addon as registered by native/addon.c. */
 interface Binding {
   spawn(req: SpawnRequest): number;
-  environ(): string[];
+  environ(): string;
   reapChildren(exclude: readonly number[]): ReapedChild[];
   listChildren(): number[];
   setChildSubreaper(on: boolean): void;
@@ -398,9 +398,9 @@ export function getpgrp(): number {
   return addon().getpgrp();
 }
 
-/** This process's environment, "KEY=VALUE" each, as execve takes it: one call instead of process.env's interceptor
- * per name and per value (environment() in os/spawn.ts). */
-export function environ(): string[] {
+/** This process's environment as execve takes it, each "KEY=VALUE" ended by a NUL: one call and one string instead of
+ * process.env's interceptor per name and per value (environment() in os/spawn.ts). */
+export function environ(): string {
   return addon().environ();
 }
 

@@ -77,11 +77,12 @@ export function spawnProcess(spec: ProcessSpec): number {
  * with getenv, the first of a repeated name wins. */
 export function environment(): Record<string, string> {
   const env = Object.create(null) as Record<string, string>;
-  for (const entry of native.environ()) {
-    const eq = entry.indexOf('=');
-    if (eq <= 0) continue;
-    const key = entry.slice(0, eq);
-    if (!(key in env)) env[key] = entry.slice(eq + 1);
+  const text = native.environ();
+  for (let start = 0, end = text.indexOf('\0'); end >= 0; start = end + 1, end = text.indexOf('\0', start)) {
+    const eq = text.indexOf('=', start);
+    if (eq <= start || eq > end) continue;
+    const key = text.slice(start, eq);
+    if (!(key in env)) env[key] = text.slice(eq + 1, end);
   }
   return env;
 }

@@ -362,13 +362,15 @@ describe("environ and environment(): tend's environment read once, for its child
   test("environ() is process.env as execve takes it, and sees tend's own changes to it", T, () => {
     process.env['TEND_TEST_ENVIRON'] = 'a=b c';
     try {
-      const entries = native.environ();
+      const text = native.environ();
+      assert.ok(text.endsWith('\0'), 'every entry ends with a NUL');
+      const entries = text.slice(0, -1).split('\0');
       assert.deepEqual(entries, Object.keys(process.env).map((key) => `${key}=${process.env[key]}`));
       assert.ok(entries.includes('TEND_TEST_ENVIRON=a=b c'));
     } finally {
       delete process.env['TEND_TEST_ENVIRON'];
     }
-    assert.ok(!native.environ().some((e) => e.startsWith('TEND_TEST_ENVIRON=')));
+    assert.ok(!native.environ().includes('TEND_TEST_ENVIRON='));
   });
 
   test('environment() holds what process.env does, split at the first "="', T, async () => {
@@ -383,13 +385,13 @@ describe("environ and environment(): tend's environment read once, for its child
     }
   });
 
-  test('environment(): the first of a repeated name wins, as getenv answers; a name like __proto__ is just a name', T, async () => {
+  test('environment(): the first of a repeated name wins, as getenv answers; a name like __proto__ is just a name; an entry with no name or no "=" is no variable', T, async () => {
     const script = `
       import { environment } from ${JSON.stringify(spawnUrl)};
       const env = environment();
-      console.log(JSON.stringify([env.DUP, env.__proto__, Object.getPrototypeOf(env)]));
+      console.log(JSON.stringify([env.DUP, env.__proto__, Object.getPrototypeOf(env), env.LAST, Object.keys(env).filter((k) => k.includes('NOEQUALS') || k === '')]));
     `;
-    const r = await run({ file: process.execPath, args: ['node', '--input-type=module', '-e', script], env: [`PATH=${PATH}`, 'DUP=first', 'DUP=second', '__proto__=plain'] });
-    assert.equal(r.stdout.toString(), '["first","plain",null]\n', r.stderr);
+    const r = await run({ file: process.execPath, args: ['node', '--input-type=module', '-e', script], env: [`PATH=${PATH}`, 'DUP=first', 'NOEQUALS', 'DUP=second', '=nameless', '__proto__=plain', 'LAST='] });
+    assert.equal(r.stdout.toString(), '["first","plain",null,"",[]]\n', r.stderr);
   });
 });
