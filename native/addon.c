@@ -7,6 +7,8 @@
 #define COUNT(table) (sizeof table / sizeof table[0])
 
 static const napi_property_descriptor rest[] = {
+  FN("getrlimit", tend_getrlimit),
+  FN("rlimitResources", tend_rlimit_resources),
   FN("isChildSubreaper", tend_is_child_subreaper),
   FN("setrlimit", tend_setrlimit),
   FN("lookupUser", tend_lookup_user),
@@ -46,8 +48,7 @@ static const napi_property_descriptor startup[] = {
   FN("reapChildren", tend_reap_children),
   FN("listChildren", tend_list_children),
   FN("setChildSubreaper", tend_set_child_subreaper),
-  FN("getrlimit", tend_getrlimit),
-  FN("rlimitResources", tend_rlimit_resources),
+  FN("changedLimits", tend_changed_limits),
   FN("tcgetpgrp", tend_tcgetpgrp),
   FN("tcsetpgrp", tend_tcsetpgrp),
   FN("getpgrp", tend_getpgrp),

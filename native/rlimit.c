@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const struct {
   const char *name;
@@ -92,5 +94,64 @@ napi_value tend_rlimit_resources(napi_env env, napi_callback_info info) {
   if (napi_create_object(env, &result) != napi_ok) return tend_throw_napi(env);
   for (size_t i = 0; i < RESOURCE_COUNT; i++)
     if (tend_set_number(env, result, resources[i].name, resources[i].resource) != 0) return NULL;
+  return result;
+}
+
+/* One limit as the launcher writes it: digits, or "inf" for RLIM_INFINITY, ended by `end`. */
+static bool parse_limit(const char *text, char end, rlim_t *value, const char **next) {
+  if (strncmp(text, "inf", 3) == 0 && text[3] == end) {
+    *value = RLIM_INFINITY;
+    *next = text + 3;
+    return true;
+  }
+  if (*text < '0' || *text > '9') return false;
+  errno = 0;
+  char *stop;
+  unsigned long long parsed = strtoull(text, &stop, 10);
+  if (errno != 0 || *stop != end || parsed >= RLIM_INFINITY) return false;
+  *value = (rlim_t)parsed;
+  *next = stop;
+  return true;
+}
+
+/* changedLimits(recorded) -> [{ resource, soft, hard }]: of the launcher's record of the limits tend was exec'd with
+ * ("7=1024:524288,4=0:inf", src/os/rlimits.ts), those that differ from tend's own now (Node raises the open-files soft
+ * limit at start), in order: the setrlimit calls that give a child the limits tend was given. An item that is not
+ * RESOURCE=SOFT:HARD, or names a resource getrlimit does not know, is skipped. One call where a getrlimit per resource
+ * and the parse in JavaScript cost ~0.25 ms of every start. */
+napi_value tend_changed_limits(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  char *recorded = NULL;
+  if (tend_args(env, info, 1, argv) != 0 || (recorded = tend_get_string(env, argv[0])) == NULL) return NULL;
+  napi_value result;
+  uint32_t count = 0;
+  if (napi_create_array(env, &result) != napi_ok) {
+    free(recorded);
+    return tend_throw_napi(env);
+  }
+  for (const char *item = recorded; *item != '\0';) {
+    const char *comma = strchr(item, ',');
+    const char *after = comma == NULL ? item + strlen(item) : comma + 1;
+    rlim_t resource, soft, hard;
+    const char *at;
+    struct rlimit now;
+    bool ok = parse_limit(item, '=', &resource, &at) && resource <= INT32_MAX && parse_limit(at + 1, ':', &soft, &at) &&
+              parse_limit(at + 1, comma == NULL ? '\0' : ',', &hard, &at) && getrlimit((int)resource, &now) == 0;
+    if (ok && (now.rlim_cur != soft || now.rlim_max != hard)) {
+      napi_value entry;
+      if (napi_create_object(env, &entry) != napi_ok || napi_set_element(env, result, count++, entry) != napi_ok) {
+        free(recorded);
+        return tend_throw_napi(env);
+      }
+      if (tend_set_number(env, entry, "resource", (double)resource) != 0 ||
+          tend_set_number(env, entry, "soft", tend_rlim_to_number(soft)) != 0 ||
+          tend_set_number(env, entry, "hard", tend_rlim_to_number(hard)) != 0) {
+        free(recorded);
+        return NULL;
+      }
+    }
+    item = after;
+  }
+  free(recorded);
   return result;
 }

@@ -21,6 +21,7 @@ napi_value tend_is_child_subreaper(napi_env env, napi_callback_info info);
 napi_value tend_getrlimit(napi_env env, napi_callback_info info);
 napi_value tend_setrlimit(napi_env env, napi_callback_info info);
 napi_value tend_rlimit_resources(napi_env env, napi_callback_info info);
+napi_value tend_changed_limits(napi_env env, napi_callback_info info);
 
 /* tty.c */
 napi_value tend_tcgetpgrp(napi_env env, napi_callback_info info);

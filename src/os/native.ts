@@ -166,6 +166,7 @@ interface Binding {
   getrlimit(resource: number): RlimitValue;
   setrlimit(resource: number, soft: number, hard: number): void;
   rlimitResources(): Record<string, number>;
+  changedLimits(recorded: string): RlimitSetting[];
   tcgetpgrp(fd: number): number;
   tcsetpgrp(fd: number, pgid: number): void;
   getpgrp(): number;
@@ -200,7 +201,7 @@ interface Binding {
 
 // The functions the addon creates when it loads (native/addon.c): those every start uses, and more(), which creates
 // the rest on the same object (each function costs ~4 µs to create, at every start).
-type LaterFunction = 'isChildSubreaper' | 'setrlimit' | 'lookupUser' | 'lookupUserById' | 'lookupGroup' | 'groupList' | 'dgramSocketPair' | 'dgramBind' | 'dgramSend' | 'dgramWatch' | 'listenTcp' | 'listenUnix' | 'socketPort' | 'closeFd' | 'pipe' | 'socketAddress' | 'setCloexec' | 'peerCredentials' | 'ipcSocketPair' | 'ipcSend' | 'setNonblocking';
+type LaterFunction = 'getrlimit' | 'rlimitResources' | 'isChildSubreaper' | 'setrlimit' | 'lookupUser' | 'lookupUserById' | 'lookupGroup' | 'groupList' | 'dgramSocketPair' | 'dgramBind' | 'dgramSend' | 'dgramWatch' | 'listenTcp' | 'listenUnix' | 'socketPort' | 'closeFd' | 'pipe' | 'socketAddress' | 'setCloexec' | 'peerCredentials' | 'ipcSocketPair' | 'ipcSend' | 'setNonblocking';
 type StartupBinding = Omit<Binding, LaterFunction> & { more(): Binding };
 
 let binding: StartupBinding | undefined;
@@ -359,7 +360,7 @@ export function isChildSubreaper(): boolean {
 /** tend's own limits for a resource (Infinity = unlimited), e.g. to compute defaults for services. */
 export function getrlimit(resource: number): RlimitValue {
   checkInt('getrlimit', 'resource', resource, 0, INT32_MAX);
-  return addon().getrlimit(resource);
+  return everything().getrlimit(resource);
 }
 
 /** Sets tend's own limits (Infinity = unlimited); errors carry `resource`. */
@@ -370,11 +371,18 @@ export function setrlimit(resource: number, soft: number, hard: number): void {
   everything().setrlimit(resource, soft, hard);
 }
 
+/** Of the launcher's record of the limits tend was exec'd with ("7=1024:524288,4=0:inf": RESOURCE=SOFT:HARD, inf for
+ * unlimited), those that differ from tend's own now, in order; items not of that form are skipped (os/rlimits.ts). */
+export function changedLimits(recorded: string): RlimitSetting[] {
+  checkString('changedLimits', 'recorded', recorded, false);
+  return addon().changedLimits(recorded);
+}
+
 let resources: Readonly<Record<string, number>> | undefined;
 
 /** Resource names without RLIMIT_ ('nofile', 'core', …) → numbers from the C headers, for parsing configs. */
 export function rlimitResources(): Record<string, number> {
-  resources ??= Object.freeze(addon().rlimitResources());
+  resources ??= Object.freeze(everything().rlimitResources());
   return { ...resources };
 }
 
@@ -664,6 +672,7 @@ export const native = {
   getrlimit,
   setrlimit,
   rlimitResources,
+  changedLimits,
   tcgetpgrp,
   tcsetpgrp,
   getpgrp,

@@ -19,7 +19,7 @@ import { LineRing } from '../output/line-ring.js';
 import type { LogPrefix } from '../output/format.js';
 import { isGroupAlive, sendSignal } from '../os/process-tree.js';
 import { startReaper, type Reaped, type Reaper } from '../os/reaper.js';
-import { limitsForChild, parseInheritedLimits, type RlimitEntry } from '../os/rlimits.js';
+import { inheritedLimitChanges, limitsForChild, type RlimitEntry } from '../os/rlimits.js';
 import type { SignalIntake } from '../os/signals.js';
 import { spawnProcess } from '../os/spawn.js';
 import { reclaimTerminal, terminalToHandOver } from '../os/terminal.js';
@@ -217,7 +217,7 @@ class Runner {
   }
 
   private openServices(): void {
-    const inheritedLimits = parseInheritedLimits(this.deps.env['TEND_INHERITED_RLIMITS']);
+    const inheritedLimits = inheritedLimitChanges(this.deps.env['TEND_INHERITED_RLIMITS']);
     if (inheritedLimits === null) this.log('info', 'started without bin/tend\'s launcher: the limits tend was started with are unknown, so children get Node\'s raised open-files limit');
     const fromSystemd = inheritedSockets(this.deps.env);
     const socketOwner = fromSystemd === null ? null : (this.spec.services.find((s) => s.listen.length > 0 || s.pool) ?? this.spec.services[0])?.name;

@@ -79,6 +79,35 @@ describe('rlimits of tend itself', () => {
     assert.deepEqual(native.getrlimit(core), original);
   });
 
+  // The launcher's record of the limits tend was started with (TEND_INHERITED_RLIMITS), read back by tend.
+  test('changedLimits: of the recorded limits, those that differ from tend\'s own now, in order', T, () => {
+    const r = native.rlimitResources();
+    const text = (resource: number, limit: { soft: number; hard: number }): string => {
+      const n = (v: number): string => (v === Infinity ? 'inf' : String(v));
+      return `${resource}=${n(limit.soft)}:${n(limit.hard)}`;
+    };
+    const now = Object.values(r).map((resource) => text(resource, native.getrlimit(resource)));
+    assert.deepEqual(native.changedLimits(now.join(',')), []);
+    const core = native.getrlimit(r.core!);
+    const nofile = native.getrlimit(r.nofile!);
+    const lowerCore = { soft: core.soft === 0 ? 1 : 0, hard: core.hard };
+    const lowerNofile = { soft: nofile.soft === 64 ? 65 : 64, hard: nofile.hard };
+    assert.deepEqual(native.changedLimits([text(r.nofile!, lowerNofile), ...now, text(r.core!, lowerCore)].join(',')), [
+      { resource: r.nofile, ...lowerNofile },
+      { resource: r.core, ...lowerCore },
+    ]);
+  });
+
+  test('changedLimits skips any item the launcher would not write, and resources the kernel does not know', T, () => {
+    const core = native.rlimitResources().core!;
+    const limit = native.getrlimit(core);
+    const other = { soft: limit.soft === 0 ? 1 : 0, hard: limit.hard };
+    const good = `${core}=${other.soft}:${other.hard === Infinity ? 'inf' : other.hard}`;
+    const bad = ['7', '7=', '7=1', '7=1:', '=1:2', 'inf=1:2', 'x=1:2', '7=-1:2', '7=1:2:3', '7=1.5:2', '7= 1:2', '7=0x10:2', '7=+1:2', '999=1:2', '', '7=99999999999999999999999:1'];
+    assert.deepEqual(native.changedLimits([...bad, good].join(',')), [{ resource: core, ...other }]);
+    assert.deepEqual(native.changedLimits(''), []);
+  });
+
   test('setrlimit errors carry code, errno, syscall, resource and a readable message', T, () => {
     const e = caught(() => { native.setrlimit(native.rlimitResources().nofile!, 200, 100); });
     assert.ok(native.isNativeError(e));
