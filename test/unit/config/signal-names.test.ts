@@ -74,10 +74,14 @@ describe('parseInheritedSignals (the launcher record)', () => {
     assert.deepEqual(parseInheritedSignals('ignore=1,13;block=10'), { ignored: [1, 13], blocked: [10] });
     assert.deepEqual(parseInheritedSignals('ignore=;block='), { ignored: [], blocked: [] });
     assert.deepEqual(parseInheritedSignals('ignore=;block=10,37,64'), { ignored: [], blocked: [10, 37, 64] });
+    assert.deepEqual(parseInheritedSignals('ignore=013;block=1'), { ignored: [13], blocked: [1] });
   });
 
   it('treats an absent or malformed record as none', () => {
-    for (const text of [undefined, '', 'ignore=1', 'ignore=1;block=x', 'ignore=0;block=', 'ignore=65;block=', 'ignore=1,,2;block=', 'block=1;ignore=2']) {
+    const malformed = ['ignore=1', 'ignore=1;block=x', 'ignore=0;block=', 'ignore=65;block=', 'ignore=1,,2;block=', 'block=1;ignore=2',
+      'ignore=1,;block=', 'ignore=,1;block=', 'ignore=1;block=2;x', 'ignore= 1;block=', 'ignore=1;block=2,a', 'xignore=1;block=', 'ignore=1;block=-2',
+      'ignore=1.5;block=', 'ignore=1e1;block='];
+    for (const text of [undefined, '', ...malformed]) {
       assert.equal(parseInheritedSignals(text), null, String(text));
     }
   });
