@@ -21,6 +21,7 @@
         "native/child-watch.c",
         "native/dgram.c",
         "native/errors.c",
+        "native/exit.c",
         "native/fd.c",
         "native/files.c",
         "native/ipc.c",

@@ -60,6 +60,7 @@ static const napi_property_descriptor startup[] = {
   FN("timer", tend_timer),
   FN("readLatin1File", tend_read_latin1_file),
   FN("readOwnFile", tend_read_own_file),
+  FN("exitNow", tend_exit_now),
   FN("more", tend_more),
 };
 

@@ -13,6 +13,9 @@ napi_value tend_environ(napi_env env, napi_callback_info info);
 napi_value tend_reap_children(napi_env env, napi_callback_info info);
 napi_value tend_list_children(napi_env env, napi_callback_info info);
 
+/* exit.c */
+napi_value tend_exit_now(napi_env env, napi_callback_info info);
+
 /* subreaper.c */
 napi_value tend_set_child_subreaper(napi_env env, napi_callback_info info);
 napi_value tend_is_child_subreaper(napi_env env, napi_callback_info info);

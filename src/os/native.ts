@@ -197,6 +197,7 @@ interface Binding {
   setNonblocking(fd: number): void;
   readLatin1File(path: string): FileText;
   readOwnFile(path: string): Buffer | null;
+  exitNow(code: number): never;
 }
 
 // The functions the addon creates when it loads (native/addon.c): those every start uses, and more(), which creates
@@ -662,6 +663,13 @@ export function readOwnFile(path: string): Buffer | null {
   return addon().readOwnFile(path);
 }
 
+/** _exit(2): ends tend at once, without Node's own exit ('exit' listeners, stopping its threads, the C library's exit
+ * handlers). Only for when nothing waits for those (cli/main.ts decides). */
+export function exitNow(code: number): never {
+  checkInt('exitNow', 'code', code, 0, 255);
+  return addon().exitNow(code);
+}
+
 /** All of the above as one object, for callers that prefer `native.spawn(...)` or want to substitute a fake. With no
  * prototype, V8 makes it a dictionary at once: a literal of 40 properties built a hidden class per property at every
  * start (~60 µs). */
@@ -708,4 +716,5 @@ export const native = {
   readLatin1File,
   readOwnFile,
   environ,
+  exitNow,
 } as const;
