@@ -64,7 +64,13 @@ export async function main(argv: readonly string[], signals: SignalIntake): Prom
 // stderr are synchronous on Linux, the event log is written with writeSync, the output sinks were flushed and every
 // child reaped. So it ends at once (native.exitNow), unless needsNodeExit says something waits for Node's exit.
 function exitProcess(code: number): never {
-  if (!needsNodeExit(process.listenerCount('exit'), process.execArgv, process.env) && code >= 0 && code <= 255) native.exitNow(code);
+  if (!needsNodeExit(process.listenerCount('exit'), process.execArgv, process.env) && code >= 0 && code <= 255) {
+    try {
+      native.exitNow(code);
+    } catch {
+      // No addon to end with (the error that said so is on stderr already): Node's exit.
+    }
+  }
   process.exit(code);
 }
 
