@@ -91,7 +91,10 @@ describe('liveness probes', { timeout: 90_000 }, () => {
     const afterBlock = load.failures.filter((f) => f.openedAt >= blockedAt);
     assert.deepEqual(afterBlock, [], `failed requests on connections opened after the block (${load.ok} served)`);
     assert.ok(load.failures.length <= 1, `at most the one request in flight at the block failed: ${JSON.stringify(load.failures)}`);
-    assert.ok(load.ok > 20, `the client kept going (${load.ok} served)`);
+    // A request in flight at the block holds the client (one request at a time) until the blocked worker is gone:
+    // then only the 10 served before the block and the 10 after its exit are certain.
+    const heldAtBlock = load.failures.some((f) => f.openedAt < blockedAt);
+    assert.ok(heldAtBlock ? load.ok >= 20 : load.ok > 20, `the client kept going (${load.ok} served; ${heldAtBlock ? 'one request was in flight at the block' : 'none in flight at the block'})`);
     // Only the blocked worker reached the threshold, and nothing else was replaced.
     assert.deepEqual(new Set(t.eventsOf('probe-failed').filter((e) => e.failures >= FAILURES).map((e) => e.pid)), new Set([victim]));
     assert.equal(t.eventsOf('replacing').length, 1);
