@@ -14,6 +14,9 @@ export interface InheritedSignals {
 /** What a child gets when tend was not started through the launcher: every signal default and unblocked. */
 export const NO_INHERITED_SIGNALS: InheritedSignals = Object.freeze({ ignored: Object.freeze([]), blocked: Object.freeze([]) });
 
+const IGNORE = 'ignore=';
+const BLOCK = ';block=';
+
 // Parse the launcher's record ("ignore=1,13;block=10", either list may be empty); null if absent or malformed. By hand:
 // a regular expression's first use compiles it (~50 µs), and this runs on every start.
 export function parseInheritedSignals(text: string | undefined): InheritedSignals | null {
@@ -24,9 +27,6 @@ export function parseInheritedSignals(text: string | undefined): InheritedSignal
   const blocked = signalList(text.slice(at + BLOCK.length));
   return ignored === null || blocked === null ? null : { ignored, blocked };
 }
-
-const IGNORE = 'ignore=';
-const BLOCK = ';block=';
 
 // "1,13" as numbers, each 1-64 in decimal digits; "" is none; anything else null.
 function signalList(text: string): number[] | null {

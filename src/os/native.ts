@@ -202,7 +202,10 @@ interface Binding {
 
 // The functions the addon creates when it loads (native/addon.c): those every start uses, and more(), which creates
 // the rest on the same object (each function costs ~4 µs to create, at every start).
-type LaterFunction = 'getrlimit' | 'rlimitResources' | 'isChildSubreaper' | 'setrlimit' | 'lookupUser' | 'lookupUserById' | 'lookupGroup' | 'groupList' | 'dgramSocketPair' | 'dgramBind' | 'dgramSend' | 'dgramWatch' | 'listenTcp' | 'listenUnix' | 'socketPort' | 'closeFd' | 'pipe' | 'socketAddress' | 'setCloexec' | 'peerCredentials' | 'ipcSocketPair' | 'ipcSend' | 'setNonblocking';
+type LaterFunction = 'getrlimit' | 'rlimitResources' | 'isChildSubreaper' | 'setrlimit' | 'lookupUser' | 'lookupUserById' |
+  'lookupGroup' | 'groupList' | 'dgramSocketPair' | 'dgramBind' | 'dgramSend' | 'dgramWatch' | 'listenTcp' | 'listenUnix' |
+  'socketPort' | 'closeFd' | 'pipe' | 'socketAddress' | 'setCloexec' | 'peerCredentials' | 'ipcSocketPair' | 'ipcSend' |
+  'setNonblocking';
 type StartupBinding = Omit<Binding, LaterFunction> & { more(): Binding };
 
 let binding: StartupBinding | undefined;
