@@ -44,7 +44,6 @@ static napi_value tend_more(napi_env env, napi_callback_info info) {
 
 static const napi_property_descriptor startup[] = {
   FN("spawn", tend_spawn),
-  FN("environ", tend_environ),
   FN("reapChildren", tend_reap_children),
   FN("listChildren", tend_list_children),
   FN("setChildSubreaper", tend_set_child_subreaper),

@@ -11,7 +11,6 @@ import { eventLogSink } from '../runner/event-log.js';
 import { logView } from '../runner/log-view.js';
 import { startTend } from '../runner/runner.js';
 import { flushStdioSinks } from '../os/output.js';
-import { environment } from '../os/spawn.js';
 import { native } from '../os/native.js';
 import { clearStaleRuntimeDirs, clearStaleSockets } from '../runner/stale.js';
 import { systemdSink } from '../systemd/bridge.js';
@@ -82,8 +81,8 @@ export function needsNodeExit(exitListeners: number, execArgv: readonly string[]
 
 // Wire the subscribers (log, event log, systemd, control socket) to a new runner and wait for its exit code.
 async function run(spec: TendSpec, warnings: readonly string[], signals: SignalIntake): Promise<number> {
-  // Read once: what the runner gives every child and what tend reads of it itself.
-  const env = environment();
+  // What the runner gives every child (the addon passes it on as exec would) and what tend reads of it itself.
+  const env = process.env;
   const log = createLogger({ verbose: spec.verbose, debug: env['TEND_DEBUG'] === '1' });
   for (const warning of warnings) log.warn(warning);
   const { sinks, gaveUp, systemd } = subscribers(spec, log, env);
@@ -97,7 +96,7 @@ async function run(spec: TendSpec, warnings: readonly string[], signals: SignalI
   if (history !== null) sinks.push(history.sink);
   let tend;
   try {
-    tend = startTend(spec, { signals, env }, sinks);
+    tend = startTend(spec, { signals, env, inheritEnv: true }, sinks);
   } catch (error) {
     health?.close();
     control?.close();

@@ -36,6 +36,11 @@ export interface SpawnRequest {
   args: readonly string[];
   /** 'KEY=VALUE' entries passed as-is to execve; an entry exactly 'LISTEN_PID=' is filled with the child's pid. */
   env: readonly string[];
+  /** Put `env` after this process's own environment (environ, as exec would pass it on; the first of a repeated name
+   * only), which keeps none of the names `env` or `unsetEnv` give. Default: false, `env` is the whole environment. */
+  inheritEnv?: boolean;
+  /** With inheritEnv: names of this process's environment the child does not get. */
+  unsetEnv?: readonly string[];
   /** The PATH used to look up `file`. */
   searchPath: string;
   /** Directory to chdir to in the child, or null to keep tend's. */
@@ -158,7 +163,6 @@ export interface DgramWatcher {
 /** The raw addon as registered by native/addon.c. */
 interface Binding {
   spawn(req: SpawnRequest): number;
-  environ(): string;
   reapChildren(exclude: readonly number[]): ReapedChild[];
   listChildren(): number[];
   setChildSubreaper(on: boolean): void;
@@ -251,6 +255,14 @@ function checkString(fn: string, what: string, value: unknown, nonEmpty: boolean
   }
 }
 
+// Each item of a checked array a variable's name: not empty, no NUL, no "="; the item's name is built only for the error.
+function checkNames(fn: string, what: string, items: readonly unknown[]): void {
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (typeof item !== 'string' || item === '' || item.includes('\0') || item.includes('=')) fail(fn, `${what}[${i}]`, 'a variable name: not empty, without NUL or "="');
+  }
+}
+
 // Each item of a checked array a string without NUL; the item's name is built only for the error.
 function checkStrings(fn: string, what: string, items: readonly unknown[]): void {
   for (let i = 0; i < items.length; i++) {
@@ -307,6 +319,11 @@ export function spawn(req: SpawnRequest): number {
   checkStrings(fn, 'args', req.args);
   checkArray(fn, 'env', req.env, INT32_MAX);
   checkStrings(fn, 'env', req.env);
+  if (req.inheritEnv !== undefined) checkBool(fn, 'inheritEnv', req.inheritEnv);
+  if (req.unsetEnv !== undefined) {
+    checkArray(fn, 'unsetEnv', req.unsetEnv, INT32_MAX);
+    checkNames(fn, 'unsetEnv', req.unsetEnv);
+  }
   checkString(fn, 'searchPath', req.searchPath, false);
   if (req.cwd !== null) checkString(fn, 'cwd', req.cwd, true);
   checkBool(fn, 'newProcessGroup', req.newProcessGroup);
@@ -408,12 +425,6 @@ export function tcsetpgrp(fd: number, pgid: number): void {
 /** tend's own process group, to take the terminal back. */
 export function getpgrp(): number {
   return addon().getpgrp();
-}
-
-/** This process's environment as execve takes it, each "KEY=VALUE" ended by a NUL: one call and one string instead of
- * process.env's interceptor per name and per value (environment() in os/spawn.ts). */
-export function environ(): string {
-  return addon().environ();
 }
 
 /**
@@ -718,6 +729,5 @@ export const native = {
   setNonblocking,
   readLatin1File,
   readOwnFile,
-  environ,
   exitNow,
 } as const;

@@ -14,7 +14,13 @@ import { LAUNCHER_ENV } from './rlimits.js';
 /** What to start and how. */
 export interface ProcessSpec {
   readonly argv: readonly string[];
+  /** The child's variables; with inheritEnv, set on top of tend's own (a name whose value is undefined is taken out). */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The child starts from tend's own environment (process.env), put together by the addon: a copy in JavaScript
+   * costs a string, a property and a check per variable. Default: false, `env` is the whole environment. */
+  readonly inheritEnv?: boolean;
+  /** With inheritEnv: names of tend's environment the child does not get (unless `env` sets them). */
+  readonly unsetEnv?: readonly string[];
   readonly cwd: string | null;
   readonly rlimits: readonly RlimitEntry[];
   readonly credentials: Credentials | null;
@@ -30,31 +36,46 @@ export interface ProcessSpec {
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-const LAUNCHER_ONLY: ReadonlySet<string> = new Set<string>([...LAUNCHER_ENV, INHERITED_SIGNALS_ENV]);
+const LAUNCHER_ONLY_NAMES: readonly string[] = [...LAUNCHER_ENV, INHERITED_SIGNALS_ENV];
+const LAUNCHER_ONLY: ReadonlySet<string> = new Set<string>(LAUNCHER_ONLY_NAMES);
 
-// KEY=VALUE entries for execve, in one pass: what the launcher set for tend alone stays out; HOME follows --user.
-function execEnv(env: Readonly<Record<string, string | undefined>>, home: string | null): string[] {
-  const list: string[] = [];
+// KEY=VALUE entries for execve, and the names the child does not get of what it inherits, in one pass: what the
+// launcher set for tend alone stays out; HOME follows --user.
+function execEnv(spec: ProcessSpec, home: string | null, inherit: boolean): { set: string[]; unset: string[] } {
+  const { env } = spec;
+  const set: string[] = [];
+  const unset: string[] = inherit ? LAUNCHER_ONLY_NAMES.concat(spec.unsetEnv ?? []) : [];
   for (const key of Object.keys(env)) {
     const value = key === 'HOME' && home !== null ? home : env[key];
-    if (value !== undefined && !LAUNCHER_ONLY.has(key)) list.push(`${key}=${value}`);
+    if (LAUNCHER_ONLY.has(key)) continue;
+    if (value !== undefined) set.push(`${key}=${value}`);
+    else if (inherit) unset.push(key);
   }
-  if (home !== null && env['HOME'] === undefined) list.push(`HOME=${home}`);
-  return list;
+  if (home !== null && !('HOME' in env)) set.push(`HOME=${home}`);
+  return { set, unset };
+}
+
+// The PATH the command is looked up in: the child's own, as its environment will have it.
+function childPath(spec: ProcessSpec): string {
+  const path = 'PATH' in spec.env || spec.inheritEnv !== true ? spec.env['PATH'] : process.env['PATH'];
+  return path ?? DEFAULT_PATH;
 }
 
 // Spawn directly (no shell), argv byte-exact, in a new process group; returns the pid.
 export function spawnProcess(spec: ProcessSpec): number {
   const [file] = spec.argv;
   if (file === undefined) throw new TendError('TEND_ERR_USAGE', 'no command given; write: tend run [options] -- <command> [args...]');
-  const envList = execEnv(spec.env, spec.credentials?.home ?? null);
+  const inheritEnv = spec.inheritEnv === true;
+  const env = execEnv(spec, spec.credentials?.home ?? null, inheritEnv);
   const signals = spec.inheritedSignals ?? inheritedSignals();
   try {
     return native.spawn({
       file,
       args: spec.argv,
-      env: envList,
-      searchPath: spec.env['PATH'] ?? DEFAULT_PATH,
+      env: env.set,
+      inheritEnv,
+      unsetEnv: env.unset,
+      searchPath: childPath(spec),
       cwd: spec.cwd,
       newProcessGroup: true,
       foregroundTty: spec.foregroundTty,
@@ -70,21 +91,6 @@ export function spawnProcess(spec: ProcessSpec): number {
   } catch (error) {
     throw describeSpawnError(file, error);
   }
-}
-
-/** tend's environment as a plain object, read once through the addon: what process.env holds, without Node's
- * interceptor on every name and value (~5 us apiece on Node 20), for the runner, which copies it for every child. As
- * with getenv, the first of a repeated name wins. */
-export function environment(): Record<string, string> {
-  const env = Object.create(null) as Record<string, string>;
-  const text = native.environ();
-  for (let start = 0, end = text.indexOf('\0'); end >= 0; start = end + 1, end = text.indexOf('\0', start)) {
-    const eq = text.indexOf('=', start);
-    if (eq <= start || eq > end) continue;
-    const key = text.slice(start, eq);
-    if (!(key in env)) env[key] = text.slice(eq + 1, end);
-  }
-  return env;
 }
 
 // True when `file` names an existing file, directly or through PATH (as execvp would find it).

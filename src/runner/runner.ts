@@ -43,7 +43,10 @@ import { clampTimerMs, Timers } from './timers.js';
 /** What the runner needs from outside. */
 export interface RunnerDeps {
   readonly signals: SignalIntake;
+  /** tend's environment: what the children get of it and what tend reads of it. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** `env` is process.env itself (the CLI's case): each child inherits it through the addon instead of a copy. */
+  readonly inheritEnv?: boolean;
 }
 
 /** A running tend, for the CLI, the control socket and in-process tests. */
@@ -417,7 +420,7 @@ class Runner {
       }
       const request = spawnRequest({
         spec: rt.spec, slot: effect.slot, generation: effect.generation, role: effect.role, step: effect.step, workers: effect.workers, plain: this.plain,
-        env: this.deps.env, sockets: this.slotSockets(rt, effect.slot),
+        env: this.deps.env, inheritEnv: this.deps.inheritEnv === true, sockets: this.slotSockets(rt, effect.slot),
         notify: proc.notify, ipc: proc.ipc, stdio: pipes === null ? [0, 1, 2] : [0, pipes.out[1], pipes.err[1]],
         rlimits: rt.rlimits, credentials: rt.credentials, foregroundTty: this.tty, preloadPath: preload, probeSocket: proc.probeSocket,
       });

@@ -23,7 +23,10 @@ export interface SpawnContext {
   readonly workers: number;
   /** The single command of a plain `tend run`: its environment passes through untouched, like tini's. */
   readonly plain: boolean;
+  /** tend's environment, what a child gets of it (but tend's own variables) and what tend reads of it. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** `env` is process.env itself: the child inherits it through the addon, and the request holds only the changes. */
+  readonly inheritEnv: boolean;
   readonly sockets: readonly OpenSocket[];
   readonly notify: NotifyChannel | null;
   /** The worker's end of its Node IPC channel (ipc-channel.ts), for Node workers with the preload. */
@@ -38,7 +41,8 @@ export interface SpawnContext {
 }
 
 // systemd's watchdog and socket settings are tend's own; a child gets only what tend gives it.
-const TEND_OWN_ENV: ReadonlySet<string> = new Set<string>(['WATCHDOG_PID', 'WATCHDOG_USEC', ENV.listenFds, ENV.listenPid, ENV.listenFdNames, ENV.ipcFd, ENV.probeSocket]);
+const TEND_OWN_NAMES: readonly string[] = ['WATCHDOG_PID', 'WATCHDOG_USEC', ENV.listenFds, ENV.listenPid, ENV.listenFdNames, ENV.ipcFd, ENV.probeSocket];
+const TEND_OWN_ENV: ReadonlySet<string> = new Set<string>(TEND_OWN_NAMES);
 
 /** What a child gets the moment tend dies: TERM, the start of every graceful stop (a drain, a clean exit). */
 export const PARENT_DEATH_SIGNAL = 'SIGTERM';
@@ -48,7 +52,10 @@ export function spawnRequest(ctx: SpawnContext): ProcessSpec {
   const argv = ctx.role === 'step' ? (ctx.spec.before[ctx.step] ?? []) : ctx.spec.command;
   const sockets = ctx.role === 'step' ? [] : ctx.sockets;
   const notifyFd = FIRST_LISTEN_FD + sockets.length;
-  const env = passedEnv([ctx.env, ctx.spec.env], TEND_OWN_ENV);
+  // Inheriting, `env` holds only what changes: tend's own variables are left out by name (unsetEnv).
+  const env = passedEnv(ctx.inheritEnv ? [ctx.spec.env] : [ctx.env, ctx.spec.env], TEND_OWN_ENV);
+  // What the child's variable `name` is so far: set here, else inherited (unless it is one of tend's own).
+  const current = (name: string): string | undefined => (name in env || !ctx.inheritEnv || TEND_OWN_ENV.has(name) ? env[name] : ctx.env[name]);
   if (!ctx.plain) {
     env[ENV.service] = ctx.spec.name;
     env[ENV.workerIndex] = String(ctx.slot);
@@ -67,17 +74,19 @@ export function spawnRequest(ctx: SpawnContext): ProcessSpec {
     env[ENV.listenFdNames] = sockets.map((s) => s.spec.name).join(':');
     env[ENV.listenMap] = address.formatListenMap(sockets.map((s) => s.address), FIRST_LISTEN_FD);
     const tcp = sockets.find((s) => s.port !== null);
-    if (env['PORT'] === undefined && tcp?.port != null) env['PORT'] = String(tcp.port);
+    if (current('PORT') === undefined && tcp?.port != null) env['PORT'] = String(tcp.port);
   }
   if (ctx.spec.watchdogMs !== null && ctx.role === 'worker') env['WATCHDOG_USEC'] = String(ctx.spec.watchdogMs * 1000);
   Object.assign(env, probeEnv(ctx));
   if (ctx.preloadPath !== null && ctx.role === 'worker') {
-    env['NODE_OPTIONS'] = `${env['NODE_OPTIONS'] ?? ''} --require ${ctx.preloadPath}`.trim();
+    env['NODE_OPTIONS'] = `${current('NODE_OPTIONS') ?? ''} --require ${ctx.preloadPath}`.trim();
     env[ENV.drainSpreadMs] = String(drainSpreadMs(ctx.spec));
   }
   return {
     argv,
     env,
+    inheritEnv: ctx.inheritEnv,
+    unsetEnv: TEND_OWN_NAMES,
     cwd: ctx.spec.cwd,
     rlimits: ctx.rlimits,
     credentials: ctx.credentials,

@@ -52,11 +52,13 @@ describe('tend run: exit status', () => {
     const u = startTend(['run', '--remap-exit', '143:0', '--remap-exit', '3:4', '--', 'sh', '-c', 'exit 3']);
     assert.equal(shellCode(await u.exited()), 4);
   });
-  it('passes argv byte-exact and the environment and cwd through, but not what the launcher set for tend alone', T, async () => {
+  it('passes argv byte-exact and the environment and cwd through, but not what the launcher or systemd set for tend alone', T, async () => {
     const args = ['a b', '', '"q"', "it's", 'ünï', '$HOME', '*'];
-    const launcherOnly = JSON.stringify(['TEND_INHERITED_RLIMITS', 'TEND_INHERITED_SIGNALS', 'TEND_EXEC_MONOTONIC_NS', 'TEND_ADDON']);
+    // tend's own: what the launcher set for it, and what systemd (or a tend above) meant for tend, not for its command.
+    const own = { WATCHDOG_PID: '1', WATCHDOG_USEC: '5000000', LISTEN_FDS: '2', LISTEN_PID: '1', LISTEN_FDNAMES: 'a:b', TEND_IPC_FD: '9', TEND_PROBE_SOCKET: '/nowhere' };
+    const launcherOnly = JSON.stringify(['TEND_INHERITED_RLIMITS', 'TEND_INHERITED_SIGNALS', 'TEND_EXEC_MONOTONIC_NS', 'TEND_ADDON', ...Object.keys(own)]);
     const script = `console.log(JSON.stringify({a: process.argv.slice(1), e: process.env.TEND_T, c: process.cwd(), l: ${launcherOnly}.filter((k) => k in process.env)}))`;
-    const t = startTend(['run', '--', 'node', '-e', script, ...args], { env: { ...process.env, TEND_T: 'x=y z' }, cwd: tmpdir() });
+    const t = startTend(['run', '--', 'node', '-e', script, ...args], { env: { ...process.env, TEND_T: 'x=y z', ...own }, cwd: tmpdir() });
     assert.equal(shellCode(await t.exited()), 0);
     assert.deepEqual(JSON.parse(t.stdout()), { a: args, e: 'x=y z', c: tmpdir(), l: [] });
   });

@@ -62,7 +62,8 @@ describe('several services', { timeout: 60_000 }, () => {
       `  web: { command: node ${fixture('job-worker.js')}, depends-on: [migrate] }`,
       '',
     ].join('\n'));
-    const t = startTend(['run', '--config', config]);
+    // The service's env is set over tend's own: its MIGRATE_EXIT is 3, not the 9 tend was started with.
+    const t = startTend(['run', '--config', config], { env: { ...process.env, MIGRATE_EXIT: '9' } });
     const exit = await t.exited(15_000);
     assert.equal(shellCode(exit), 3);
     const all = t.events();

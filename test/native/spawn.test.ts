@@ -356,42 +356,47 @@ describe('spawn: failures', () => {
   });
 });
 
-describe("environ and environment(): tend's environment read once, for its children", () => {
-  const spawnUrl = new URL('../../src/os/spawn.js', import.meta.url).href;
-
-  test("environ() is process.env as execve takes it, and sees tend's own changes to it", T, () => {
-    process.env['TEND_TEST_ENVIRON'] = 'a=b c';
+describe("inheritEnv: the child starts from tend's own environment, put together in C", () => {
+  test("it gets process.env as it is now (tend's own changes too), without what env and unsetEnv name, then env", T, async () => {
+    process.env['TEND_TEST_KEEP'] = 'a=b c';
+    process.env['TEND_TEST_GONE'] = '1';
+    process.env['TEND_TEST_SET'] = 'old';
     try {
-      const text = native.environ();
-      assert.ok(text.endsWith('\0'), 'every entry ends with a NUL');
-      const entries = text.slice(0, -1).split('\0');
-      assert.deepEqual(entries, Object.keys(process.env).map((key) => `${key}=${process.env[key]}`));
-      assert.ok(entries.includes('TEND_TEST_ENVIRON=a=b c'));
+      const r = await run({ file: 'env', args: ['env', '-0'], env: ['TEND_TEST_SET=new', 'TEND_TEST_ADDED=', 'LISTEN_PID='], inheritEnv: true, unsetEnv: ['TEND_TEST_GONE', 'TEND_TEST_NEVER_SET'] });
+      assert.equal(r.code, 0, r.stderr);
+      const expected = Object.keys(process.env).filter((k) => k !== 'TEND_TEST_GONE' && k !== 'TEND_TEST_SET').map((k) => `${k}=${process.env[k]}`);
+      expected.push('TEND_TEST_SET=new', 'TEND_TEST_ADDED=', `LISTEN_PID=${r.pid}`);
+      assert.deepEqual(r.stdout.toString().split('\0').slice(0, -1), expected);
     } finally {
-      delete process.env['TEND_TEST_ENVIRON'];
-    }
-    assert.ok(!native.environ().includes('TEND_TEST_ENVIRON='));
-  });
-
-  test('environment() holds what process.env does, split at the first "="', T, async () => {
-    const { environment } = await import(spawnUrl) as typeof import('../../src/os/spawn.js');
-    process.env['TEND_TEST_ENVIRON'] = '=x=y=';
-    try {
-      const env = environment();
-      assert.deepEqual({ ...env }, { ...process.env });
-      assert.equal(env['TEND_TEST_ENVIRON'], '=x=y=');
-    } finally {
-      delete process.env['TEND_TEST_ENVIRON'];
+      for (const k of ['TEND_TEST_KEEP', 'TEND_TEST_GONE', 'TEND_TEST_SET']) Reflect.deleteProperty(process.env, k);
     }
   });
 
-  test('environment(): the first of a repeated name wins, as getenv answers; a name like __proto__ is just a name; an entry with no name or no "=" is no variable', T, async () => {
+  test('of a repeated name only the first passes on, as getenv answers; an entry with no name or no "=" is no variable and is dropped', T, async () => {
+    // A process whose environ has them (Node keeps its environ as exec gave it) spawns `env -0` inheriting.
     const script = `
-      import { environment } from ${JSON.stringify(spawnUrl)};
-      const env = environment();
-      console.log(JSON.stringify([env.DUP, env.__proto__, Object.getPrototypeOf(env), env.LAST, Object.keys(env).filter((k) => k.includes('NOEQUALS') || k === '')]));
+      import * as native from ${JSON.stringify(nativeUrl)};
+      import { waitExit } from ${JSON.stringify(new URL('./child-reaper.js', import.meta.url).href)};
+      const pid = native.spawn({ file: 'env', args: ['env', '-0'], env: ['ADDED=1'], inheritEnv: true, unsetEnv: ['GONE'], searchPath: ${JSON.stringify(PATH)}, cwd: null,
+        newProcessGroup: false, foregroundTty: -1, rlimits: [], uid: -1, gid: -1, groups: null, fds: [0, 1, 2] });
+      process.exitCode = (await waitExit(pid)).code;
     `;
-    const r = await run({ file: process.execPath, args: ['node', '--input-type=module', '-e', script], env: [`PATH=${PATH}`, 'DUP=first', 'NOEQUALS', 'DUP=second', '=nameless', '__proto__=plain', 'LAST='] });
-    assert.equal(r.stdout.toString(), '["first","plain",null,"",[]]\n', r.stderr);
+    const r = await run({ file: process.execPath, args: ['node', '--input-type=module', '-e', script],
+      env: [`PATH=${PATH}`, 'DUP=first', 'NOEQUALS', 'GONE=1', 'DUP=second', '=nameless', 'GONE=2', '__proto__=plain', 'LAST='] });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.toString().split('\0').slice(0, -1), [`PATH=${PATH}`, 'DUP=first', '__proto__=plain', 'LAST=', 'ADDED=1']);
+  });
+
+  test('without inheritEnv, env is the whole environment and unsetEnv does nothing', T, async () => {
+    const r = await run({ file: 'env', args: ['env', '-0'], env: ['ONLY=1'], unsetEnv: ['ONLY'] });
+    assert.deepEqual(r.stdout.toString().split('\0').slice(0, -1), ['ONLY=1']);
+  });
+
+  test('unsetEnv takes names: a name with "=", an empty one or one with a NUL is rejected before C', T, () => {
+    for (const bad of ['A=B', '', 'A\0B', 7]) {
+      assert.throws(() => native.spawn(request({ file: '/bin/true', args: ['x'], inheritEnv: true, unsetEnv: [bad as string] })), /native\.spawn: unsetEnv\[0\]/);
+    }
+    assert.throws(() => native.spawn(request({ file: '/bin/true', args: ['x'], inheritEnv: 'yes' as unknown as boolean })), /native\.spawn: inheritEnv must be a boolean/);
+    assertNoChildren();
   });
 });
