@@ -26,10 +26,10 @@ const ANCHORS: readonly Anchor[] = [
   { file: 'entry.cjs', label: 'reading main.cjs and its code cache', before: 'let script=new import_node_vm.Script(' },
   { file: 'entry.cjs', label: 'V8 restoring the code cache (vm.Script)', before: 'let module2={exports:{}};return script.runInThisContext()' },
   { file: 'main.cjs', label: "the bundle's top level", after: 'async function main(argv,signals){' },
-  { file: 'main.cjs', label: 'parse, subscribers, stale sockets', before: 'tend=startTend(spec,{signals,env},sinks)' },
+  { file: 'main.cjs', label: 'parse, subscribers, stale sockets', before: 'tend=startTend(spec,{signals,env,inheritEnv:!0},sinks)' },
   { file: 'main.cjs', label: 'the runner up to the spawn', before: 'let __r=native.spawn(' },
   { file: 'main.cjs', label: 'the spawn (until the child execs)', after: 'signalNumber(spec.parentDeathSignal)});' },
-  { file: 'main.cjs', label: 'after the spawn (first timers, events)', after: 'tend=startTend(spec,{signals,env},sinks)' },
+  { file: 'main.cjs', label: 'after the spawn (first timers, events)', after: 'tend=startTend(spec,{signals,env,inheritEnv:!0},sinks)' },
   { file: 'main.cjs', label: 'waiting for the child to exit', after: 'function startReaper(onReaped){let reapNow=()=>{' },
   { file: 'main.cjs', label: 'reaping, the stop, the exit code', after: 'let code=await tend.done;' },
 ];
