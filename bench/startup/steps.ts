@@ -4,7 +4,7 @@
 // build fails loudly, naming it: update ANCHORS with the code. Not a budget (bench:pid1 is): a map of the path.
 //   npm run bench:steps [-- --runs=N]          TEND_NODE=... for another Node
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { percentile } from '../pid1/stats.js';
@@ -14,7 +14,7 @@ const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** One timestamp: inserted before `before` (or after `after`) in the named bundle file. */
 interface Anchor {
-  readonly file: 'entry.cjs' | 'main.cjs';
+  readonly file: 'entry.cjs' | 'start.cjs' | 'main.cjs';
   readonly label: string;
   readonly before?: string;
   readonly after?: string;
@@ -22,9 +22,11 @@ interface Anchor {
 
 // In the order a run reaches them. Each label names the step that ends there.
 const ANCHORS: readonly Anchor[] = [
-  { file: 'entry.cjs', label: 'loader: node:vm, the addon, the signal watch', before: 'requireWithCodeCache(`${__dirname}/main.cjs`' },
-  { file: 'entry.cjs', label: 'reading main.cjs and its code cache', before: 'let script=new import_node_vm.Script(' },
-  { file: 'entry.cjs', label: 'V8 restoring the code cache (vm.Script)', before: 'let module2={exports:{}};return script.runInThisContext()' },
+  { file: 'entry.cjs', label: "entry.cjs (compiled from source): node:vm, the launcher's addon", before: 'requireWithCodeCache(`${__dirname}/start.cjs`' },
+  { file: 'start.cjs', label: 'start.cjs from its code cache', before: 'var loaded=loadFirst()' },
+  { file: 'start.cjs', label: 'the signal watch', before: 'requireWithCodeCache(`${__dirname}/main.cjs`' },
+  { file: 'start.cjs', label: 'reading main.cjs and its code cache', before: 'let script=new import_node_vm.Script(' },
+  { file: 'start.cjs', label: 'V8 restoring the code cache (vm.Script)', before: 'let module2={exports:{}};return script.runInThisContext()' },
   { file: 'main.cjs', label: "the bundle's top level", after: 'async function main(argv,signals){' },
   { file: 'main.cjs', label: 'parse, subscribers, stale sockets', before: 'tend=startTend(spec,{signals,env,inheritEnv:!0},sinks)' },
   { file: 'main.cjs', label: 'the runner up to the spawn', before: 'let __r=native.spawn(' },
@@ -46,6 +48,7 @@ function instrument(dir: string): void {
   const mark = (i: number): string => `;globalThis.__tendMark(${i});`; // the leading ';' ends whatever expression comes before
   const texts: Record<string, string> = {
     'entry.cjs': readFileSync(join(dir, 'entry.cjs'), 'utf8'),
+    'start.cjs': readFileSync(join(dir, 'start.cjs'), 'utf8'),
     'main.cjs': readFileSync(join(dir, 'main.cjs'), 'utf8'),
   };
   const main = texts['main.cjs']!;
@@ -84,12 +87,18 @@ function main(): number {
     process.stderr.write('bench:steps: dist/bundle is missing: npm run build\n');
     return 2;
   }
-  // Next to dist/bundle, so the bundle's paths to the addon and the preload resolve as in the real one.
-  const copy = mkdtempSync(join(repoRoot, 'dist', 'bundle-steps-'));
+  // A package of its own, as installed (<copy>/dist/bundle, with the checkout's native builds and dist/src linked), so
+  // the launcher finds the addon for it (TEND_ADDON) and the bundle's paths resolve as in the real one.
+  const copy = mkdtempSync(join(repoRoot, 'dist', 'steps-'));
   try {
-    cpSync(bundle, copy, { recursive: true });
-    instrument(copy);
-    const entry = join(copy, 'entry.cjs');
+    const copied = join(copy, 'dist', 'bundle');
+    cpSync(bundle, copied, { recursive: true });
+    symlinkSync(join(repoRoot, 'dist', 'src'), join(copy, 'dist', 'src'));
+    for (const linked of ['build', 'prebuilds', 'node_modules', 'package.json']) {
+      if (existsSync(join(repoRoot, linked))) symlinkSync(join(repoRoot, linked), join(copy, linked));
+    }
+    instrument(copied);
+    const entry = join(copied, 'entry.cjs');
     for (let i = 0; i < 2; i++) runOnce(entry); // the first writes the copy's code cache
     const samples: bigint[][] = [];
     for (let i = 0; i < runs; i++) {

@@ -1,8 +1,8 @@
-// What Node starts for `tend`: scripts/bundle.js bundles this file, alone, into dist/bundle/entry.cjs. Node compiles
-// that file from source on every start, so it stays a few functions: load the addon, put every caught signal on its
-// signal watch (the kernel drops a signal to a PID 1 that has no handler for it), then load the CLI bundle
-// (dist/bundle/main.cjs, cli/entry.ts and all it imports) with V8's code cache. It runs only bundled, as CommonJS:
-// the unbundled CLI is dist/src/cli/entry.js.
+// tend's loader: scripts/bundle.js bundles this file, alone, into dist/bundle/start.cjs, which the file Node starts
+// (cli/boot.ts) loads with V8's code cache. It loads the addon, puts every caught signal on its signal watch (the
+// kernel drops a signal to a PID 1 that has no handler for it), then loads the CLI bundle (dist/bundle/main.cjs,
+// cli/entry.ts and all it imports) with V8's code cache. It runs only bundled, as CommonJS: the unbundled CLI is
+// dist/src/cli/entry.js.
 import { requireWithCodeCache, type FileReads } from './compile-cache.js';
 import { loadFirst } from '../os/native-loader.js';
 import { captureSignalNumbers, type SignalWatchBinding } from '../os/signal-capture.js';

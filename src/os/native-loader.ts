@@ -105,9 +105,9 @@ export function loadFirst(given?: readonly string[], root: string = PACKAGE_ROOT
   return { failures };
 }
 
-// The addon the launcher found by the same rule (TEND_ADDON, native/launcher.c), loaded with no search; undefined
-// when there is none or it does not load (the search then says why).
-function launcherPick(): { exports: unknown; path: string } | undefined {
+/** The addon the launcher found by the same rule (TEND_ADDON, native/launcher.c), loaded with no search: what the
+ * first stage (cli/boot.ts) reads through. Undefined when there is none or it does not load (the search says why). */
+export function launcherPick(): { exports: unknown; path: string } | undefined {
   const file = process.env['TEND_ADDON'];
   if (file === undefined || !file.startsWith('/')) return undefined;
   try {
