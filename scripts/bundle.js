@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 // Builds what bin/tend runs, from tsc's output (so it runs after tsc: `npm run build`):
 //   dist/bundle/main.cjs    dist/src/cli/entry.js and everything it imports: the whole CLI, signal capture first
-//   dist/bundle/start.cjs   dist/src/cli/start.js, which loads the addon, captures signals and loads main.cjs with
-//                           V8's code cache (cli/compile-cache.js)
-//   dist/bundle/entry.cjs   the file Node starts: dist/src/cli/boot.js, which loads start.cjs with its code cache
+//   dist/bundle/entry.cjs   the file Node starts: dist/src/cli/start.js, which loads the addon, captures signals and
+//                           loads main.cjs with V8's code cache (cli/compile-cache.js)
 // CommonJS because Node starts a CommonJS script without its ES module loader (~2 MiB and milliseconds less). Node
 // compiles the file it starts from source every time (Node 20 has no compile cache), so that file is a few lines,
 // and everything else is one bundle V8 restores from its code cache: compiling JavaScript the first time it runs is
@@ -25,7 +24,6 @@ const srcOut = join(root, 'dist', 'src');
 const outDir = join(root, 'dist', 'bundle');
 const entryFile = join(srcOut, 'cli', 'entry.js');
 const startFile = join(srcOut, 'cli', 'start.js');
-const bootFile = join(srcOut, 'cli', 'boot.js');
 
 // Built-ins Node does not load at its own start and that cost real time or memory when loaded (child_process,
 // net and tty bring the stream modules, http brings its parser...). Accesses go through a proxy that loads the
@@ -221,11 +219,7 @@ async function main() {
   if (process.argv.includes('--if-stale') && !stale()) return 0;
   mkdirSync(outDir, { recursive: true });
   const define = { TEND_PLAIN_RUN: JSON.stringify(await plainRun()) };
-  const written = new Set([
-    ...await bundle(entryFile, 'main.cjs', true, define, true),
-    ...await bundle(startFile, 'start.cjs', true),
-    ...await bundle(bootFile, 'entry.cjs', false),
-  ]);
+  const written = new Set([...await bundle(entryFile, 'main.cjs', true, define, true), ...await bundle(startFile, 'entry.cjs', false)]);
   for (const name of readdirSync(outDir)) if (!written.has(name)) rmSync(join(outDir, name), { force: true });
   return 0;
 }

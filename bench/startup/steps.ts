@@ -14,7 +14,7 @@ const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** One timestamp: inserted before `before` (or after `after`) in the named bundle file. */
 interface Anchor {
-  readonly file: 'entry.cjs' | 'start.cjs' | 'main.cjs';
+  readonly file: 'entry.cjs' | 'main.cjs';
   readonly label: string;
   readonly before?: string;
   readonly after?: string;
@@ -22,11 +22,9 @@ interface Anchor {
 
 // In the order a run reaches them. Each label names the step that ends there.
 const ANCHORS: readonly Anchor[] = [
-  { file: 'entry.cjs', label: "entry.cjs (compiled from source): node:vm, the launcher's addon", before: 'requireWithCodeCache(`${__dirname}/start.cjs`' },
-  { file: 'start.cjs', label: 'start.cjs from its code cache', before: 'var loaded=loadFirst()' },
-  { file: 'start.cjs', label: 'the signal watch', before: 'requireWithCodeCache(`${__dirname}/main.cjs`' },
-  { file: 'start.cjs', label: 'reading main.cjs and its code cache', before: 'let script=new import_node_vm.Script(' },
-  { file: 'start.cjs', label: 'V8 restoring the code cache (vm.Script)', before: 'let module2={exports:{}};return script.runInThisContext()' },
+  { file: 'entry.cjs', label: "loader: node:vm, the launcher's addon, the signal watch", before: 'requireWithCodeCache(`${__dirname}/main.cjs`' },
+  { file: 'entry.cjs', label: 'reading main.cjs and its code cache', before: 'let script=new import_node_vm.Script(' },
+  { file: 'entry.cjs', label: 'V8 restoring the code cache (vm.Script)', before: 'let module2={exports:{}};return script.runInThisContext()' },
   { file: 'main.cjs', label: "the bundle's top level", after: 'async function main(argv,signals){' },
   { file: 'main.cjs', label: 'parse, subscribers, stale sockets', before: 'tend=startTend(spec,{signals,env,inheritEnv:!0},sinks)' },
   { file: 'main.cjs', label: 'the runner up to the spawn', before: 'let __r=native.spawn(' },
@@ -48,7 +46,6 @@ function instrument(dir: string): void {
   const mark = (i: number): string => `;globalThis.__tendMark(${i});`; // the leading ';' ends whatever expression comes before
   const texts: Record<string, string> = {
     'entry.cjs': readFileSync(join(dir, 'entry.cjs'), 'utf8'),
-    'start.cjs': readFileSync(join(dir, 'start.cjs'), 'utf8'),
     'main.cjs': readFileSync(join(dir, 'main.cjs'), 'utf8'),
   };
   const main = texts['main.cjs']!;

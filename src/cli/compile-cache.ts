@@ -3,9 +3,9 @@
 // saving), and Node's own compile cache (22.8+) for whatever loads after it through require or import (zod and
 // yaml for a config file). Both live in a directory private to the user and are optional: a cache that cannot be
 // read, written or trusted only makes tend start as it would without one.
-// This module is most of dist/bundle/entry.cjs (cli/boot.ts), which V8 compiles from source on every start: it uses no
-// node:path (its paths are absolute, and '/'-joined), and as few Node functions as it can, each one costing its first
-// compile. It reads each bundle and its cache through the addon (native/files.c) the launcher named, when it loads.
+// This module is most of dist/bundle/entry.cjs, which V8 compiles from source on every start: it uses no node:path
+// (its paths are absolute, and '/'-joined), and as few Node functions as it can, each one costing its first compile.
+// It reads the bundle and its cache through the addon (native/files.c), which cli/start.ts loads first for the signals.
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { Script } from 'node:vm';
 
