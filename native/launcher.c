@@ -103,15 +103,21 @@ static bool installed_entry(char *entry, size_t size) {
 #define GLIBC_LOADER "/lib/ld-linux-aarch64.so.1"
 #endif
 
+static const char ENTRY_SUFFIX[] = "/dist/bundle/entry.cjs";
+
+/* Whether `entry` is a tend package's CLI (<root>/dist/bundle/entry.cjs). */
+static bool is_tend_entry(const char *entry) {
+  size_t len = strlen(entry);
+  return len >= sizeof ENTRY_SUFFIX && strcmp(entry + len - (sizeof ENTRY_SUFFIX - 1), ENTRY_SUFFIX) == 0;
+}
+
 /* The addon the start-up loader would pick for the package whose CLI is `entry` (<root>/dist/bundle/entry.cjs), by
  * the rule of addonCandidates in src/os/native-loader.ts: the local build, else this machine's prebuilt, else the
  * other C library's; false when none exists. Two or three stat calls here spare the loader its search in
  * JavaScript (~0.2 ms of a start); it still searches when this one does not load. */
 static bool addon_for(const char *entry, char *addon, size_t size) {
-  static const char suffix[] = "/dist/bundle/entry.cjs";
-  size_t len = strlen(entry);
-  if (len < sizeof suffix || strcmp(entry + len - (sizeof suffix - 1), suffix) != 0) return false;
-  int root = (int)(len - (sizeof suffix - 1));
+  if (!is_tend_entry(entry)) return false;
+  int root = (int)(strlen(entry) - (sizeof ENTRY_SUFFIX - 1));
   int n = snprintf(addon, size, "%.*s/build/Release/tend_native.node", root, entry);
   if (n > 0 && (size_t)n < size && access(addon, R_OK) == 0) return true;
 #ifdef TEND_ARCH
@@ -176,19 +182,25 @@ int main(int argc, char **argv) {
 
   const char *node = getenv("TEND_NODE");
   if (node == NULL || node[0] == '\0') node = "node";
-  char **args = argv;
-  if (installed) {
-    /* node <entry> argv[1..], with no V8 flag: a flag can change V8's flag hash (--no-maglev does on Node 24), and
-     * V8 then rejects Node's own code cache and compiles each built-in module tend loads from source */
-    args = calloc((size_t)argc + 2, sizeof *args);
-    if (args == NULL) {
-      fputs("tend: out of memory\n", stderr);
-      return 127;
-    }
-    args[1] = entry;
-    for (int i = 1; i < argc; i++) args[i + 1] = argv[i];
+  /* node [--preserve-symlinks-main] <entry> <arguments>: installed, the arguments are argv[1..]; as tend-launcher,
+   * argv[1] is the entry and argv[2..] its arguments, which otherwise pass through unchanged. No V8 flag: a flag can
+   * change V8's flag hash (--no-maglev does on Node 24), and V8 then rejects Node's own code cache and compiles each
+   * built-in module tend loads from source. --preserve-symlinks-main is Node's own option, and given tend's entry by
+   * its real path (realpath here: a few system calls) it changes nothing but this: Node does not work out that path
+   * again in JavaScript (fs.realpathSync, an lstat per component and its first compile: ~0.5-0.8 ms on Node 20). */
+  const char *script = installed ? entry : argv[1];
+  char real[PATH_MAX];
+  bool preserve = is_tend_entry(script) && realpath(script, real) != NULL;
+  char **args = calloc((size_t)argc + 3, sizeof *args);
+  if (args == NULL) {
+    fputs("tend: out of memory\n", stderr);
+    return 127;
   }
-  args[0] = (char *)node; /* as tend-launcher, argv[1..] (entry.js and its arguments) pass through unchanged */
+  int n = 0;
+  args[n++] = (char *)node;
+  if (preserve) args[n++] = "--preserve-symlinks-main";
+  args[n++] = preserve ? real : (char *)script;
+  for (int i = installed ? 1 : 2; i < argc; i++) args[n++] = argv[i];
   execvp(node, args);
   fprintf(stderr, "tend: unable to exec node: %s\n", strerror(errno));
   return 127;

@@ -73,10 +73,14 @@ function exitProcess(code: number): never {
   process.exit(code);
 }
 
+// The one option the launcher gives Node (native/launcher.c): it starts tend's entry by its real path.
+const LAUNCHER_NODE_FLAG = '--preserve-symlinks-main';
+
 /** Whether only Node's own exit may end tend: an 'exit' listener waits for it (the code cache entry a first run
- * writes), or a Node flag or NODE_OPTIONS may write something at exit (a profile, a report), or coverage is on. */
+ * writes), or a Node flag or NODE_OPTIONS may write something at exit (a profile, a report), or coverage is on. The
+ * launcher's own --preserve-symlinks-main (native/launcher.c) writes nothing. */
 export function needsNodeExit(exitListeners: number, execArgv: readonly string[], env: Readonly<Record<string, string | undefined>>): boolean {
-  return exitListeners > 0 || execArgv.length > 0 || (env['NODE_OPTIONS'] ?? '') !== '' || (env['NODE_V8_COVERAGE'] ?? '') !== '';
+  return exitListeners > 0 || execArgv.some((flag) => flag !== LAUNCHER_NODE_FLAG) || (env['NODE_OPTIONS'] ?? '') !== '' || (env['NODE_V8_COVERAGE'] ?? '') !== '';
 }
 
 // Wire the subscribers (log, event log, systemd, control socket) to a new runner and wait for its exit code.

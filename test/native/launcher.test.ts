@@ -103,6 +103,22 @@ describe('tend-launcher', () => {
     assert.equal(out.stderr, 'tend: unable to exec node: No such file or directory\n');
   });
 
+  test("gives Node a tend entry by its real path with --preserve-symlinks-main; any other script as it is, with no option", T, async () => {
+    const fakeNode = path.join(tmp, 'fake-node-args');
+    fs.writeFileSync(fakeNode, '#!/bin/sh\nprintf "%s\\n" "$@"\n', { mode: 0o755 });
+    const pkg = installedPackage('through-link/real');
+    fs.symlinkSync(pkg, path.join(tmp, 'through-link/link'));
+    const viaLink = path.join(tmp, 'through-link/link/dist/bundle/entry.cjs');
+    const args = async (script: string): Promise<string[]> => {
+      const out = await run({ file: launcher, args: ['tend-launcher', script, 'x'], env: [`PATH=${PATH}`, `TEND_NODE=${fakeNode}`] });
+      assert.equal(out.code, 0, out.stderr);
+      return out.stdout.split('\n').slice(0, -1);
+    };
+    assert.deepEqual(await args(viaLink), ['--preserve-symlinks-main', path.join(fs.realpathSync(pkg), 'dist/bundle/entry.cjs'), 'x']);
+    assert.deepEqual(await args('other.js'), ['other.js', 'x'], 'not tend\'s entry');
+    assert.deepEqual(await args(path.join(tmp, 'missing/dist/bundle/entry.cjs')), [path.join(tmp, 'missing/dist/bundle/entry.cjs'), 'x'], 'no real path: Node says it is missing');
+  });
+
   test('prints usage and exits 64 without an entry script', T, async () => {
     const out = await run({ file: launcher, args: ['tend-launcher'] });
     assert.equal(out.code, 64);
@@ -131,7 +147,8 @@ describe('the launcher as an installed package\'s bin/tend', () => {
     fs.writeFileSync(fakeNode, '#!/bin/sh\nprintf "%s\\n" "$@"\necho "rlimits=${TEND_INHERITED_RLIMITS:+set}"\n', { mode: 0o755 });
     const out = await run({ file: path.join(dotBin, 'tend'), args: ['tend', 'run', 'a b'], env: [`PATH=${PATH}`, `TEND_NODE=${fakeNode}`] });
     assert.equal(out.code, 0, out.stderr);
-    assert.deepEqual(out.stdout.split('\n'), [path.join(fs.realpathSync(pkg), 'dist/bundle/entry.cjs'), 'run', 'a b', 'rlimits=set', '']);
+    // By its real path, which Node then keeps (--preserve-symlinks-main) instead of working it out again.
+    assert.deepEqual(out.stdout.split('\n'), ['--preserve-symlinks-main', path.join(fs.realpathSync(pkg), 'dist/bundle/entry.cjs'), 'run', 'a b', 'rlimits=set', '']);
   });
 
   test('names the addon the loader would pick (TEND_ADDON), by the rule of addonCandidates, or none', T, async () => {
@@ -178,8 +195,9 @@ describe('bin/tend', () => {
       env: [`PATH=${PATH}`, `TEND_NODE=${fakeNode}`],
     });
     assert.equal(out.code, 0, out.stderr);
-    const [entry, ...rest] = out.stdout.split('\n');
-    assert.equal(fs.realpathSync(entry ?? ''), path.join(fs.realpathSync(root), 'dist/bundle/entry.cjs'));
+    const [flag, entry, ...rest] = out.stdout.split('\n');
+    assert.equal(flag, '--preserve-symlinks-main');
+    assert.equal(entry, path.join(fs.realpathSync(root), 'dist/bundle/entry.cjs'), 'the real path, worked out by the launcher');
     assert.deepEqual(rest, ['start', 'a b', 'rlimits=set', '']);
   });
 

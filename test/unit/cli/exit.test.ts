@@ -7,12 +7,14 @@ describe('needsNodeExit', () => {
   it('is false for a run with no exit listener, no Node flag, no NODE_OPTIONS and no coverage', () => {
     assert.equal(needsNodeExit(0, [], {}), false);
     assert.equal(needsNodeExit(0, [], { NODE_OPTIONS: '', NODE_V8_COVERAGE: '', PATH: '/bin' }), false);
+    assert.equal(needsNodeExit(0, ['--preserve-symlinks-main'], {}), false, "the launcher's own option writes nothing at exit");
   });
 
   it('is true when anything may wait for Node\'s exit', () => {
     const cases: [number, string[], Record<string, string>][] = [
       [1, [], {}], // the code cache entry a first run writes
       [0, ['--cpu-prof'], {}],
+      [0, ['--preserve-symlinks-main', '--cpu-prof'], {}],
       [0, [], { NODE_OPTIONS: '--require ./hook.js' }],
       [0, [], { NODE_V8_COVERAGE: '/tmp/coverage' }],
     ];
