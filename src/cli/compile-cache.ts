@@ -125,6 +125,17 @@ function installation(file: string): string {
   return hash.toString(16).padStart(8, '0');
 }
 
+// Set by withholdCodeCache. On `process`: the loader's bundle and the CLI's each have their own copy of this module.
+const WITHHELD = Symbol.for('tend.codeCacheWithheld');
+const holder = process as unknown as { [WITHHELD]?: boolean };
+
+/** Keep this run from writing a code cache entry: it stopped on an error (a bad flag, a config error) before most of
+ * tend ran, so its entry would hold only what ran, and every later start would compile the rest from source, as the
+ * entry is never rewritten while V8 accepts it. The next run that gets through writes it. */
+export function withholdCodeCache(): void {
+  holder[WITHHELD] = true;
+}
+
 type ModuleFunction = (exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void;
 
 // Load the CommonJS file `file` (ASCII, as scripts/bundle.js checks) as require() would, compiling it with V8's
@@ -160,7 +171,7 @@ export function requireWithCodeCache(file: string, require: NodeJS.Require, addo
   const script = new Script(source.text, { filename: file, ...(cachedData === null ? {} : { cachedData }) });
   if (entry !== null && (cachedData === null || script.cachedDataRejected === true)) {
     const target = entry;
-    process.once('exit', () => { if (cacheDir(env) !== null) saveCodeCache(script, target, prefix, build); });
+    process.once('exit', () => { if (holder[WITHHELD] !== true && cacheDir(env) !== null) saveCodeCache(script, target, prefix, build); });
   }
   const module = { exports: {} as unknown };
   (script.runInThisContext() as ModuleFunction)(module.exports, require, module, file, dirname(file));

@@ -18,6 +18,7 @@ import { createSystemdObserver } from '../systemd/notifier.js';
 import type { EventSink } from '../core/events.js';
 import { listenHealth } from '../health/server.js';
 import { runControl } from './control-client.js';
+import { withholdCodeCache } from './compile-cache.js';
 import { parseCli } from './parse-args.js';
 import { ignoreStdioErrors } from './stdio.js';
 
@@ -47,6 +48,7 @@ export async function main(argv: readonly string[], signals: SignalIntake): Prom
         break;
     }
   } catch (error) {
+    withholdCodeCache();
     if (error instanceof TendError) {
       process.stderr.write(`tend: ${error.message}\n`);
       code = error.exitCode;

@@ -89,7 +89,7 @@ describe('examples/docker/Dockerfile', () => {
     const c = await run('single', ['-e', 'SHUTDOWN_EXIT_CODE=3', image]);
     await waitLog(c, /listening on 8080/);
     const ps = await mustPodman(['exec', c, 'ps', '-o', 'pid,ppid,user,args']);
-    assert.match(ps, /^\s*1\s+0\s+node\s+node \S+\/dist\/bundle\/entry\.cjs run -- node server\.mjs$/m, ps);
+    assert.match(ps, /^\s*1\s+0\s+node\s+node --preserve-symlinks-main \S+\/dist\/bundle\/entry\.cjs run -- node server\.mjs$/m, ps);
     assert.match(ps, /^\s*\d+\s+1\s+node\s+node server\.mjs$/m, ps);
     const reply = await mustPodman(['exec', c, 'curl', '-fsS', 'http://127.0.0.1:8080/hello']);
     assert.match(reply, /"path":"\/hello"/);
@@ -160,7 +160,7 @@ describe('examples/kubernetes/deployment.yaml', () => {
       const c = `${runId}-pod-0-${app.name}`;
       await waitLog(c, /worker 0\]: listening[\s\S]*worker 1\]: listening|worker 1\]: listening[\s\S]*worker 0\]: listening/);
       const ps = await mustPodman(['exec', c, 'ps', '-o', 'pid,args']);
-      assert.match(ps, /^\s*1\s+node \S+\/dist\/bundle\/entry\.cjs run /m, ps);
+      assert.match(ps, /^\s*1\s+node --preserve-symlinks-main \S+\/dist\/bundle\/entry\.cjs run /m, ps);
       await t.test('the liveness probe (/livez) and /readyz answer', async () => {
         // podman turns livenessProbe.httpGet into a health check (curl inside the container); readinessProbe it ignores
         const live = await podman(['healthcheck', 'run', c]);

@@ -60,7 +60,7 @@ test('bin/tend picks the musl launcher, which records the inherited state and ex
   const r = await inMusl(['sh', '-x', '/w/package/bin/tend', 'run', '--', 'true'], ['TEND_NODE=/w/fake-node']);
   assert.equal(r.code, 0, r.err);
   assert.match(r.err, new RegExp(`exec \\S+/prebuilds/linux-${arch}/tend-launcher\\.musl \\S+/dist/bundle/entry\\.cjs run -- true`), r.err);
-  assert.match(r.out, /^node \S+\/dist\/bundle\/entry\.cjs run -- true$/m, r.out);
+  assert.match(r.out, /^node --preserve-symlinks-main \S+\/dist\/bundle\/entry\.cjs run -- true$/m, r.out);
   assert.match(r.out, /^TEND_INHERITED_RLIMITS=(\d+=\w+:\w+,?)+$/m, r.out);
   assert.match(r.out, /^TEND_INHERITED_SIGNALS=ignore=[\d,]*;block=[\d,]*$/m, r.out);
 });

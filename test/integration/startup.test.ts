@@ -3,7 +3,7 @@
 // kept between runs, without ever failing when its directory is unusable.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
@@ -110,6 +110,30 @@ describe('compiled code cache', () => {
       const rewrittenAt = statSync(join(dir, entry)).mtimeMs;
       await runIn(home);
       assert.equal(statSync(join(dir, entry)).mtimeMs, rewrittenAt, 'and the replacement is used');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('writes no entry from a run that stops on an error (a bad flag): the next run that gets through writes it whole', T, async () => {
+    const home = tempDir();
+    try {
+      const dir = join(home, '.cache', 'tend');
+      const bad = startTend(['run', '--no-such-flag', '--', 'true'], { env: { ...process.env, HOME: home, XDG_CACHE_HOME: undefined, NODE_DISABLE_COMPILE_CACHE: undefined } });
+      assert.equal(shellCode(await bad.exited()), 64, bad.stderr());
+      assert.deepEqual(existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.v8')) : [], [], 'a usage error wrote no entry');
+      await runIn(home);
+      const [entry, ...more] = entriesIn(dir);
+      assert.ok(entry !== undefined && more.length === 0, `one entry: ${entriesIn(dir).join(', ')}`);
+      // A full entry holds the supervisor's code: more than a run that only parsed its arguments would have compiled.
+      const fresh = tempDir();
+      try {
+        await runIn(fresh, ['--version']);
+        const [versionOnly] = entriesIn(join(fresh, '.cache', 'tend'));
+        assert.ok(versionOnly !== undefined && statSync(join(dir, entry)).size > statSync(join(fresh, '.cache', 'tend', versionOnly)).size);
+      } finally {
+        rmSync(fresh, { recursive: true, force: true });
+      }
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
