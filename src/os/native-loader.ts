@@ -105,8 +105,8 @@ export function loadFirst(given?: readonly string[], root: string = PACKAGE_ROOT
   return { failures };
 }
 
-/** The addon the launcher found by the same rule (TEND_ADDON, native/launcher.c), loaded with no search: what the
- * first stage (cli/boot.ts) reads through. Undefined when there is none or it does not load (the search says why). */
+/** The addon the launcher found by the same rule (TEND_ADDON, native/launcher.c), loaded with no search: all the
+ * start-up loader (cli/start.ts) loads. Undefined when there is none or it does not load (the search says why). */
 export function launcherPick(): { exports: unknown; path: string } | undefined {
   const file = process.env['TEND_ADDON'];
   if (file === undefined || !file.startsWith('/')) return undefined;
