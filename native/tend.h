@@ -7,7 +7,6 @@
 
 /* spawn.c */
 napi_value tend_spawn(napi_env env, napi_callback_info info);
-napi_value tend_environ(napi_env env, napi_callback_info info);
 
 /* reap.c */
 napi_value tend_reap_children(napi_env env, napi_callback_info info);
